@@ -1,0 +1,296 @@
+//! Parse: `#[derive(PluginConfig)]` input → darling receivers, with no judgement beyond
+//! syntax. Unknown keys are caught here, before darling, so the error can list every valid key
+//! (darling only suggests the closest one).
+
+use darling::util::Flag;
+use darling::{FromDeriveInput, FromField, FromMeta, ast};
+use proc_macro2::Span;
+use syn::punctuated::Punctuated;
+use syn::{Attribute, DeriveInput, Meta, Token};
+
+/// Keys accepted in `#[config(...)]` on a field.
+pub(crate) const FIELD_KEYS: &[&str] = &[
+    "alias",
+    "choices",
+    "default",
+    "email",
+    "help",
+    "label",
+    "max",
+    "max_length",
+    "min",
+    "min_length",
+    "pattern",
+    "secret",
+    "url",
+];
+
+/// Keys accepted in `#[config(...)]` on the struct.
+pub(crate) const CONTAINER_KEYS: &[&str] = &["crate"];
+
+/// The struct, as darling reads it.
+#[derive(FromDeriveInput)]
+#[darling(attributes(config), supports(struct_named), forward_attrs(doc))]
+pub(crate) struct ConfigInput {
+    pub ident: syn::Ident,
+    pub generics: syn::Generics,
+    pub data: ast::Data<(), FieldInput>,
+    pub attrs: Vec<Attribute>,
+    /// `#[config(crate = path::to::plugin_system)]`, for facades re-exporting plugin-system.
+    #[darling(rename = "crate")]
+    pub krate: Option<syn::Path>,
+}
+
+/// One field, as darling reads it.
+#[derive(FromField)]
+#[darling(attributes(config), forward_attrs(doc))]
+pub(crate) struct FieldInput {
+    pub ident: Option<syn::Ident>,
+    pub ty: syn::Type,
+    pub attrs: Vec<Attribute>,
+    #[darling(default)]
+    pub secret: Flag,
+    #[darling(default)]
+    pub url: Flag,
+    #[darling(default)]
+    pub email: Flag,
+    pub default: Option<Keyed<AsWritten>>,
+    pub min: Option<Keyed<AsWritten>>,
+    pub max: Option<Keyed<AsWritten>>,
+    pub min_length: Option<Keyed<syn::LitInt>>,
+    pub max_length: Option<Keyed<syn::LitInt>>,
+    pub choices: Option<Keyed<Vec<syn::LitStr>>>,
+    pub pattern: Option<Keyed<syn::LitStr>>,
+    #[darling(multiple)]
+    pub alias: Vec<syn::LitStr>,
+    pub label: Option<syn::LitStr>,
+    pub help: Option<syn::LitStr>,
+}
+
+/// A key's value together with the key itself, so an error about where a key may be used
+/// points at the key, and an error about the value points at the value.
+pub(crate) struct Keyed<T> {
+    pub key: syn::Path,
+    pub value: T,
+}
+
+impl<T: FromMeta> FromMeta for Keyed<T> {
+    fn from_meta(item: &Meta) -> darling::Result<Self> {
+        Ok(Self {
+            key: item.path().clone(),
+            value: T::from_meta(item)?,
+        })
+    }
+}
+
+/// An attribute value kept exactly as written: darling's own `syn::Expr` reading would parse
+/// the contents of a string literal as code, losing `default = "text"`.
+pub(crate) struct AsWritten(pub syn::Expr);
+
+impl FromMeta for AsWritten {
+    fn from_expr(expr: &syn::Expr) -> darling::Result<Self> {
+        Ok(Self(expr.clone()))
+    }
+}
+
+/// An error at `span` (darling's `with_span` needs a syntax node; flags only keep a span).
+pub(crate) fn error_at(span: Span, message: impl std::fmt::Display) -> darling::Error {
+    syn::Error::new(span, message.to_string()).into()
+}
+
+/// Parses the input. Shape errors (enum, tuple struct, union) and unknown keys are reported
+/// in house style here; everything darling reports is added to `errors`. Returns `None` when
+/// darling could not read the input.
+pub(crate) fn parse(
+    input: &DeriveInput,
+    errors: &mut darling::error::Accumulator,
+) -> Option<ConfigInput> {
+    let shape = match &input.data {
+        syn::Data::Struct(data) => match &data.fields {
+            syn::Fields::Named(_) => None,
+            syn::Fields::Unnamed(fields) => Some(error_at(
+                fields.paren_token.span.join(),
+                "#[derive(PluginConfig)] needs named fields: write `struct Name { field: Type }`, \
+                 since each field name is a stored key and a form input",
+            )),
+            syn::Fields::Unit => Some(error_at(
+                input.ident.span(),
+                "#[derive(PluginConfig)] needs named fields: write `struct Name {}` for a plugin without settings",
+            )),
+        },
+        syn::Data::Enum(data) => Some(error_at(
+            data.enum_token.span,
+            "#[derive(PluginConfig)] only supports structs with named fields; \
+             for a field with a fixed set of values, use a `String` field with `#[config(choices(\"a\", \"b\"))]`",
+        )),
+        syn::Data::Union(data) => Some(error_at(
+            data.union_token.span,
+            "#[derive(PluginConfig)] only supports structs with named fields",
+        )),
+    };
+    if let Some(error) = shape {
+        errors.push(error);
+        return None;
+    }
+
+    let mut cleaned = input.clone();
+    strip_unknown_keys(
+        &mut cleaned.attrs,
+        CONTAINER_KEYS,
+        FIELD_KEYS,
+        "the struct",
+        errors,
+    );
+    if let syn::Data::Struct(data) = &mut cleaned.data {
+        for field in data.fields.iter_mut() {
+            strip_unknown_keys(
+                &mut field.attrs,
+                FIELD_KEYS,
+                CONTAINER_KEYS,
+                "a field",
+                errors,
+            );
+        }
+    }
+    errors.handle(ConfigInput::from_derive_input(&cleaned))
+}
+
+/// Reports each unknown key of the `#[config(...)]` attributes in `attrs` at the key, listing
+/// the keys valid here, and removes it so darling does not report it a second time.
+fn strip_unknown_keys(
+    attrs: &mut [Attribute],
+    valid: &[&str],
+    elsewhere: &[&str],
+    place: &str,
+    errors: &mut darling::error::Accumulator,
+) {
+    for attr in attrs
+        .iter_mut()
+        .filter(|attr| attr.path().is_ident("config"))
+    {
+        let Meta::List(list) = &mut attr.meta else {
+            continue; // darling reports the malformed attribute
+        };
+        let Ok(metas) = list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)
+        else {
+            continue; // likewise
+        };
+        let mut kept = Punctuated::<Meta, Token![,]>::new();
+        for meta in metas {
+            let key = meta
+                .path()
+                .get_ident()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            if valid.contains(&key.as_str()) {
+                kept.push(meta);
+                continue;
+            }
+            let listed = valid
+                .iter()
+                .map(|key| format!("`{key}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let shown = quote::ToTokens::to_token_stream(meta.path())
+                .to_string()
+                .replace(' ', "");
+            let message = if elsewhere.contains(&key.as_str()) {
+                format!("`{shown}` does not belong on {place}; keys valid here: {listed}")
+            } else if let Some(close) = closest(&key, valid) {
+                format!(
+                    "unknown config key `{shown}`; did you mean `{close}`? valid keys: {listed}"
+                )
+            } else {
+                format!("unknown config key `{shown}`; valid keys: {listed}")
+            };
+            errors.push(darling::Error::custom(message).with_span(meta.path()));
+        }
+        list.tokens = quote::ToTokens::to_token_stream(&kept);
+    }
+}
+
+/// The valid key at most two edits away from `key`, if one is.
+fn closest<'k>(key: &str, valid: &[&'k str]) -> Option<&'k str> {
+    valid
+        .iter()
+        .map(|candidate| (edit_distance(key, candidate), *candidate))
+        .filter(|(distance, _)| *distance <= 2)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance, with a transposition of neighbours counting as one edit
+/// (`defualt` → `default`).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        rows[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = best;
+        }
+    }
+    rows[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(edit_distance("defualt", "default"), 1);
+        assert_eq!(closest("defualt", FIELD_KEYS), Some("default"));
+        assert_eq!(closest("minlength", FIELD_KEYS), Some("min_length"));
+        assert_eq!(closest("colour", FIELD_KEYS), None);
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_and_removed() {
+        let input: DeriveInput = syn::parse_quote! {
+            struct A { #[config(defualt = 1, min = 0)] a: u8 }
+        };
+        let mut errors = darling::Error::accumulator();
+        let parsed = parse(&input, &mut errors);
+        let message = errors.finish().map_err(|e| e.to_string());
+        assert!(parsed.is_some());
+        let message = message.err().unwrap_or_default();
+        assert!(
+            message.contains("unknown config key `defualt`; did you mean `default`?"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn shapes_are_rejected() {
+        for input in [
+            syn::parse_quote!(
+                enum A {
+                    B,
+                }
+            ),
+            syn::parse_quote!(
+                struct A(u8);
+            ),
+            syn::parse_quote!(
+                struct A;
+            ),
+        ] {
+            let mut errors = darling::Error::accumulator();
+            assert!(parse(&input, &mut errors).is_none());
+            assert_eq!(errors.finish().map_err(|e| e.len()), Err(1));
+        }
+    }
+}

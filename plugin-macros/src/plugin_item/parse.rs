@@ -1,0 +1,76 @@
+//! Reads `#[plugin_item(...)]` arguments and the impl it sits on.
+
+use darling::FromMeta;
+use darling::ast::NestedMeta;
+use darling::util::SpannedValue;
+use proc_macro2::{Span, TokenStream};
+use syn::ItemImpl;
+
+use crate::plugin_type::parse::{item_keyword_span, span_of};
+
+/// The attribute's arguments.
+#[derive(Debug, Default, FromMeta)]
+pub(crate) struct PluginItemArgs {
+    /// The stored name: `[a-z0-9_]+`, unique within the type.
+    pub name: Option<SpannedValue<String>>,
+    /// For operators; default: the impl's doc comment.
+    pub description: Option<String>,
+    /// The priority of new instances (lower is preferred); default 100.
+    pub priority: Option<i32>,
+    /// The typed config instances carry.
+    pub config: Option<syn::Path>,
+    /// An admin grouping.
+    pub category: Option<String>,
+    /// Earlier names: sync moves their rows to this item.
+    #[darling(multiple)]
+    pub renamed_from: Vec<SpannedValue<String>>,
+    /// Path of the facade crate, for crates that re-export plugin-system.
+    #[darling(rename = "crate")]
+    pub krate: Option<syn::Path>,
+}
+
+/// The parsed input: arguments plus the impl.
+pub(crate) struct PluginItemInput {
+    pub args: PluginItemArgs,
+    pub args_span: Span,
+    pub original: ItemImpl,
+}
+
+impl PluginItemInput {
+    pub(crate) fn parse(
+        args: TokenStream,
+        input: TokenStream,
+        errors: &mut darling::error::Accumulator,
+    ) -> Option<PluginItemInput> {
+        let args_span = span_of(&args);
+        let args = match NestedMeta::parse_meta_list(args) {
+            Ok(list) => errors
+                .handle(PluginItemArgs::from_list(&list))
+                .unwrap_or_default(),
+            Err(err) => {
+                errors.push(err.into());
+                PluginItemArgs::default()
+            }
+        };
+        match syn::parse2::<syn::Item>(input) {
+            Ok(syn::Item::Impl(original)) => Some(PluginItemInput {
+                args,
+                args_span,
+                original,
+            }),
+            Ok(other) => {
+                let message = if matches!(other, syn::Item::Trait(_)) {
+                    "#[plugin_item] goes on `impl Trait for Type`; to declare the plugin type itself, use #[plugin_type]"
+                } else {
+                    "#[plugin_item] goes on `impl Trait for Type`, where `Trait` has #[plugin_type]"
+                };
+                errors.push(darling::Error::custom(message).with_span(&item_keyword_span(&other)));
+                None
+            }
+            Err(err) => {
+                errors.push(err.into());
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The rules a plugin item must follow. What only the type system knows (the trait is a plugin
+//! type, the config derives `PluginConfig`, the item can be built) is checked by bounds in the
+//! expansion, with `#[diagnostic::on_unimplemented]` messages.
+
+use super::parse::PluginItemInput;
+use crate::names::name_problem;
+
+pub(crate) fn validate(input: &PluginItemInput, errors: &mut darling::error::Accumulator) {
+    let args = &input.args;
+    match &args.name {
+        None => errors.push(
+            darling::Error::custom(
+                "missing `name`: use #[plugin_item(name = \"...\")] with a lowercase name like \"stripe\"",
+            )
+            .with_span(&input.args_span),
+        ),
+        Some(name) => {
+            if let Some(problem) = name_problem(name) {
+                errors.push(
+                    darling::Error::custom(format!("invalid plugin item name: {problem}"))
+                        .with_span(&name.span()),
+                );
+            }
+        }
+    }
+    for old in &args.renamed_from {
+        if let Some(problem) = name_problem(old) {
+            errors.push(
+                darling::Error::custom(format!("invalid `renamed_from`: {problem}"))
+                    .with_span(&old.span()),
+            );
+        } else if args
+            .name
+            .as_ref()
+            .is_some_and(|name| name.as_str() == old.as_str())
+        {
+            errors.push(
+                darling::Error::custom(
+                    "`renamed_from` repeats the item's own name; give the old name",
+                )
+                .with_span(&old.span()),
+            );
+        }
+    }
+    let original = &input.original;
+    match &original.trait_ {
+        None => errors.push(
+            darling::Error::custom(
+                "#[plugin_item] goes on `impl Trait for Type`, not on an inherent impl; \
+                 write the impl of the plugin type's trait here",
+            )
+            .with_span(&original.self_ty),
+        ),
+        Some((Some(bang), _, _)) => errors.push(
+            darling::Error::custom("a negative impl cannot be a plugin item").with_span(bang),
+        ),
+        Some(_) => {}
+    }
+    if !original.generics.params.is_empty() {
+        errors.push(
+            darling::Error::custom(
+                "a generic impl cannot be registered: the registry builds one concrete type; \
+                 write `impl Trait for MyType<Concrete>` for each type to register",
+            )
+            .with_span(&original.generics),
+        );
+    }
+}

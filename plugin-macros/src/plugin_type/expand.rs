@@ -1,0 +1,100 @@
+//! Code generation for a valid plugin type. No checks here: `validate` ran first.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
+use syn::TraitItem;
+
+use super::parse::PluginTypeInput;
+use crate::attrs::doc_comment;
+use crate::names::fnv1a;
+use crate::runtime_path::private_path;
+
+pub(crate) fn expand(input: &PluginTypeInput) -> TokenStream {
+    let private = private_path(input.args.krate.as_ref());
+    let original = &input.original;
+    let ident = &original.ident;
+    let name = input
+        .args
+        .name
+        .as_ref()
+        .map(|n| n.as_str())
+        .unwrap_or_default();
+    let namespace = match &input.args.namespace {
+        Some(namespace) => namespace.as_str().to_owned(),
+        // The defining crate's package name: cargo sets it for every rustc run, and the macro
+        // runs inside that run.
+        None => std::env::var("CARGO_PKG_NAME").unwrap_or_default(),
+    };
+    let description = input
+        .args
+        .description
+        .clone()
+        .unwrap_or_else(|| doc_comment(&original.attrs));
+    let key = fnv1a(&[&namespace, name]);
+    let fingerprint = format!("{:016x}", contract_fingerprint(original));
+    let ident_text = ident.to_string();
+
+    let mut augmented = original.clone();
+    // The hidden supertrait only #[plugin_item] implements, then the thread-safety every
+    // shared plugin needs.
+    augmented
+        .supertraits
+        .insert(0, syn::parse_quote!(#private::ItemOf<#key>));
+    augmented
+        .supertraits
+        .push(syn::parse_quote!(::core::marker::Send));
+    augmented
+        .supertraits
+        .push(syn::parse_quote!(::core::marker::Sync));
+    augmented.supertraits.push(syn::parse_quote!('static));
+    if augmented.colon_token.is_none() {
+        augmented.colon_token = Some(Default::default());
+    }
+
+    quote! {
+        #augmented
+
+        #[allow(non_upper_case_globals)]
+        const _: () = {
+            #[#private::linkme::distributed_slice(#private::PLUGIN_TYPES)]
+            #[linkme(crate = #private::linkme)]
+            static TYPE_INFO: #private::TypeInfo = #private::TypeInfo {
+                name: #name,
+                namespace: #namespace,
+                description: #description,
+                rust_path: ::core::concat!(::core::module_path!(), "::", #ident_text),
+                crate_name: ::core::env!("CARGO_CRATE_NAME"),
+                location: #private::Location {
+                    file: ::core::file!(),
+                    line: ::core::line!(),
+                },
+                fingerprint: #fingerprint,
+                type_id: #private::type_id_of::<dyn #ident>,
+                relabel: #private::relabel::<dyn #ident>,
+            };
+
+            #[automatically_derived]
+            impl #private::PluginType for dyn #ident {
+                const KEY: u64 = #key;
+
+                fn info() -> &'static #private::TypeInfo {
+                    &TYPE_INFO
+                }
+            }
+        };
+    }
+}
+
+/// A hash of the method signatures, in order: changes when the contract changes.
+fn contract_fingerprint(original: &syn::ItemTrait) -> u64 {
+    let signatures: Vec<String> = original
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            TraitItem::Fn(method) => Some(method.sig.to_token_stream().to_string()),
+            _ => None,
+        })
+        .collect();
+    let parts: Vec<&str> = signatures.iter().map(String::as_str).collect();
+    fnv1a(&parts)
+}

@@ -1,0 +1,204 @@
+//! The rules a plugin type must follow, each an error spanned on the offending token.
+//!
+//! A plugin type is used as `dyn Trait`, so it must be object-safe; the checks below say which
+//! method breaks that and why, where rustc would only say "cannot be made into an object".
+
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+use syn::{FnArg, ReturnType, Signature, TraitItem, TraitItemFn, Type, WherePredicate};
+
+use super::parse::PluginTypeInput;
+use crate::attrs::has_async_trait;
+use crate::names::{name_problem, namespace_problem};
+
+pub(crate) fn validate(input: &PluginTypeInput, errors: &mut darling::error::Accumulator) {
+    check_names(input, errors);
+    let original = &input.original;
+    if !original.generics.params.is_empty() {
+        errors.push(
+            darling::Error::custom(
+                "a plugin type cannot have generic parameters: the registry looks it up as one \
+                 `dyn Trait`; move the generics to its methods' argument types or make separate traits",
+            )
+            .with_span(&original.generics),
+        );
+    }
+    if let Some(auto) = &original.auto_token {
+        errors
+            .push(darling::Error::custom("an auto trait cannot be a plugin type").with_span(auto));
+    }
+    let async_trait = has_async_trait(&original.attrs);
+    let mut required = 0;
+    for item in &original.items {
+        match item {
+            TraitItem::Fn(method) => {
+                let sized_only = requires_sized(&method.sig);
+                if method.default.is_none() && !sized_only {
+                    required += 1;
+                }
+                if !sized_only {
+                    check_method(method, async_trait, errors);
+                }
+            }
+            TraitItem::Type(ty) => errors.push(
+                darling::Error::custom(format!(
+                    "associated type `{}` makes `dyn {}` need it spelled out, so it cannot be a plugin type; \
+                     use a concrete type in the method signatures instead",
+                    ty.ident, original.ident
+                ))
+                .with_span(&ty.ident),
+            ),
+            TraitItem::Const(constant) => errors.push(
+                darling::Error::custom(format!(
+                    "associated const `{}` is not object-safe; use a method returning the value instead",
+                    constant.ident
+                ))
+                .with_span(&constant.ident),
+            ),
+            _ => {}
+        }
+    }
+    if required == 0 {
+        errors.push(
+            darling::Error::custom(format!(
+                "plugin type `{}` has no required method; a plugin type is a contract: declare at \
+                 least one method without a default body for items to implement",
+                original.ident
+            ))
+            .with_span(&original.ident),
+        );
+    }
+}
+
+fn check_names(input: &PluginTypeInput, errors: &mut darling::error::Accumulator) {
+    match &input.args.name {
+        None => errors.push(
+            darling::Error::custom(
+                "missing `name`: use #[plugin_type(name = \"...\")] with a lowercase name like \"payment_gateway\"",
+            )
+            .with_span(&input.args_span),
+        ),
+        Some(name) => {
+            if let Some(problem) = name_problem(name) {
+                errors.push(darling::Error::custom(format!("invalid plugin type name: {problem}")).with_span(&name.span()));
+            }
+        }
+    }
+    if let Some(namespace) = &input.args.namespace
+        && let Some(problem) = namespace_problem(namespace)
+    {
+        errors.push(
+            darling::Error::custom(format!("invalid namespace: {problem}"))
+                .with_span(&namespace.span()),
+        );
+    }
+}
+
+/// `where Self: Sized` takes a method out of the trait object: it needs no object safety and
+/// is not part of the contract items must fill.
+fn requires_sized(sig: &Signature) -> bool {
+    sig.generics.where_clause.as_ref().is_some_and(|clause| {
+        clause.predicates.iter().any(|predicate| match predicate {
+            WherePredicate::Type(bound) => {
+                matches!(&bound.bounded_ty, Type::Path(p) if p.path.is_ident("Self"))
+                    && bound.bounds.iter().any(
+                        |b| matches!(b, syn::TypeParamBound::Trait(t) if t.path.is_ident("Sized")),
+                    )
+            }
+            _ => false,
+        })
+    })
+}
+
+fn check_method(method: &TraitItemFn, async_trait: bool, errors: &mut darling::error::Accumulator) {
+    let sig = &method.sig;
+    let name = &sig.ident;
+    let not_object_safe = |why: String| {
+        format!(
+            "method `{name}` {why}, so the trait cannot be used as `dyn Trait`; add `where Self: Sized` to keep it out of the plugin contract"
+        )
+    };
+    match sig.inputs.first() {
+        Some(FnArg::Receiver(receiver)) => {
+            if receiver.reference.is_none() && receiver.colon_token.is_none() {
+                errors.push(
+                    darling::Error::custom(not_object_safe("takes `self` by value".into()))
+                        .with_span(&receiver.self_token),
+                );
+            }
+        }
+        _ => errors.push(
+            darling::Error::custom(not_object_safe("has no `self` receiver".into()))
+                .with_span(name),
+        ),
+    }
+    if let Some(param) = sig
+        .generics
+        .params
+        .iter()
+        .find(|param| !matches!(param, syn::GenericParam::Lifetime(_)))
+    {
+        errors.push(darling::Error::custom(not_object_safe("is generic".into())).with_span(param));
+    }
+    if let Some(asyncness) = &sig.asyncness
+        && !async_trait
+    {
+        errors.push(
+            darling::Error::custom(format!(
+                "async method `{name}` is not object-safe; add #[async_trait::async_trait] below #[plugin_type] \
+                 (and on each item's impl)"
+            ))
+            .with_span(asyncness),
+        );
+    }
+    let mut finder = SelfOrImplFinder::default();
+    for input in sig.inputs.iter().skip(1) {
+        if let FnArg::Typed(arg) = input {
+            finder.visit_type(&arg.ty);
+        }
+    }
+    if let ReturnType::Type(_, ty) = &sig.output {
+        finder.visit_type(ty);
+    }
+    if let Some(span) = finder.self_type {
+        errors.push(
+            darling::Error::custom(not_object_safe("uses `Self` outside its receiver".into()))
+                .with_span(&span),
+        );
+    }
+    if let Some(span) = finder.impl_trait {
+        errors.push(
+            darling::Error::custom(not_object_safe("uses `impl Trait` in its signature".into()))
+                .with_span(&span),
+        );
+    }
+}
+
+/// Finds `Self` and `impl Trait` in a signature's types.
+#[derive(Default)]
+struct SelfOrImplFinder {
+    self_type: Option<proc_macro2::Span>,
+    impl_trait: Option<proc_macro2::Span>,
+}
+
+impl<'ast> Visit<'ast> for SelfOrImplFinder {
+    fn visit_type_path(&mut self, path: &'ast syn::TypePath) {
+        if path.qself.is_none()
+            && path
+                .path
+                .segments
+                .first()
+                .is_some_and(|s| s.ident == "Self")
+            && self.self_type.is_none()
+        {
+            self.self_type = Some(path.span());
+        }
+        syn::visit::visit_type_path(self, path);
+    }
+
+    fn visit_type_impl_trait(&mut self, ty: &'ast syn::TypeImplTrait) {
+        if self.impl_trait.is_none() {
+            self.impl_trait = Some(ty.span());
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Runtime of [plugin-system](https://docs.rs/plugin-system): the registry the linker collects,
+//! typed configs, the `Store` trait, selection and the snapshot lookups read.
+//!
+//! Applications use it through the `plugin-system` facade; see its documentation for the
+//! quickstart.
+
+pub mod config;
+pub mod crypto;
+mod error;
+mod instance;
+mod plugins;
+mod registration;
+mod registry;
+pub mod store;
+pub mod sync;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use config::{
+    ConfigErrors, ConfigSchema, ConfigValues, DefaultValue, FieldError, FieldKind, FieldSchema,
+    FormData, PluginConfig,
+};
+pub use crypto::{Key, Keyring};
+pub use error::{Error, PluginError};
+pub use instance::{
+    InstanceChange, InstanceId, InstanceMeta, InstanceRecord, MAX_INSTANCE_NAME, Status,
+};
+pub use plugins::{InstanceUpdate, LoadFailure, NewInstance, Plugins, PluginsBuilder};
+pub use registration::{
+    FromConfig, ItemInfo, ItemKey, Location, NoConfig, Plugin, PluginType, TypeInfo, TypeKey,
+};
+pub use registry::{RegisteredType, Registry};
+pub use store::{MemoryStore, PriorityChange, Store};
+pub use sync::{SyncMode, SyncOptions, SyncReport};
+
+pub use plugin_macros::{PluginConfig, plugin_item, plugin_type};
+
+/// Names the crates that hold plugin registrations, so the linker keeps them, and makes a
+/// crate that registered nothing a start-up error.
+///
+/// The linker drops a crate nobody refers to, and a crate whose only contents are
+/// `#[plugin_item]`s is such a crate: its plugins would silently be missing. Name every plugin
+/// crate once, in the binary (or in a crate the binary names):
+///
+/// ```ignore
+/// plugin_system::link!(payments_stripe, notifiers_email);
+/// ```
+///
+/// Each name is the crate's name as Rust spells it (underscores). At start-up the registry
+/// checks that each named crate contributed at least one plugin type or item.
+#[macro_export]
+macro_rules! link {
+    ($($krate:ident),+ $(,)?) => {
+        $( $crate::__link_one!($krate); )+
+    };
+}

@@ -1,0 +1,669 @@
+//! The [`Plugins`] handle: typed lookups served from an immutable snapshot, and the writes
+//! that change it.
+//!
+//! Lookups (`get`, `get_by_id`, `active`, `reserved`) read the current snapshot, swapped
+//! atomically: no query, no decryption, no lock. Every write through the handle rebuilds the
+//! snapshot before it returns, constructing only the instances whose config changed.
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use arc_swap::ArcSwap;
+
+use crate::config::ConfigValues;
+use crate::crypto::{CryptoError, Keyring};
+use crate::instance::{
+    InstanceChange, InstanceId, InstanceMeta, InstanceRecord, Status, check_instance_name,
+};
+use crate::registration::{ErasedPlugin, ItemInfo, ItemKey, Plugin, PluginType};
+use crate::registry::Registry;
+use crate::store::{MemoryStore, PriorityChange, Store};
+use crate::sync::{SyncOptions, SyncReport};
+use crate::{Error, PluginConfig};
+
+/// The application's handle on its plugins. Cheap to clone; share it across threads.
+#[derive(Clone)]
+pub struct Plugins {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: &'static Registry,
+    store: Arc<dyn Store>,
+    keyring: Option<Keyring>,
+    snapshot: ArcSwap<Snapshot>,
+    last_sync: Option<SyncReport>,
+}
+
+/// Builds a [`Plugins`] handle: validate the registry, sync it into the store, load.
+#[must_use = "call .build() to get the Plugins handle"]
+pub struct PluginsBuilder {
+    store: Option<Arc<dyn Store>>,
+    keyring: Option<Result<Keyring, CryptoError>>,
+    sync: Option<SyncOptions>,
+    registry: Option<&'static Registry>,
+}
+
+impl Plugins {
+    /// Starts building the handle.
+    pub fn builder() -> PluginsBuilder {
+        PluginsBuilder {
+            store: None,
+            keyring: None,
+            sync: Some(SyncOptions::default()),
+            registry: None,
+        }
+    }
+}
+
+impl PluginsBuilder {
+    /// Where types, items and instances persist (default: a fresh [`MemoryStore`]).
+    pub fn store(mut self, store: impl Store) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// A store already shared with other parts of the application.
+    pub fn shared_store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The keys that encrypt instance configs.
+    pub fn keyring(mut self, keyring: Keyring) -> Self {
+        self.keyring = Some(Ok(keyring));
+        self
+    }
+
+    /// Reads the keyring from an environment variable (comma-separated base64 keys, the first
+    /// current). A missing variable is an error at `build` only if some item is configurable.
+    pub fn key_from_env(mut self, variable: &str) -> Self {
+        self.keyring = Some(Keyring::from_env(variable));
+        self
+    }
+
+    /// How the start-up sync runs (default: create mode, no prune).
+    pub fn sync_options(mut self, options: SyncOptions) -> Self {
+        self.sync = Some(options);
+        self
+    }
+
+    /// Skips the start-up sync (for processes that only read, when a deploy step syncs).
+    pub fn skip_sync(mut self) -> Self {
+        self.sync = None;
+        self
+    }
+
+    /// Uses this registry instead of the one linked into the binary.
+    pub fn registry(mut self, registry: &'static Registry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// Validates the registry, checks the key, syncs and loads the first snapshot.
+    pub fn build(self) -> Result<Plugins, Error> {
+        let registry = match self.registry {
+            Some(registry) => registry,
+            None => Registry::linked()?,
+        };
+        let keyring = match self.keyring {
+            Some(Ok(keyring)) => Some(keyring),
+            Some(Err(err)) if registry.needs_key() => return Err(err.into()),
+            Some(Err(CryptoError::MissingKey { .. })) => None,
+            Some(Err(err)) => return Err(err.into()),
+            None if registry.needs_key() => {
+                return Err(CryptoError::MissingKey {
+                    hint: "a keyring (`.keyring(..)` or `.key_from_env(\"PLUGIN_SYSTEM_KEY\")`)"
+                        .into(),
+                }
+                .into());
+            }
+            None => None,
+        };
+        let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let last_sync = match self.sync {
+            Some(options) => Some(store.sync(registry, &options)?),
+            None => None,
+        };
+        let inner = Inner {
+            registry,
+            store,
+            keyring,
+            snapshot: ArcSwap::from_pointee(Snapshot::default()),
+            last_sync,
+        };
+        inner.reload()?;
+        Ok(Plugins {
+            inner: Arc::new(inner),
+        })
+    }
+}
+
+impl Plugins {
+    /// The selected plugin of type `T`: the first ACTIVE instance by (priority, id); if none,
+    /// the first RESERVED one; DISABLED, orphaned and unloadable instances are never chosen.
+    pub fn get<T: ?Sized + PluginType>(&self) -> Result<Plugin<T>, Error> {
+        let snapshot = self.inner.snapshot.load();
+        snapshot
+            .by_type
+            .get(&TypeId::of::<T>())
+            .and_then(|slot| slot.selectable.first())
+            .and_then(Plugin::from_erased)
+            .ok_or_else(|| Error::NoInstance(T::info().key().to_string()))
+    }
+
+    /// The instance with this id, if it belongs to type `T` and is not DISABLED.
+    pub fn get_by_id<T: ?Sized + PluginType>(&self, id: InstanceId) -> Result<Plugin<T>, Error> {
+        self.by_id(id, false)
+    }
+
+    /// The instance with this id, if it belongs to type `T`, whatever its status.
+    pub fn get_by_id_allow_disabled<T: ?Sized + PluginType>(
+        &self,
+        id: InstanceId,
+    ) -> Result<Plugin<T>, Error> {
+        self.by_id(id, true)
+    }
+
+    fn by_id<T: ?Sized + PluginType>(
+        &self,
+        id: InstanceId,
+        allow_disabled: bool,
+    ) -> Result<Plugin<T>, Error> {
+        let snapshot = self.inner.snapshot.load();
+        let entry = snapshot
+            .instances
+            .get(&id)
+            .ok_or(Error::UnknownInstance(id))?;
+        let expected = T::info().key();
+        if entry.meta.item.type_key != expected {
+            return Err(Error::WrongType {
+                id,
+                instance: entry.meta.name.clone(),
+                expected: expected.to_string(),
+                actual: entry.meta.item.type_key.to_string(),
+            });
+        }
+        if entry.meta.status == Status::Disabled && !allow_disabled {
+            return Err(Error::Disabled {
+                id,
+                instance: entry.meta.name.clone(),
+                status: entry.meta.status,
+            });
+        }
+        match &entry.state {
+            EntryState::Loaded { plugin, .. } => {
+                Plugin::from_erased(plugin).ok_or_else(|| Error::NoInstance(expected.to_string()))
+            }
+            EntryState::Failed(reason) => Err(Error::Unloadable {
+                id,
+                instance: entry.meta.name.clone(),
+                item: entry.meta.item.to_string(),
+                reason: reason.clone(),
+            }),
+            EntryState::Orphaned => Err(Error::Orphaned {
+                id,
+                instance: entry.meta.name.clone(),
+                item: entry.meta.item.to_string(),
+            }),
+        }
+    }
+
+    /// Every loadable ACTIVE instance of `T`, in selection order.
+    pub fn active<T: ?Sized + PluginType>(&self) -> Vec<Plugin<T>> {
+        self.selectable::<T>(|slot| &slot.selectable[..slot.active])
+    }
+
+    /// Every loadable RESERVED instance of `T`, in selection order.
+    pub fn reserved<T: ?Sized + PluginType>(&self) -> Vec<Plugin<T>> {
+        self.selectable::<T>(|slot| &slot.selectable[slot.active..])
+    }
+
+    fn selectable<T: ?Sized + PluginType>(
+        &self,
+        part: impl FnOnce(&TypeSlot) -> &[ErasedPlugin],
+    ) -> Vec<Plugin<T>> {
+        let snapshot = self.inner.snapshot.load();
+        snapshot
+            .by_type
+            .get(&TypeId::of::<T>())
+            .map(|slot| part(slot).iter().filter_map(Plugin::from_erased).collect())
+            .unwrap_or_default()
+    }
+
+    /// The registry this handle serves.
+    pub fn registry(&self) -> &'static Registry {
+        self.inner.registry
+    }
+
+    /// The store behind this handle.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// What the start-up sync did, if it ran.
+    pub fn startup_sync(&self) -> Option<&SyncReport> {
+        self.inner.last_sync.as_ref()
+    }
+
+    /// Every instance that exists but cannot be served, with the reason (for health checks
+    /// and `plugins check`).
+    pub fn load_failures(&self) -> Vec<LoadFailure> {
+        let snapshot = self.inner.snapshot.load();
+        let mut failures: Vec<LoadFailure> = snapshot
+            .instances
+            .values()
+            .filter_map(|entry| {
+                let reason = match &entry.state {
+                    EntryState::Loaded { .. } => return None,
+                    EntryState::Failed(reason) => reason.clone(),
+                    EntryState::Orphaned => "its item's code is gone (orphaned)".to_owned(),
+                };
+                Some(LoadFailure {
+                    meta: entry.meta.clone(),
+                    reason,
+                })
+            })
+            .collect();
+        failures.sort_by_key(|failure| failure.meta.id);
+        failures
+    }
+
+    /// Re-reads the store if its revision moved; returns whether the snapshot changed.
+    pub fn refresh(&self) -> Result<bool, Error> {
+        let revision = self.inner.store.revision()?;
+        if revision == self.inner.snapshot.load().revision {
+            return Ok(false);
+        }
+        self.inner.reload()?;
+        Ok(true)
+    }
+
+    /// Creates an instance: validates the name and config against the item's schema, seals
+    /// the config, stores the row and rebuilds the snapshot.
+    pub fn create_instance(&self, new: NewInstance) -> Result<InstanceMeta, Error> {
+        let item = self.inner.registry.item(&new.item)?;
+        check_instance_name(&new.name)?;
+        let id = InstanceId::new();
+        let sealed_config = self.inner.seal_config(item, id, new.config.as_ref())?;
+        let now = SystemTime::now();
+        let record = InstanceRecord {
+            meta: InstanceMeta {
+                id,
+                name: new.name,
+                item: new.item,
+                status: new.status,
+                priority: new.priority.unwrap_or(item.priority),
+                scope: new.scope,
+                version: 1,
+            },
+            description: new.description,
+            sealed_config,
+            orphaned: false,
+            created_at: now,
+            updated_at: now,
+        };
+        self.inner.store.insert_instance(&record)?;
+        self.inner.reload()?;
+        Ok(record.meta)
+    }
+
+    /// Changes an instance if nobody changed it since `expected_version` was read.
+    pub fn update_instance(
+        &self,
+        id: InstanceId,
+        expected_version: i64,
+        update: InstanceUpdate,
+    ) -> Result<InstanceMeta, Error> {
+        let current = self.record(id)?;
+        let item = self.inner.registry.item(&current.meta.item)?;
+        if let Some(name) = &update.name {
+            check_instance_name(name)?;
+        }
+        let sealed_config = match &update.config {
+            Some(values) => self.inner.seal_config(item, id, Some(values))?,
+            None => None,
+        };
+        let change = InstanceChange {
+            name: update.name,
+            description: update.description,
+            status: update.status,
+            priority: update.priority,
+            sealed_config,
+        };
+        let record = self
+            .inner
+            .store
+            .update_instance(id, expected_version, &change)?;
+        self.inner.reload()?;
+        Ok(record.meta)
+    }
+
+    /// Sets the status of instances; returns how many changed.
+    pub fn set_status(&self, ids: &[InstanceId], status: Status) -> Result<usize, Error> {
+        let changed = self.inner.store.set_status(ids, status)?;
+        self.inner.reload()?;
+        Ok(changed)
+    }
+
+    /// Changes the priority of instances; returns how many changed.
+    pub fn set_priority(&self, ids: &[InstanceId], change: PriorityChange) -> Result<usize, Error> {
+        let changed = self.inner.store.set_priority(ids, change)?;
+        self.inner.reload()?;
+        Ok(changed)
+    }
+
+    /// Deletes an instance.
+    pub fn delete_instance(&self, id: InstanceId) -> Result<(), Error> {
+        self.inner.store.delete_instance(id)?;
+        self.inner.reload()
+    }
+
+    /// The decrypted config of an instance, for an edit form. Secret values included: do not
+    /// render them (use the schema's secret fields to blank them).
+    pub fn config_values(&self, id: InstanceId) -> Result<Option<ConfigValues>, Error> {
+        let record = self.record(id)?;
+        self.inner
+            .open_config(&record)
+            .map_err(|reason| Error::Unloadable {
+                id,
+                instance: record.meta.name.clone(),
+                item: record.meta.item.to_string(),
+                reason,
+            })
+    }
+
+    fn record(&self, id: InstanceId) -> Result<InstanceRecord, Error> {
+        self.inner
+            .store
+            .instances()?
+            .into_iter()
+            .find(|record| record.meta.id == id)
+            .ok_or(Error::UnknownInstance(id))
+    }
+}
+
+/// An instance that exists but cannot be served.
+#[derive(Debug, Clone)]
+pub struct LoadFailure {
+    /// The instance.
+    pub meta: InstanceMeta,
+    /// Why it does not load (no secret values).
+    pub reason: String,
+}
+
+/// A new instance to create.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct NewInstance {
+    item: ItemKey,
+    name: String,
+    status: Status,
+    priority: Option<i32>,
+    scope: Option<String>,
+    description: String,
+    config: Option<ConfigValues>,
+}
+
+impl NewInstance {
+    /// An instance of the item with this key, named `name` (ACTIVE, the item's priority).
+    pub fn new(item: ItemKey, name: impl Into<String>) -> Self {
+        NewInstance {
+            item,
+            name: name.into(),
+            status: Status::Active,
+            priority: None,
+            scope: None,
+            description: String::new(),
+            config: None,
+        }
+    }
+
+    /// An instance of item `item` of plugin type `T`.
+    pub fn of<T: ?Sized + PluginType>(item: &str, name: impl Into<String>) -> Self {
+        NewInstance::new(
+            ItemKey {
+                type_key: T::info().key(),
+                name: item.to_owned(),
+            },
+            name,
+        )
+    }
+
+    /// Its status (default ACTIVE).
+    pub fn status(mut self, status: Status) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// Its priority (default: the item's).
+    pub fn priority(mut self, priority: i32) -> Self {
+        self.priority = Some(priority);
+        self
+    }
+
+    /// The tenant it belongs to (default: global).
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// A description for operators.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// Its typed config.
+    pub fn config<C: PluginConfig>(mut self, config: &C) -> Self {
+        self.config = Some(config.to_values());
+        self
+    }
+
+    /// Its config as values (from a form or a JSON file).
+    pub fn config_values(mut self, values: ConfigValues) -> Self {
+        self.config = Some(values);
+        self
+    }
+}
+
+/// A change to an existing instance; unset fields stay as they are.
+#[derive(Debug, Clone, Default)]
+pub struct InstanceUpdate {
+    /// New name.
+    pub name: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// New status.
+    pub status: Option<Status>,
+    /// New priority.
+    pub priority: Option<i32>,
+    /// New config (validated against the item's schema).
+    pub config: Option<ConfigValues>,
+}
+
+/// The immutable view lookups read.
+#[derive(Default)]
+struct Snapshot {
+    revision: u64,
+    by_type: HashMap<TypeId, TypeSlot>,
+    instances: HashMap<InstanceId, Entry>,
+}
+
+/// The selectable instances of one type: ACTIVE ones first, then RESERVED, each by
+/// (priority, id).
+#[derive(Default)]
+struct TypeSlot {
+    selectable: Vec<ErasedPlugin>,
+    active: usize,
+}
+
+struct Entry {
+    meta: InstanceMeta,
+    state: EntryState,
+}
+
+enum EntryState {
+    Loaded {
+        plugin: ErasedPlugin,
+        /// The sealed config it was built from: a change of status or priority re-labels the
+        /// plugin instead of constructing it again.
+        built_from: Option<Vec<u8>>,
+    },
+    Failed(String),
+    Orphaned,
+}
+
+impl Inner {
+    /// Reads every instance and swaps in a new snapshot, reusing constructed plugins whose
+    /// config did not change.
+    fn reload(&self) -> Result<(), Error> {
+        // Read the revision first: a write racing with this reload makes the next refresh
+        // reload again rather than be missed.
+        let revision = self.store.revision()?;
+        let records = self.store.instances()?;
+        let previous = self.snapshot.load();
+        let mut snapshot = Snapshot {
+            revision,
+            ..Snapshot::default()
+        };
+        let mut selectable: HashMap<TypeId, Vec<(Status, i32, InstanceId, ErasedPlugin)>> =
+            HashMap::new();
+        for record in records {
+            let state = self.load_entry(&record, previous.instances.get(&record.meta.id));
+            if let EntryState::Failed(reason) = &state {
+                tracing::warn!(
+                    instance = %record.meta.id,
+                    name = %record.meta.name,
+                    item = %record.meta.item,
+                    %reason,
+                    "plugin instance does not load; selection skips it"
+                );
+            }
+            if let (EntryState::Loaded { plugin, .. }, None, false) = (
+                &state,
+                &record.meta.scope,
+                record.meta.status == Status::Disabled,
+            ) && let Some(ty) = self.registry.type_by_key(&record.meta.item.type_key)
+            {
+                selectable.entry((ty.info.type_id)()).or_default().push((
+                    record.meta.status,
+                    record.meta.priority,
+                    record.meta.id,
+                    Arc::clone(plugin),
+                ));
+            }
+            snapshot.instances.insert(
+                record.meta.id,
+                Entry {
+                    meta: record.meta,
+                    state,
+                },
+            );
+        }
+        for (type_id, mut candidates) in selectable {
+            candidates.sort_by_key(|(status, priority, id, _)| (*status, *priority, *id));
+            let active = candidates
+                .iter()
+                .take_while(|(status, ..)| *status == Status::Active)
+                .count();
+            snapshot.by_type.insert(
+                type_id,
+                TypeSlot {
+                    selectable: candidates.into_iter().map(|(.., plugin)| plugin).collect(),
+                    active,
+                },
+            );
+        }
+        self.snapshot.store(Arc::new(snapshot));
+        Ok(())
+    }
+
+    fn load_entry(&self, record: &InstanceRecord, previous: Option<&Entry>) -> EntryState {
+        let item = match self.registry.item(&record.meta.item) {
+            Ok(item) if !record.orphaned => item,
+            _ => return EntryState::Orphaned,
+        };
+        if let Some(Entry {
+            meta,
+            state: EntryState::Loaded { plugin, built_from },
+        }) = previous
+            && *built_from == record.sealed_config
+            && meta.item == record.meta.item
+        {
+            let plugin = if *meta == record.meta {
+                Arc::clone(plugin)
+            } else {
+                ((item.plugin_type)().relabel)(plugin, record.meta.clone())
+            };
+            return EntryState::Loaded {
+                plugin,
+                built_from: built_from.clone(),
+            };
+        }
+        let values = match self.open_config(record) {
+            Ok(values) => values,
+            Err(reason) => return EntryState::Failed(reason),
+        };
+        match (item.build)(record.meta.clone(), values.as_ref()) {
+            Ok(plugin) => EntryState::Loaded {
+                plugin,
+                built_from: record.sealed_config.clone(),
+            },
+            Err(err) => EntryState::Failed(err.to_string()),
+        }
+    }
+
+    /// Decrypts and parses an instance's config. Errors are texts for reports: they never
+    /// contain config values.
+    fn open_config(&self, record: &InstanceRecord) -> Result<Option<ConfigValues>, String> {
+        let Some(sealed) = &record.sealed_config else {
+            return Ok(None);
+        };
+        let keyring = self
+            .keyring
+            .as_ref()
+            .ok_or_else(|| "no encryption key is configured".to_owned())?;
+        let plaintext = keyring
+            .open(record.meta.id, sealed)
+            .map_err(|err| err.to_string())?;
+        serde_json::from_slice::<ConfigValues>(&plaintext)
+            .map(Some)
+            .map_err(|_| "the decrypted config is not a JSON object".to_owned())
+    }
+
+    /// Validates config values against the item's schema and seals them for instance `id`.
+    fn seal_config(
+        &self,
+        item: &'static ItemInfo,
+        id: InstanceId,
+        values: Option<&ConfigValues>,
+    ) -> Result<Option<Vec<u8>>, Error> {
+        let Some(schema) = item.schema() else {
+            return match values {
+                Some(values) if !values.is_empty() => Err(Error::InvalidInput {
+                    field: "config",
+                    reason: format!("item `{}` takes no config", item.key()),
+                }),
+                _ => Ok(None),
+            };
+        };
+        let empty = ConfigValues::new();
+        let values = values.unwrap_or(&empty);
+        crate::config::validate_values(schema, values).map_err(|errors| Error::InvalidConfig {
+            item: item.key().to_string(),
+            errors,
+        })?;
+        let keyring = self.keyring.as_ref().ok_or_else(|| {
+            Error::from(CryptoError::MissingKey {
+                hint: "a keyring".into(),
+            })
+        })?;
+        let plaintext = zeroize::Zeroizing::new(
+            serde_json::to_vec(values).map_err(|err| Error::Store(err.to_string()))?,
+        );
+        Ok(Some(keyring.seal(id, &plaintext)))
+    }
+}

@@ -1,0 +1,286 @@
+//! What `#[plugin_type]` and `#[plugin_item]` register: static descriptors the linker collects.
+//!
+//! The macros build these as `static`s inside the user's crate and add them to the two
+//! distributed slices of [`crate::__private`]. Nothing here runs code at start-up: the registry
+//! reads the slices when the application first asks for it.
+
+use std::any::{Any, TypeId};
+use std::fmt;
+use std::sync::Arc;
+
+use crate::config::{ConfigSchema, ConfigValues, PluginConfig};
+use crate::error::PluginError;
+use crate::instance::InstanceMeta;
+
+/// Where a registration is written in the source: reported when two registrations collide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    /// `file!()` of the registration.
+    pub file: &'static str,
+    /// `line!()` of the registration.
+    pub line: u32,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// A plugin type (an extension point), as `#[plugin_type]` registers it.
+#[derive(Debug)]
+pub struct TypeInfo {
+    /// The type's name (`payment_gateway`): `[a-z0-9_]+`.
+    pub name: &'static str,
+    /// Its namespace: the defining crate's package name unless given. Together with `name`
+    /// the stored key, so moving the trait between modules does not orphan rows.
+    pub namespace: &'static str,
+    /// For operators: the trait's doc comment unless given.
+    pub description: &'static str,
+    /// The trait's Rust path (`shop::payments::PaymentGateway`).
+    pub rust_path: &'static str,
+    /// The crate that defines the trait (`CARGO_CRATE_NAME`).
+    pub crate_name: &'static str,
+    /// Where the `#[plugin_type]` attribute is.
+    pub location: Location,
+    /// A hash of the trait's method signatures: which contract a stored row was synced from.
+    pub fingerprint: &'static str,
+    /// `TypeId` of `dyn Trait`: how typed lookups find this type.
+    pub type_id: fn() -> TypeId,
+    /// Re-labels a loaded plugin of this type with new metadata, without reconstructing it.
+    #[doc(hidden)]
+    pub relabel: fn(&ErasedPlugin, InstanceMeta) -> ErasedPlugin,
+}
+
+impl TypeInfo {
+    /// The stable key of the type: `namespace:name`.
+    pub fn key(&self) -> TypeKey {
+        TypeKey {
+            namespace: self.namespace.into(),
+            name: self.name.into(),
+        }
+    }
+}
+
+/// A plugin item (an implementation), as `#[plugin_item]` registers it.
+pub struct ItemInfo {
+    /// The item's name (`stripe`): `[a-z0-9_]+`, unique within its type.
+    pub name: &'static str,
+    /// For operators: the impl's doc comment unless given.
+    pub description: &'static str,
+    /// The priority new instances get (lower is preferred).
+    pub priority: i32,
+    /// A free grouping for the admin (`"cards"`, `"wallets"`).
+    pub category: Option<&'static str>,
+    /// Earlier names of this item: sync moves their rows instead of orphaning them.
+    pub renamed_from: &'static [&'static str],
+    /// The implementing Rust type, as written.
+    pub rust_type: &'static str,
+    /// `module_path!()` of the impl.
+    pub module: &'static str,
+    /// The crate that registers the item (`CARGO_CRATE_NAME`): checked by `link!`.
+    pub crate_name: &'static str,
+    /// Where the `#[plugin_item]` attribute is.
+    pub location: Location,
+    /// The plugin type this item implements.
+    pub plugin_type: fn() -> &'static TypeInfo,
+    /// The config schema, for configurable items.
+    pub config: Option<fn() -> &'static ConfigSchema>,
+    /// Builds one instance of the item from its (already decrypted) config values.
+    #[doc(hidden)]
+    pub build: fn(InstanceMeta, Option<&ConfigValues>) -> Result<ErasedPlugin, PluginError>,
+}
+
+impl ItemInfo {
+    /// The stable key of the item: `namespace:type/item`.
+    pub fn key(&self) -> ItemKey {
+        ItemKey {
+            type_key: (self.plugin_type)().key(),
+            name: self.name.into(),
+        }
+    }
+
+    /// True when instances of this item carry a config.
+    pub fn is_configurable(&self) -> bool {
+        self.config.is_some()
+    }
+
+    /// The item's config schema, if it has one.
+    pub fn schema(&self) -> Option<&'static ConfigSchema> {
+        self.config.map(|schema| schema())
+    }
+}
+
+impl fmt::Debug for ItemInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ItemInfo")
+            .field("key", &self.key().to_string())
+            .field("rust_type", &self.rust_type)
+            .field("priority", &self.priority)
+            .field("configurable", &self.is_configurable())
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The stored key of a plugin type.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TypeKey {
+    /// The namespace (by default the defining crate's package name).
+    pub namespace: String,
+    /// The type's name.
+    pub name: String,
+}
+
+impl fmt::Display for TypeKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.namespace, self.name)
+    }
+}
+
+/// The stored key of a plugin item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemKey {
+    /// The item's type.
+    pub type_key: TypeKey,
+    /// The item's name.
+    pub name: String,
+}
+
+impl fmt::Display for ItemKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.type_key, self.name)
+    }
+}
+
+/// A crate the application named with [`link!`](crate::link): it must contribute registrations.
+#[derive(Debug)]
+pub struct LinkedCrate {
+    /// The crate's name as Rust spells it.
+    pub crate_name: &'static str,
+    /// Where `link!` names it.
+    pub location: Location,
+}
+
+/// Implemented by `#[plugin_type]` for `dyn Trait`: makes the trait object a plugin type.
+///
+/// Generic code names plugin types as `T: ?Sized + PluginType`, and calls look like
+/// `plugins.get::<dyn PaymentGateway>()`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a plugin type",
+    label = "not a plugin type",
+    note = "add `#[plugin_type(name = \"...\")]` to the trait"
+)]
+pub trait PluginType: Send + Sync + 'static {
+    /// A hash of the type's stored key, used only to make a forgotten `#[plugin_item]` a
+    /// compile error (see [`crate::__private::ItemOf`]).
+    const KEY: u64;
+
+    /// The registration of this type.
+    fn info() -> &'static TypeInfo;
+}
+
+/// How an item builds itself from its typed config.
+///
+/// Implemented automatically for items whose type implements `From<Config>` (configurable
+/// items) or `Default` (config-less items, whose config is [`NoConfig`]). Implement it yourself
+/// when construction can fail:
+///
+/// ```ignore
+/// impl FromConfig<StripeConfig> for Stripe {
+///     fn from_config(config: StripeConfig) -> Result<Self, PluginError> {
+///         let client = Client::new(&config.endpoint).map_err(|e| PluginError::with_source("bad endpoint", e))?;
+///         Ok(Stripe { client, config })
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "plugin item `{Self}` cannot be built from `{C}`",
+    label = "no way to build this item",
+    note = "implement `FromConfig<{C}>` for `{Self}` (or `From<{C}>`); an item without `config = ...` is built by `Default`"
+)]
+pub trait FromConfig<C>: Sized {
+    /// Builds the item from its config.
+    fn from_config(config: C) -> Result<Self, PluginError>;
+}
+
+/// The "config" of an item declared without `config = ...`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NoConfig;
+
+impl<T: Default> FromConfig<NoConfig> for T {
+    fn from_config(_: NoConfig) -> Result<Self, PluginError> {
+        Ok(T::default())
+    }
+}
+
+impl<C: PluginConfig, T: From<C>> FromConfig<C> for T {
+    fn from_config(config: C) -> Result<Self, PluginError> {
+        Ok(T::from(config))
+    }
+}
+
+/// A loaded plugin behind `dyn Any`: an `Arc<Loaded<dyn Trait>>`, typed again on lookup.
+#[doc(hidden)]
+pub type ErasedPlugin = Arc<dyn Any + Send + Sync>;
+
+/// A constructed plugin and the metadata of the instance it was built from.
+#[doc(hidden)]
+pub struct Loaded<T: ?Sized> {
+    pub(crate) meta: InstanceMeta,
+    pub(crate) plugin: Arc<T>,
+}
+
+/// A selected plugin: derefs to the trait object and carries its instance metadata.
+///
+/// Cheap to clone (one reference count) and `Send + Sync`, so it can be kept for the length of
+/// a request or moved into a task. It does not change when an operator changes the instance:
+/// the next lookup returns the new state.
+pub struct Plugin<T: ?Sized + 'static> {
+    loaded: Arc<Loaded<T>>,
+}
+
+impl<T: ?Sized + Send + Sync + 'static> Plugin<T> {
+    pub(crate) fn from_erased(erased: &ErasedPlugin) -> Option<Self> {
+        Arc::clone(erased)
+            .downcast::<Loaded<T>>()
+            .ok()
+            .map(|loaded| Plugin { loaded })
+    }
+}
+
+impl<T: ?Sized + 'static> Plugin<T> {
+    /// The instance this plugin was built from: id, name, item, status, priority, scope.
+    pub fn meta(&self) -> &InstanceMeta {
+        &self.loaded.meta
+    }
+
+    /// The trait object itself, shared.
+    pub fn shared(&self) -> Arc<T> {
+        Arc::clone(&self.loaded.plugin)
+    }
+}
+
+impl<T: ?Sized> Clone for Plugin<T> {
+    fn clone(&self) -> Self {
+        Plugin {
+            loaded: Arc::clone(&self.loaded),
+        }
+    }
+}
+
+impl<T: ?Sized> std::ops::Deref for Plugin<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.loaded.plugin
+    }
+}
+
+impl<T: ?Sized> fmt::Debug for Plugin<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Plugin")
+            .field("meta", &self.loaded.meta)
+            .finish_non_exhaustive()
+    }
+}

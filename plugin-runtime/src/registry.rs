@@ -1,0 +1,230 @@
+//! The registry: every plugin type and item linked into this binary, collected from the
+//! linker's slices once, sorted (slice order differs between debug and release builds) and
+//! validated (duplicates fail with both definition sites).
+
+use std::any::TypeId;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
+
+use crate::__private::{LINKED_CRATES, PLUGIN_ITEMS, PLUGIN_TYPES};
+use crate::Error;
+use crate::registration::{ItemInfo, ItemKey, LinkedCrate, TypeInfo, TypeKey};
+
+/// One plugin type and its items, in name order.
+#[derive(Debug)]
+pub struct RegisteredType {
+    /// The type's registration.
+    pub info: &'static TypeInfo,
+    /// Its items, sorted by name.
+    pub items: Vec<&'static ItemInfo>,
+}
+
+/// Every plugin type and item linked into the binary.
+#[derive(Debug)]
+pub struct Registry {
+    types: Vec<RegisteredType>,
+    by_type_id: HashMap<TypeId, usize>,
+    by_key: BTreeMap<TypeKey, usize>,
+}
+
+impl Registry {
+    /// The registry of this binary: collected from the linker's slices and validated on first
+    /// use; later calls return the same registry (or the same error).
+    pub fn linked() -> Result<&'static Registry, Error> {
+        static LINKED: OnceLock<Result<Registry, String>> = OnceLock::new();
+        LINKED
+            .get_or_init(|| {
+                Registry::collect(&PLUGIN_TYPES, &PLUGIN_ITEMS, &LINKED_CRATES)
+                    .map_err(|err| err.to_string())
+            })
+            .as_ref()
+            .map_err(|message| Error::InvalidRegistration {
+                what: "the linked plugins".into(),
+                reason: message.clone(),
+            })
+    }
+
+    /// Builds a registry from explicit registrations (the linked slices, or a test's own).
+    pub fn collect(
+        types: &'static [TypeInfo],
+        items: &'static [ItemInfo],
+        linked_crates: &'static [LinkedCrate],
+    ) -> Result<Registry, Error> {
+        // A type reaches the registry from its own slice entry or through any of its items, so
+        // a type whose registration the linker dropped is still known when an item names it.
+        let mut by_key: BTreeMap<TypeKey, (&'static TypeInfo, Vec<&'static ItemInfo>)> =
+            BTreeMap::new();
+        let all_types = types
+            .iter()
+            .chain(items.iter().map(|item| (item.plugin_type)()));
+        for info in all_types {
+            match by_key.get(&info.key()) {
+                Some((existing, _)) if std::ptr::eq(*existing, info) => {}
+                Some((existing, _)) => {
+                    return Err(Error::DuplicateRegistration {
+                        what: "plugin type",
+                        key: info.key().to_string(),
+                        first: sites(existing.location, info.location).0,
+                        second: sites(existing.location, info.location).1,
+                    });
+                }
+                None => {
+                    by_key.insert(info.key(), (info, Vec::new()));
+                }
+            }
+        }
+        for item in items {
+            let type_key = (item.plugin_type)().key();
+            if let Some((_, list)) = by_key.get_mut(&type_key) {
+                list.push(item);
+            }
+        }
+
+        let mut registered = Vec::with_capacity(by_key.len());
+        for (_, (info, mut items)) in by_key {
+            items.sort_by(|a, b| {
+                (a.name, a.location.file, a.location.line).cmp(&(
+                    b.name,
+                    b.location.file,
+                    b.location.line,
+                ))
+            });
+            for pair in items.windows(2) {
+                if pair[0].name == pair[1].name {
+                    let (first, second) = sites(pair[0].location, pair[1].location);
+                    return Err(Error::DuplicateRegistration {
+                        what: "plugin item",
+                        key: pair[0].key().to_string(),
+                        first,
+                        second,
+                    });
+                }
+            }
+            check_renames(info, &items)?;
+            registered.push(RegisteredType { info, items });
+        }
+
+        let registry = Registry {
+            by_type_id: registered
+                .iter()
+                .enumerate()
+                .map(|(index, ty)| ((ty.info.type_id)(), index))
+                .collect(),
+            by_key: registered
+                .iter()
+                .enumerate()
+                .map(|(index, ty)| (ty.info.key(), index))
+                .collect(),
+            types: registered,
+        };
+        registry.check_linked_crates(linked_crates)?;
+        Ok(registry)
+    }
+
+    fn check_linked_crates(&self, linked_crates: &[LinkedCrate]) -> Result<(), Error> {
+        for linked in linked_crates {
+            let contributed = self.types.iter().any(|ty| {
+                ty.info.crate_name == linked.crate_name
+                    || ty
+                        .items
+                        .iter()
+                        .any(|item| item.crate_name == linked.crate_name)
+            });
+            if !contributed {
+                return Err(Error::MissingPluginCrate {
+                    krate: linked.crate_name.into(),
+                    site: linked.location.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Every type, sorted by key.
+    pub fn types(&self) -> &[RegisteredType] {
+        &self.types
+    }
+
+    /// Every item of every type.
+    pub fn items(&self) -> impl Iterator<Item = &'static ItemInfo> + '_ {
+        self.types.iter().flat_map(|ty| ty.items.iter().copied())
+    }
+
+    /// The type registered for `dyn Trait`, by its Rust type.
+    pub fn type_of(&self, type_id: TypeId) -> Option<&RegisteredType> {
+        self.by_type_id
+            .get(&type_id)
+            .map(|&index| &self.types[index])
+    }
+
+    /// The type with this stored key.
+    pub fn type_by_key(&self, key: &TypeKey) -> Option<&RegisteredType> {
+        self.by_key.get(key).map(|&index| &self.types[index])
+    }
+
+    /// The item with this stored key, or an error naming the type's known items.
+    pub fn item(&self, key: &ItemKey) -> Result<&'static ItemInfo, Error> {
+        let ty = self
+            .type_by_key(&key.type_key)
+            .ok_or_else(|| Error::UnknownType(key.type_key.to_string()))?;
+        ty.items
+            .iter()
+            .copied()
+            .find(|item| item.name == key.name)
+            .ok_or_else(|| Error::UnknownItem {
+                type_name: key.type_key.to_string(),
+                item: crate::instance::truncate(&key.name),
+                known: ty
+                    .items
+                    .iter()
+                    .map(|item| item.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// The namespaces this binary registers: sync never touches rows of other namespaces.
+    pub fn namespaces(&self) -> Vec<&'static str> {
+        let mut namespaces: Vec<_> = self.types.iter().map(|ty| ty.info.namespace).collect();
+        namespaces.dedup();
+        namespaces
+    }
+
+    /// True when some item carries a config, so a key is needed to store it.
+    pub fn needs_key(&self) -> bool {
+        self.items().any(ItemInfo::is_configurable)
+    }
+}
+
+/// Orders two sites so the message reads the same in debug and release builds.
+fn sites(a: crate::registration::Location, b: crate::registration::Location) -> (String, String) {
+    let (a, b) = (a.to_string(), b.to_string());
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+/// A `renamed_from` must not name a live item of the same type, nor be claimed twice.
+fn check_renames(ty: &TypeInfo, items: &[&'static ItemInfo]) -> Result<(), Error> {
+    let mut claimed: BTreeMap<&str, &ItemInfo> = BTreeMap::new();
+    for item in items {
+        for &old in item.renamed_from {
+            if items.iter().any(|other| other.name == old) {
+                return Err(Error::InvalidRegistration {
+                    what: format!("plugin item `{}` of type `{}`", item.name, ty.key()),
+                    reason: format!(
+                        "`renamed_from = \"{old}\"` names an item that is still registered; remove one of them"
+                    ),
+                });
+            }
+            if let Some(other) = claimed.insert(old, item) {
+                return Err(Error::InvalidRegistration {
+                    what: format!("plugin type `{}`", ty.key()),
+                    reason: format!(
+                        "items `{}` and `{}` both claim `renamed_from = \"{old}\"`",
+                        other.name, item.name
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}

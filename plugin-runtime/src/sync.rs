@@ -1,0 +1,421 @@
+//! Sync: the plan that makes a store match the registry.
+//!
+//! Planning is pure: a store reads what it holds ([`StoredState`]), [`plan`] compares it with the
+//! registry, and the store applies the actions in one transaction. So every store has the same
+//! semantics, and `--dry-run` is the plan without the apply.
+//!
+//! The rules (anchor parity first, then ours):
+//! - missing types and items are created; `create` mode never overwrites what an operator may
+//!   have edited (descriptions, default priorities), `update` mode refreshes them from code;
+//! - every item without a config gets one ACTIVE default instance (named after the item, with
+//!   the item's priority) when it has no instance at all; configurable items never do;
+//! - an item that became configurable loses only its config-less default instance;
+//! - rows whose code is gone are marked orphaned and kept (never selected); `prune` deletes them;
+//! - `renamed_from` moves an item's row (and so its instances) to the new name;
+//! - only namespaces this binary registers are touched.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use crate::instance::InstanceId;
+use crate::registration::{ItemKey, TypeKey};
+use crate::registry::Registry;
+
+/// How sync treats rows that already exist.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SyncMode {
+    /// Create what is missing; never overwrite existing rows' editable fields.
+    #[default]
+    Create,
+    /// Also refresh descriptions, categories and default priorities from code.
+    Update,
+}
+
+/// What a sync run may do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncOptions {
+    /// Create or update mode.
+    pub mode: SyncMode,
+    /// Delete orphaned rows (and their instances) instead of keeping them.
+    pub prune: bool,
+    /// Plan only: report what would change, change nothing.
+    pub dry_run: bool,
+}
+
+/// A plugin type row as a store holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredType {
+    /// `namespace:name`.
+    pub key: TypeKey,
+    /// For operators.
+    pub description: String,
+    /// Hash of the trait's method signatures at the last sync.
+    pub fingerprint: String,
+    /// The trait's Rust path at the last sync.
+    pub rust_path: String,
+    /// The code is gone.
+    pub orphaned: bool,
+}
+
+/// A plugin item row as a store holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredItem {
+    /// `namespace:type/name`.
+    pub key: ItemKey,
+    /// The module of the impl at the last sync.
+    pub module: String,
+    /// For operators.
+    pub description: String,
+    /// Admin grouping.
+    pub category: Option<String>,
+    /// Whether instances carry a config.
+    pub configurable: bool,
+    /// The default priority of new instances.
+    pub priority: i32,
+    /// The code is gone.
+    pub orphaned: bool,
+}
+
+/// What sync needs to know of an instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredInstance {
+    /// Its id.
+    pub id: InstanceId,
+    /// Its item.
+    pub item: ItemKey,
+    /// Its name.
+    pub name: String,
+    /// Its tenant.
+    pub scope: Option<String>,
+    /// Whether it stores a config.
+    pub has_config: bool,
+}
+
+/// Everything sync compares with the registry.
+#[derive(Debug, Clone, Default)]
+pub struct StoredState {
+    /// Every type row.
+    pub types: Vec<StoredType>,
+    /// Every item row.
+    pub items: Vec<StoredItem>,
+    /// Every instance.
+    pub instances: Vec<StoredInstance>,
+}
+
+/// One change sync makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncAction {
+    /// Insert a type row.
+    CreateType(StoredType),
+    /// Overwrite a type row's fields (and clear its orphaned flag).
+    UpdateType(StoredType),
+    /// Mark a type whose code is gone.
+    OrphanType(TypeKey),
+    /// Delete a type row with its items and their instances.
+    DeleteType(TypeKey),
+    /// Insert an item row.
+    CreateItem(StoredItem),
+    /// Overwrite an item row's fields (and clear its orphaned flag).
+    UpdateItem(StoredItem),
+    /// Move an item row to a new name; its instances follow.
+    RenameItem {
+        /// The old key.
+        from: ItemKey,
+        /// The new key.
+        to: ItemKey,
+    },
+    /// Mark an item whose code is gone.
+    OrphanItem(ItemKey),
+    /// Delete an item row and its instances.
+    DeleteItem(ItemKey),
+    /// Create the default ACTIVE instance of a config-less item.
+    CreateDefaultInstance {
+        /// The new instance's id.
+        id: InstanceId,
+        /// Its item.
+        item: ItemKey,
+        /// Its name (the item's name).
+        name: String,
+        /// Its priority (the item's).
+        priority: i32,
+    },
+    /// Delete the config-less default instance of an item that became configurable.
+    DeleteInstance {
+        /// The instance.
+        id: InstanceId,
+        /// Its item.
+        item: ItemKey,
+        /// Its name.
+        name: String,
+    },
+}
+
+impl fmt::Display for SyncAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SyncAction::CreateType(row) => write!(f, "create type {}", row.key),
+            SyncAction::UpdateType(row) => write!(f, "update type {}", row.key),
+            SyncAction::OrphanType(key) => write!(f, "orphan type {key} (code gone; rows kept)"),
+            SyncAction::DeleteType(key) => {
+                write!(f, "delete type {key} with its items and instances")
+            }
+            SyncAction::CreateItem(row) => write!(f, "create item {}", row.key),
+            SyncAction::UpdateItem(row) => write!(f, "update item {}", row.key),
+            SyncAction::RenameItem { from, to } => write!(f, "rename item {from} to {to}"),
+            SyncAction::OrphanItem(key) => {
+                write!(f, "orphan item {key} (code gone; instances kept)")
+            }
+            SyncAction::DeleteItem(key) => write!(f, "delete item {key} with its instances"),
+            SyncAction::CreateDefaultInstance { item, name, .. } => {
+                write!(f, "create default instance `{name}` of {item}")
+            }
+            SyncAction::DeleteInstance { item, name, id } => write!(
+                f,
+                "delete config-less default instance `{name}` ({id}) of {item}, which is now configurable"
+            ),
+        }
+    }
+}
+
+/// What a sync did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Types inserted.
+    pub types_created: usize,
+    /// Registered types that already had a row.
+    pub types_found: usize,
+    /// Type rows refreshed.
+    pub types_updated: usize,
+    /// Types marked orphaned.
+    pub types_orphaned: usize,
+    /// Type rows deleted by prune.
+    pub types_deleted: usize,
+    /// Items inserted.
+    pub items_created: usize,
+    /// Registered items that already had a row.
+    pub items_found: usize,
+    /// Item rows refreshed.
+    pub items_updated: usize,
+    /// Items moved by `renamed_from`.
+    pub items_renamed: usize,
+    /// Items marked orphaned.
+    pub items_orphaned: usize,
+    /// Item rows deleted by prune.
+    pub items_deleted: usize,
+    /// Default instances created.
+    pub instances_created: usize,
+    /// Instances deleted (defaults of items turned configurable; instances of pruned rows are
+    /// counted by the store that deletes them).
+    pub instances_deleted: usize,
+    /// True when nothing was written.
+    pub dry_run: bool,
+    /// Every action, in order.
+    pub actions: Vec<SyncAction>,
+}
+
+impl SyncReport {
+    /// True when the store already matched the registry.
+    pub fn is_noop(&self) -> bool {
+        self.actions.is_empty()
+    }
+}
+
+/// Compares the registry with the stored state and lists the actions that make them match.
+pub fn plan(registry: &Registry, stored: &StoredState, options: &SyncOptions) -> SyncReport {
+    let mut report = SyncReport {
+        dry_run: options.dry_run,
+        ..SyncReport::default()
+    };
+    let namespaces: BTreeSet<&str> = registry.namespaces().into_iter().collect();
+    let stored_types: BTreeMap<&TypeKey, &StoredType> =
+        stored.types.iter().map(|row| (&row.key, row)).collect();
+    let stored_items: BTreeMap<&ItemKey, &StoredItem> =
+        stored.items.iter().map(|row| (&row.key, row)).collect();
+    let update = options.mode == SyncMode::Update;
+
+    let mut live_items: BTreeSet<ItemKey> = BTreeSet::new();
+    let mut renamed_away: BTreeSet<ItemKey> = BTreeSet::new();
+    let mut live_types: BTreeSet<TypeKey> = BTreeSet::new();
+
+    for ty in registry.types() {
+        let key = ty.info.key();
+        let wanted = StoredType {
+            key: key.clone(),
+            description: ty.info.description.to_owned(),
+            fingerprint: ty.info.fingerprint.to_owned(),
+            rust_path: ty.info.rust_path.to_owned(),
+            orphaned: false,
+        };
+        match stored_types.get(&key) {
+            None => {
+                report.types_created += 1;
+                report.actions.push(SyncAction::CreateType(wanted));
+            }
+            Some(row) => {
+                report.types_found += 1;
+                let merged = StoredType {
+                    description: if update {
+                        wanted.description.clone()
+                    } else {
+                        row.description.clone()
+                    },
+                    ..wanted
+                };
+                if merged != **row {
+                    report.types_updated += 1;
+                    report.actions.push(SyncAction::UpdateType(merged));
+                }
+            }
+        }
+        live_types.insert(key);
+
+        for item in &ty.items {
+            let key = item.key();
+            let wanted = StoredItem {
+                key: key.clone(),
+                module: item.module.to_owned(),
+                description: item.description.to_owned(),
+                category: item.category.map(str::to_owned),
+                configurable: item.is_configurable(),
+                priority: item.priority,
+                orphaned: false,
+            };
+            let existing = match stored_items.get(&key) {
+                Some(row) => Some(*row),
+                None => {
+                    let old = item.renamed_from.iter().find_map(|old| {
+                        let old_key = ItemKey {
+                            type_key: key.type_key.clone(),
+                            name: (*old).to_owned(),
+                        };
+                        stored_items.get(&old_key).map(|row| (old_key, *row))
+                    });
+                    if let Some((old_key, row)) = old {
+                        report.items_renamed += 1;
+                        report.actions.push(SyncAction::RenameItem {
+                            from: old_key.clone(),
+                            to: key.clone(),
+                        });
+                        renamed_away.insert(old_key);
+                        Some(row)
+                    } else {
+                        None
+                    }
+                }
+            };
+            match existing {
+                None => {
+                    report.items_created += 1;
+                    report.actions.push(SyncAction::CreateItem(wanted.clone()));
+                }
+                Some(row) => {
+                    report.items_found += 1;
+                    let merged = StoredItem {
+                        description: if update {
+                            wanted.description.clone()
+                        } else {
+                            row.description.clone()
+                        },
+                        category: if update {
+                            wanted.category.clone()
+                        } else {
+                            row.category.clone()
+                        },
+                        priority: if update {
+                            wanted.priority
+                        } else {
+                            row.priority
+                        },
+                        key: key.clone(),
+                        ..wanted.clone()
+                    };
+                    let compared = StoredItem {
+                        key: key.clone(),
+                        ..row.clone()
+                    };
+                    if merged != compared {
+                        report.items_updated += 1;
+                        report.actions.push(SyncAction::UpdateItem(merged));
+                    }
+                }
+            }
+            plan_instances(
+                item.name,
+                &key,
+                existing.map(|row| &row.key),
+                &wanted,
+                stored,
+                &mut report,
+            );
+            live_items.insert(key);
+        }
+    }
+
+    // Rows whose code is gone, in namespaces this binary owns.
+    for row in &stored.items {
+        let owned = namespaces.contains(row.key.type_key.namespace.as_str());
+        if !owned || live_items.contains(&row.key) || renamed_away.contains(&row.key) {
+            continue;
+        }
+        if options.prune {
+            report.items_deleted += 1;
+            report.actions.push(SyncAction::DeleteItem(row.key.clone()));
+        } else if !row.orphaned {
+            report.items_orphaned += 1;
+            report.actions.push(SyncAction::OrphanItem(row.key.clone()));
+        }
+    }
+    for row in &stored.types {
+        if !namespaces.contains(row.key.namespace.as_str()) || live_types.contains(&row.key) {
+            continue;
+        }
+        if options.prune {
+            report.types_deleted += 1;
+            report.actions.push(SyncAction::DeleteType(row.key.clone()));
+        } else if !row.orphaned {
+            report.types_orphaned += 1;
+            report.actions.push(SyncAction::OrphanType(row.key.clone()));
+        }
+    }
+    report
+}
+
+/// Default instances: one for a config-less item with no instance; none for configurable
+/// items, whose config-less default (left from before they took a config) goes.
+fn plan_instances(
+    item_name: &str,
+    key: &ItemKey,
+    stored_key: Option<&ItemKey>,
+    wanted: &StoredItem,
+    stored: &StoredState,
+    report: &mut SyncReport,
+) {
+    let instances: Vec<&StoredInstance> = match stored_key {
+        Some(stored_key) => stored
+            .instances
+            .iter()
+            .filter(|i| &i.item == stored_key)
+            .collect(),
+        None => Vec::new(),
+    };
+    if wanted.configurable {
+        for instance in instances {
+            if !instance.has_config && instance.name == item_name && instance.scope.is_none() {
+                report.instances_deleted += 1;
+                report.actions.push(SyncAction::DeleteInstance {
+                    id: instance.id,
+                    item: key.clone(),
+                    name: instance.name.clone(),
+                });
+            }
+        }
+    } else if instances.is_empty() {
+        report.instances_created += 1;
+        report.actions.push(SyncAction::CreateDefaultInstance {
+            id: InstanceId::new(),
+            item: key.clone(),
+            name: item_name.to_owned(),
+            priority: wanted.priority,
+        });
+    }
+}

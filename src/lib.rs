@@ -1,0 +1,132 @@
+//! **Make any Rust application pluggable: traits as extension points, implementations from any
+//! linked crate, operator-managed instances chosen in nanoseconds.**
+//!
+//! ```
+//! use plugin_system::prelude::*;
+//!
+//! /// Payment gateways. (The doc comment becomes the type's description.)
+//! #[plugin_type(name = "payment_gateway")]
+//! pub trait PaymentGateway {
+//!     fn create_payment(&self, amount: u64) -> Result<String, PluginError>;
+//! }
+//!
+//! #[derive(PluginConfig, Clone)]
+//! pub struct StripeConfig {
+//!     /// Secret API key.
+//!     #[config(secret, min_length = 8)]
+//!     pub api_key: String,
+//!     #[config(default = 30, min = 1, max = 300)]
+//!     pub timeout_secs: u32,
+//! }
+//!
+//! pub struct Stripe {
+//!     config: StripeConfig,
+//! }
+//!
+//! impl From<StripeConfig> for Stripe {
+//!     fn from(config: StripeConfig) -> Self {
+//!         Stripe { config }
+//!     }
+//! }
+//!
+//! /// Card payments through Stripe.
+//! #[plugin_item(name = "stripe", config = StripeConfig, priority = 10)]
+//! impl PaymentGateway for Stripe {
+//!     fn create_payment(&self, amount: u64) -> Result<String, PluginError> {
+//!         Ok(format!("stripe charged {amount} (timeout {}s)", self.config.timeout_secs))
+//!     }
+//! }
+//!
+//! /// Pay on delivery: needs no config, so sync creates an ACTIVE instance of it.
+//! #[derive(Default)]
+//! pub struct CashOnDelivery;
+//!
+//! #[plugin_item(name = "cash_on_delivery", priority = 50)]
+//! impl PaymentGateway for CashOnDelivery {
+//!     fn create_payment(&self, amount: u64) -> Result<String, PluginError> {
+//!         Ok(format!("collect {amount} at the door"))
+//!     }
+//! }
+//!
+//! # fn main() -> Result<(), plugin_system::Error> {
+//! let plugins = Plugins::builder()
+//!     .keyring(Keyring::new(Key::generate())) // configs are stored encrypted
+//!     .build()?; // validate the registry, sync it into the store, load
+//!
+//! // Only the config-less item has an instance yet.
+//! assert_eq!(plugins.get::<dyn PaymentGateway>()?.meta().item.name, "cash_on_delivery");
+//!
+//! // An operator (or the app) configures Stripe; it has the better priority, so it wins.
+//! plugins.create_instance(
+//!     NewInstance::of::<dyn PaymentGateway>("stripe", "Stripe Production").config(&StripeConfig {
+//!         api_key: "sk_live_0123456789".into(),
+//!         timeout_secs: 30,
+//!     }),
+//! )?;
+//! let gateway = plugins.get::<dyn PaymentGateway>()?;
+//! assert_eq!(gateway.create_payment(1000).unwrap(), "stripe charged 1000 (timeout 30s)");
+//! assert_eq!(gateway.meta().name, "Stripe Production");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # The linker note: name your plugin crates
+//!
+//! Registrations are collected by the linker, and the linker drops a crate nobody refers to.
+//! A crate whose only contents are `#[plugin_item]`s is such a crate, in debug and release,
+//! with every linker. Name each plugin crate once in your binary:
+//!
+//! ```ignore
+//! plugin_system::link!(payments_stripe, notifiers_email);
+//! ```
+//!
+//! This keeps them linked, and makes a named crate that registered nothing a start-up error
+//! instead of a silently empty plugin list.
+//!
+//! # Details
+//!
+//! - `#[plugin_type(name = "...")]` goes on a trait. It must have at least one required method
+//!   and be object-safe; the macro says which method breaks that. It adds `Send + Sync +
+//!   'static` and a hidden supertrait, so an `impl` of the trait without `#[plugin_item]` does not
+//!   compile. `namespace` defaults to the crate's package name, `description` to the doc comment.
+//! - `#[plugin_item(name = "...")]` goes on `impl Trait for Type`. With `config = Config`, the
+//!   item is built by `FromConfig<Config>` (implemented for you when `Type: From<Config>`);
+//!   without, by `Default` (or your own `FromConfig<NoConfig>`). Both may fail.
+//! - `#[derive(PluginConfig)]` makes a typed config: a schema, form parsing with every field's
+//!   error at once, validation, a JSON Schema, and a `Debug` that hides secrets.
+//! - Lookups (`get`, `get_by_id`, `active`, `reserved`) never touch the store: they read a
+//!   snapshot that every write through [`Plugins`] rebuilds.
+//!
+//! Selection: the first ACTIVE instance by (priority, id), lower priority preferred; if none,
+//! the first RESERVED; DISABLED, orphaned and unloadable instances are never chosen.
+//!
+//! ```compile_fail
+//! use plugin_system::prelude::*;
+//!
+//! #[plugin_type(name = "notifier")]
+//! pub trait Notifier {
+//!     fn send(&self, message: &str);
+//! }
+//!
+//! #[derive(Default)]
+//! struct Email;
+//!
+//! // Forgot #[plugin_item]: this would never be registered, so it does not compile.
+//! impl Notifier for Email {
+//!     fn send(&self, _: &str) {}
+//! }
+//! # fn main() {}
+//! ```
+
+pub use plugin_runtime::*;
+
+#[doc(hidden)]
+pub use plugin_runtime::__private;
+
+/// Everything a plugin type, item or config module needs, in one import.
+pub mod prelude {
+    pub use plugin_runtime::{
+        Error, FromConfig, InstanceId, Key, Keyring, NewInstance, NoConfig, Plugin, PluginConfig,
+        PluginError, PluginType, Plugins, Status, plugin_item, plugin_type,
+    };
+}

@@ -1,0 +1,218 @@
+//! The registry: registrations from other crates, sorted and validated at start-up.
+
+use std::any::TypeId;
+
+use demo_plugins::Greeter;
+use plugin_system::__private::{self as private, ItemInfo, LinkedCrate, Location, TypeInfo};
+use plugin_system::prelude::*;
+use plugin_system::{Error, Registry};
+
+// The one obvious way to name a plugin crate: keeps it linked, and fails at start-up if it
+// contributed nothing.
+plugin_system::link!(demo_plugins);
+
+/// An item for the plugin crate's type, from this crate.
+#[derive(Default)]
+pub struct Pirate;
+
+#[plugin_item(name = "pirate", priority = 5)]
+impl Greeter for Pirate {
+    fn greet(&self, name: &str) -> String {
+        format!("Ahoy, {name}!")
+    }
+}
+
+#[test]
+fn items_from_two_crates_register_under_the_plugin_crates_type() {
+    let registry = Registry::linked().unwrap();
+    let greeter = registry
+        .type_of(TypeId::of::<dyn Greeter>())
+        .expect("registered");
+    assert_eq!(greeter.info.name, "greeter");
+    assert_eq!(greeter.info.namespace, "demo-plugins");
+    assert_eq!(greeter.info.description, "Says hello in some language.");
+    assert_eq!(greeter.info.crate_name, "demo_plugins");
+    let items: Vec<_> = greeter
+        .items
+        .iter()
+        .map(|item| (item.name, item.crate_name))
+        .collect();
+    assert_eq!(
+        items,
+        [
+            ("english", "demo_plugins"),
+            ("french", "demo_plugins"),
+            ("pirate", "test_registry")
+        ]
+    );
+    let french = greeter.items[1];
+    assert_eq!(french.category, Some("european"));
+    assert_eq!(french.description, "Bonjour.");
+    assert_eq!(french.module, "demo_plugins");
+    assert!(!french.is_configurable());
+}
+
+#[test]
+fn lookups_use_the_plugin_crates_items() {
+    let plugins = Plugins::builder().build().unwrap();
+    let greeter = plugins.get::<dyn Greeter>().unwrap();
+    assert_eq!(greeter.meta().item.name, "pirate");
+    assert_eq!(greeter.greet("Ferris"), "Ahoy, Ferris!");
+    let all: Vec<_> = plugins
+        .active::<dyn Greeter>()
+        .iter()
+        .map(|g| g.greet("Ferris"))
+        .collect();
+    assert_eq!(
+        all,
+        ["Ahoy, Ferris!", "Hello, Ferris!", "Bonjour, Ferris !"]
+    );
+}
+
+// Hand-made registrations, as two crates would produce them, for the start-up checks.
+
+trait Fake: Send + Sync {}
+
+fn fake_build(
+    _: plugin_system::InstanceMeta,
+    _: Option<&plugin_system::ConfigValues>,
+) -> Result<private::ErasedPlugin, PluginError> {
+    Err(PluginError::new("not buildable"))
+}
+
+const fn fake_type(name: &'static str, file: &'static str, line: u32) -> TypeInfo {
+    TypeInfo {
+        name,
+        namespace: "app",
+        description: "",
+        rust_path: "app::Fake",
+        crate_name: "app",
+        location: Location { file, line },
+        fingerprint: "0",
+        type_id: private::type_id_of::<dyn Fake>,
+        relabel: private::relabel::<dyn Fake>,
+    }
+}
+
+static FAKE_TYPE: TypeInfo = fake_type("fake", "src/fake.rs", 3);
+static OTHER_FAKE_TYPE: TypeInfo = fake_type("fake", "src/other.rs", 9);
+
+fn fake_type_info() -> &'static TypeInfo {
+    &FAKE_TYPE
+}
+
+const fn fake_item(
+    name: &'static str,
+    crate_name: &'static str,
+    file: &'static str,
+    line: u32,
+) -> ItemInfo {
+    ItemInfo {
+        name,
+        description: "",
+        priority: 1,
+        category: None,
+        renamed_from: &[],
+        rust_type: "Fake",
+        module: "app",
+        crate_name,
+        location: Location { file, line },
+        plugin_type: fake_type_info,
+        config: None,
+        build: fake_build,
+    }
+}
+
+static NO_LINKS: [LinkedCrate; 0] = [];
+
+#[test]
+fn duplicate_item_names_fail_with_both_sites() {
+    static ITEMS: [ItemInfo; 2] = [
+        fake_item("stripe", "payments_b", "payments-b/src/lib.rs", 40),
+        fake_item("stripe", "payments_a", "payments-a/src/lib.rs", 12),
+    ];
+    let err = Registry::collect(&[], &ITEMS, &NO_LINKS).unwrap_err();
+    let message = err.to_string();
+    assert!(matches!(
+        err,
+        Error::DuplicateRegistration {
+            what: "plugin item",
+            ..
+        }
+    ));
+    assert!(message.contains("app:fake/stripe"), "{message}");
+    assert!(message.contains("payments-a/src/lib.rs:12"), "{message}");
+    assert!(message.contains("payments-b/src/lib.rs:40"), "{message}");
+}
+
+#[test]
+fn duplicate_type_names_fail_with_both_sites() {
+    static TYPES: [TypeInfo; 2] = [
+        fake_type("fake", "src/a.rs", 1),
+        fake_type("fake", "src/b.rs", 2),
+    ];
+    let err = Registry::collect(&TYPES, &[], &NO_LINKS).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("plugin type `app:fake` is registered twice"),
+        "{message}"
+    );
+    assert!(
+        message.contains("src/a.rs:1") && message.contains("src/b.rs:2"),
+        "{message}"
+    );
+    let _ = &OTHER_FAKE_TYPE;
+}
+
+#[test]
+fn a_linked_crate_that_registered_nothing_fails_at_start_up() {
+    static ITEMS: [ItemInfo; 1] = [fake_item("stripe", "payments_a", "a.rs", 1)];
+    static LINKS: [LinkedCrate; 2] = [
+        LinkedCrate {
+            crate_name: "payments_a",
+            location: Location {
+                file: "src/main.rs",
+                line: 3,
+            },
+        },
+        LinkedCrate {
+            crate_name: "payments_b",
+            location: Location {
+                file: "src/main.rs",
+                line: 3,
+            },
+        },
+    ];
+    let err = Registry::collect(&[], &ITEMS, &LINKS).unwrap_err();
+    assert!(
+        matches!(&err, Error::MissingPluginCrate { krate, .. } if krate == "payments_b"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("src/main.rs:3"));
+}
+
+#[test]
+fn renamed_from_must_not_name_a_live_item() {
+    static ITEMS: [ItemInfo; 2] = [
+        ItemInfo {
+            renamed_from: &["old"],
+            ..fake_item("new", "app", "a.rs", 1)
+        },
+        fake_item("old", "app", "a.rs", 2),
+    ];
+    let err = Registry::collect(&[], &ITEMS, &NO_LINKS).unwrap_err();
+    assert!(err.to_string().contains("renamed_from = \"old\""), "{err}");
+}
+
+#[test]
+fn items_are_sorted_whatever_the_slice_order() {
+    static ITEMS: [ItemInfo; 3] = [
+        fake_item("zeta", "app", "a.rs", 1),
+        fake_item("alpha", "app", "a.rs", 2),
+        fake_item("mid", "app", "a.rs", 3),
+    ];
+    let registry = Registry::collect(&[], &ITEMS, &NO_LINKS).unwrap();
+    let names: Vec<_> = registry.items().map(|item| item.name).collect();
+    assert_eq!(names, ["alpha", "mid", "zeta"]);
+    assert!(!registry.needs_key());
+}

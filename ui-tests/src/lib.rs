@@ -1,0 +1,1 @@
+//! Compile-time contracts of plugin-system; see `tests/compiletest.rs`.

@@ -1,0 +1,9 @@
+use plugin_system::PluginConfig;
+
+#[derive(PluginConfig)]
+pub enum Config {
+    Usd,
+    Eur,
+}
+
+fn main() {}
