@@ -25,6 +25,9 @@ pub fn plugin_item(args: TokenStream, input: TokenStream) -> TokenStream {
 }
 
 /// Derives `PluginConfig` for a struct with named fields. See the `plugin-system` docs.
+///
+/// Also implements `Debug`, printing secret fields as `"***"`; do not also `#[derive(Debug)]`
+/// (the impls would conflict).
 #[proc_macro_derive(PluginConfig, attributes(config))]
 pub fn derive_plugin_config(input: TokenStream) -> TokenStream {
     config::derive(input.into()).into()

@@ -19,8 +19,8 @@ pub mod sync;
 pub mod __private;
 
 pub use config::{
-    ConfigErrors, ConfigSchema, ConfigValues, DefaultValue, FieldError, FieldKind, FieldSchema,
-    FormData, PluginConfig,
+    ConfigErrors, ConfigField, ConfigSchema, ConfigValues, DefaultValue, FieldError, FieldKind,
+    FieldSchema, FormData, PluginConfig, REDACTED, ValueError,
 };
 pub use crypto::{Key, Keyring};
 pub use error::{Error, PluginError};

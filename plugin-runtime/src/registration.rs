@@ -197,7 +197,7 @@ pub trait PluginType: Send + Sync + 'static {
 #[diagnostic::on_unimplemented(
     message = "plugin item `{Self}` cannot be built from `{C}`",
     label = "no way to build this item",
-    note = "implement `FromConfig<{C}>` for `{Self}` (or `From<{C}>`); an item without `config = ...` is built by `Default`"
+    note = "implement `FromConfig<{C}>` for `{Self}`; it comes for free from `From<Config>` for items with `config = Config`, and from `Default` for items without"
 )]
 pub trait FromConfig<C>: Sized {
     /// Builds the item from its config.

@@ -101,6 +101,7 @@ impl Registry {
                 }
             }
             check_renames(info, &items)?;
+            check_schemas(&items)?;
             registered.push(RegisteredType { info, items });
         }
 
@@ -224,6 +225,20 @@ fn check_renames(ty: &TypeInfo, items: &[&'static ItemInfo]) -> Result<(), Error
                     ),
                 });
             }
+        }
+    }
+    Ok(())
+}
+
+/// What the derive cannot check at compile time (a `pattern` that is not a valid regex) fails
+/// at start-up, naming the item, instead of on every validation.
+fn check_schemas(items: &[&'static ItemInfo]) -> Result<(), Error> {
+    for item in items {
+        if let Some(schema) = item.schema() {
+            crate::config::check_schema(schema).map_err(|errors| Error::InvalidRegistration {
+                what: format!("the config of plugin item `{}`", item.key()),
+                reason: errors.to_string(),
+            })?;
         }
     }
     Ok(())

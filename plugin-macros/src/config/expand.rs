@@ -30,8 +30,18 @@ pub(crate) fn expand(config: &Config) -> TokenStream {
         .enumerate()
         .map(|(i, (field, var))| {
             let ty = &field.ty;
-            let read = quote_spanned!(ty.span()=> #private::read_field::<#ty>);
-            quote!(let #var = #read(values, &__config_fields[#i], &mut __config_errors);)
+            let from_value = quote_spanned!(ty.span()=> <#ty as #private::ConfigField>::from_value);
+            let when_missing =
+                quote_spanned!(ty.span()=> <#ty as #private::ConfigField>::when_missing);
+            quote! {
+                let #var = #private::read_field(
+                    values,
+                    &__config_fields[#i],
+                    &mut __config_errors,
+                    #from_value,
+                    #when_missing,
+                );
+            }
         });
     let names: Vec<&str> = config
         .fields

@@ -155,7 +155,7 @@ pub(crate) fn parse(
     errors.handle(ConfigInput::from_derive_input(&cleaned))
 }
 
-/// Reports each unknown key of the `#[config(...)]` attributes in `attrs` at the key, listing
+/// Reports each repeated key and each unknown key of the `#[config(...)]` attributes in `attrs` at the key, listing
 /// the keys valid here, and removes it so darling does not report it a second time.
 fn strip_unknown_keys(
     attrs: &mut [Attribute],
@@ -164,6 +164,8 @@ fn strip_unknown_keys(
     place: &str,
     errors: &mut darling::error::Accumulator,
 ) {
+    // Keys seen so far across all `#[config]` attributes of this item (`alias` may repeat).
+    let mut seen: Vec<String> = Vec::new();
     for attr in attrs
         .iter_mut()
         .filter(|attr| attr.path().is_ident("config"))
@@ -182,7 +184,15 @@ fn strip_unknown_keys(
                 .get_ident()
                 .map(ToString::to_string)
                 .unwrap_or_default();
+            if key != "alias" && seen.contains(&key) {
+                errors.push(
+                    darling::Error::custom(format!("`{key}` is given twice for {place}; keep one"))
+                        .with_span(meta.path()),
+                );
+                continue;
+            }
             if valid.contains(&key.as_str()) {
+                seen.push(key);
                 kept.push(meta);
                 continue;
             }
@@ -227,8 +237,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in rows.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        rows[0][j] = j;
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {

@@ -243,13 +243,13 @@ fn check_field(field: &FieldInput, errors: &mut darling::error::Accumulator) -> 
         .max
         .as_ref()
         .and_then(|bound| number(&bound.value.0, class, errors));
-    if let (Some(low), Some(high), Some(bound)) = (min, max, &field.max) {
-        if low > high {
-            errors.push(
-                darling::Error::custom(format!("`max` ({high}) is below `min` ({low}); swap them"))
-                    .with_span(&bound.value.0),
-            );
-        }
+    if let (Some(low), Some(high), Some(bound)) = (min, max, &field.max)
+        && low > high
+    {
+        errors.push(
+            darling::Error::custom(format!("`max` ({high}) is below `min` ({low}); swap them"))
+                .with_span(&bound.value.0),
+        );
     }
     let min_length = field
         .min_length
@@ -259,15 +259,15 @@ fn check_field(field: &FieldInput, errors: &mut darling::error::Accumulator) -> 
         .max_length
         .as_ref()
         .and_then(|len| length(&len.value, errors));
-    if let (Some(low), Some(high), Some(bound)) = (min_length, max_length, &field.max_length) {
-        if low > high {
-            errors.push(
-                darling::Error::custom(format!(
-                    "`max_length` ({high}) is below `min_length` ({low}); swap them"
-                ))
-                .with_span(&bound.value),
-            );
-        }
+    if let (Some(low), Some(high), Some(bound)) = (min_length, max_length, &field.max_length)
+        && low > high
+    {
+        errors.push(
+            darling::Error::custom(format!(
+                "`max_length` ({high}) is below `min_length` ({low}); swap them"
+            ))
+            .with_span(&bound.value),
+        );
     }
     if let Some(KindAttr::Choice(choices)) = &kind {
         check_choices(field, choices, errors);
@@ -487,7 +487,7 @@ fn check_default(
         | (Class::Float, Default::Integer(_) | Default::Float(_))
         | (Class::List, Default::List(_)) => return Some(value),
         (Class::Integer(name, low, high), Default::Integer(int)) => {
-            if (low..=high).contains(&int) {
+            if (low..=high).contains(int) {
                 return Some(value);
             }
             errors.push(

@@ -24,13 +24,18 @@ pub(crate) fn expand(input: &PluginItemInput) -> TokenStream {
         .description
         .clone()
         .unwrap_or_else(|| doc_comment(&original.attrs));
-    let priority = args.priority.unwrap_or(DEFAULT_PRIORITY);
+    let priority = args
+        .priority
+        .as_ref()
+        .and_then(super::validate::parse_priority)
+        .unwrap_or(DEFAULT_PRIORITY);
     let category = match &args.category {
         Some(category) => quote!(::core::option::Option::Some(#category)),
         None => quote!(::core::option::Option::None),
     };
     let renamed_from = args.renamed_from.iter().map(|old| old.as_str());
     let rust_type = self_ty.to_token_stream().to_string().replace(' ', "");
+    let marker = marker_impl(input);
 
     // Bounds are checked where the user wrote the types, so errors point there.
     let plugin_type = quote_spanned!(trait_path.span()=> <dyn #trait_path as #private::PluginType>);
@@ -56,8 +61,7 @@ pub(crate) fn expand(input: &PluginItemInput) -> TokenStream {
 
         #[allow(non_upper_case_globals)]
         const _: () = {
-            #[automatically_derived]
-            impl #private::ItemOf<{ #plugin_type::KEY }> for #self_ty {}
+            #marker
 
             #[#private::linkme::distributed_slice(#private::PLUGIN_ITEMS)]
             #[linkme(crate = #private::linkme)]
@@ -79,5 +83,21 @@ pub(crate) fn expand(input: &PluginItemInput) -> TokenStream {
                 build: #build,
             };
         };
+    }
+}
+
+/// The impl of the hidden supertrait only this macro writes. Also emitted next to errors, so a
+/// mistake in the attribute is not followed by "not registered as a plugin item".
+pub(crate) fn marker_impl(input: &PluginItemInput) -> TokenStream {
+    let Some((_, trait_path, _)) = &input.original.trait_ else {
+        return TokenStream::new();
+    };
+    let private = private_path(input.args.krate.as_ref());
+    let self_ty = &input.original.self_ty;
+    let (impl_generics, _, where_clause) = input.original.generics.split_for_impl();
+    let plugin_type = quote_spanned!(trait_path.span()=> <dyn #trait_path as #private::PluginType>);
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #private::ItemOf<{ #plugin_type::KEY }> for #self_ty #where_clause {}
     }
 }

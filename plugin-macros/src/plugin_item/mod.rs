@@ -3,7 +3,7 @@
 //! parse (arguments and the impl) → validate (names, a concrete trait impl) → expand (the impl
 //! as written, the registration with its factory, the marker only this macro implements).
 
-mod expand;
+pub(crate) mod expand;
 mod parse;
 mod validate;
 
@@ -23,7 +23,8 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         Err(errors) => {
             let errors = errors.write_errors();
             let original = &parsed.original;
-            quote!(#errors #original)
+            let marker = expand::marker_impl(&parsed);
+            quote!(#errors #original const _: () = { #marker };)
         }
     }
 }

@@ -1,7 +1,6 @@
 //! Reads `#[plugin_item(...)]` arguments and the impl it sits on.
 
 use darling::FromMeta;
-use darling::ast::NestedMeta;
 use darling::util::SpannedValue;
 use proc_macro2::{Span, TokenStream};
 use syn::ItemImpl;
@@ -15,8 +14,9 @@ pub(crate) struct PluginItemArgs {
     pub name: Option<SpannedValue<String>>,
     /// For operators; default: the impl's doc comment.
     pub description: Option<String>,
-    /// The priority of new instances (lower is preferred); default 100.
-    pub priority: Option<i32>,
+    /// The priority of new instances (lower is preferred); default 100. Read as an expression
+    /// so a wrong value gets our message, not a generic one.
+    pub priority: Option<syn::Expr>,
     /// The typed config instances carry.
     pub config: Option<syn::Path>,
     /// An admin grouping.
@@ -32,6 +32,8 @@ pub(crate) struct PluginItemArgs {
 /// The parsed input: arguments plus the impl.
 pub(crate) struct PluginItemInput {
     pub args: PluginItemArgs,
+    /// False when the arguments could not be read: their checks would only repeat that.
+    pub args_ok: bool,
     pub args_span: Span,
     pub original: ItemImpl,
 }
@@ -43,18 +45,26 @@ impl PluginItemInput {
         errors: &mut darling::error::Accumulator,
     ) -> Option<PluginItemInput> {
         let args_span = span_of(&args);
-        let args = match NestedMeta::parse_meta_list(args) {
-            Ok(list) => errors
-                .handle(PluginItemArgs::from_list(&list))
-                .unwrap_or_default(),
-            Err(err) => {
-                errors.push(err.into());
-                PluginItemArgs::default()
-            }
-        };
+        let args = crate::attrs::parse_args(
+            args,
+            "plugin_item",
+            &[
+                "name",
+                "description",
+                "priority",
+                "config",
+                "category",
+                "renamed_from",
+                "crate",
+            ],
+            errors,
+        );
+        let args_ok = args.is_some();
+        let args = args.unwrap_or_default();
         match syn::parse2::<syn::Item>(input) {
             Ok(syn::Item::Impl(original)) => Some(PluginItemInput {
                 args,
+                args_ok,
                 args_span,
                 original,
             }),

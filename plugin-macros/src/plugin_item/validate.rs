@@ -7,7 +7,18 @@ use crate::names::name_problem;
 
 pub(crate) fn validate(input: &PluginItemInput, errors: &mut darling::error::Accumulator) {
     let args = &input.args;
+    if let Some(priority) = &args.priority
+        && parse_priority(priority).is_none()
+    {
+        errors.push(
+            darling::Error::custom(
+                "`priority` takes an integer that fits an i32, like `priority = 10` (lower is preferred)",
+            )
+            .with_span(priority),
+        );
+    }
     match &args.name {
+        None if !input.args_ok => {}
         None => errors.push(
             darling::Error::custom(
                 "missing `name`: use #[plugin_item(name = \"...\")] with a lowercase name like \"stripe\"",
@@ -64,5 +75,31 @@ pub(crate) fn validate(input: &PluginItemInput, errors: &mut darling::error::Acc
             )
             .with_span(&original.generics),
         );
+    }
+}
+
+/// The value of `priority = <integer>` or `priority = -<integer>`.
+pub(crate) fn parse_priority(expr: &syn::Expr) -> Option<i32> {
+    match expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(int),
+            ..
+        }) => int.base10_parse().ok(),
+        syn::Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => match &**expr {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Int(int),
+                ..
+            }) => int
+                .base10_parse::<i64>()
+                .ok()
+                .and_then(|value| i32::try_from(-value).ok()),
+            _ => None,
+        },
+        syn::Expr::Group(group) => parse_priority(&group.expr),
+        _ => None,
     }
 }

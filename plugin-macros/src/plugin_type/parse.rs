@@ -1,7 +1,6 @@
 //! Reads `#[plugin_type(...)]` arguments and the trait it sits on.
 
 use darling::FromMeta;
-use darling::ast::NestedMeta;
 use darling::util::SpannedValue;
 use proc_macro2::{Span, TokenStream};
 use syn::ItemTrait;
@@ -23,6 +22,8 @@ pub(crate) struct PluginTypeArgs {
 /// The parsed input: arguments plus the trait.
 pub(crate) struct PluginTypeInput {
     pub args: PluginTypeArgs,
+    /// False when the arguments could not be read: their checks would only repeat that.
+    pub args_ok: bool,
     pub args_span: Span,
     pub original: ItemTrait,
 }
@@ -34,18 +35,18 @@ impl PluginTypeInput {
         errors: &mut darling::error::Accumulator,
     ) -> Option<PluginTypeInput> {
         let args_span = span_of(&args);
-        let args = match NestedMeta::parse_meta_list(args) {
-            Ok(list) => errors
-                .handle(PluginTypeArgs::from_list(&list))
-                .unwrap_or_default(),
-            Err(err) => {
-                errors.push(err.into());
-                PluginTypeArgs::default()
-            }
-        };
+        let args = crate::attrs::parse_args(
+            args,
+            "plugin_type",
+            &["name", "description", "namespace", "crate"],
+            errors,
+        );
+        let args_ok = args.is_some();
+        let args = args.unwrap_or_default();
         match syn::parse2::<syn::Item>(input) {
             Ok(syn::Item::Trait(original)) => Some(PluginTypeInput {
                 args,
+                args_ok,
                 args_span,
                 original,
             }),

@@ -72,6 +72,7 @@ pub(crate) fn validate(input: &PluginTypeInput, errors: &mut darling::error::Acc
 
 fn check_names(input: &PluginTypeInput, errors: &mut darling::error::Accumulator) {
     match &input.args.name {
+        None if !input.args_ok => {}
         None => errors.push(
             darling::Error::custom(
                 "missing `name`: use #[plugin_type(name = \"...\")] with a lowercase name like \"payment_gateway\"",

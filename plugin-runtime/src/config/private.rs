@@ -10,25 +10,34 @@ pub use super::{
     PluginConfig, REDACTED,
 };
 
+use serde_json::Value;
+
+use super::ValueError;
 use super::validate::{REQUIRED, check_value, effective};
 
 /// Reads one typed field from stored values: the stored value (under its name or an alias),
 /// else the default, else the type's empty value; then checks the schema's constraints.
 /// On any problem it records every one of them in `errors` and returns `None`.
 #[doc(hidden)]
-pub fn read_field<T: ConfigField>(
+///
+/// The conversions are passed as `<T as ConfigField>::…` functions rather than through a
+/// `T: ConfigField` bound: then every use of an unsupported field type in generated code is the
+/// same obligation at the same span, and rustc reports it once.
+pub fn read_field<T>(
     values: &ConfigValues,
     field: &FieldSchema,
     errors: &mut ConfigErrors,
+    from_value: fn(&Value) -> Result<T, ValueError>,
+    when_missing: fn() -> Option<T>,
 ) -> Option<T> {
     let Some(value) = effective(values, field) else {
-        let missing = T::when_missing();
+        let missing = when_missing();
         if missing.is_none() {
             errors.add(field.name, REQUIRED);
         }
         return missing;
     };
-    match T::from_value(&value) {
+    match from_value(&value) {
         Ok(typed) => {
             let problems = check_value(field, &value);
             let fine = problems.is_empty();
@@ -49,6 +58,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn read<T: ConfigField>(
+        values: &ConfigValues,
+        field: &FieldSchema,
+        errors: &mut ConfigErrors,
+    ) -> Option<T> {
+        read_field(values, field, errors, T::from_value, T::when_missing)
+    }
+
     static FIELDS: [FieldSchema; 3] = [
         FieldSchema::new("port", "Port", FieldKind::Integer)
             .with_min(1.0)
@@ -64,18 +81,12 @@ mod tests {
             .cloned()
             .unwrap_or_default();
         let mut errors = ConfigErrors::new();
+        assert_eq!(read::<u16>(&values, &FIELDS[0], &mut errors), Some(8080));
         assert_eq!(
-            read_field::<u16>(&values, &FIELDS[0], &mut errors),
-            Some(8080)
-        );
-        assert_eq!(
-            read_field::<String>(&values, &FIELDS[1], &mut errors),
+            read::<String>(&values, &FIELDS[1], &mut errors),
             Some("x".into())
         );
-        assert_eq!(
-            read_field::<bool>(&values, &FIELDS[2], &mut errors),
-            Some(false)
-        );
+        assert_eq!(read::<bool>(&values, &FIELDS[2], &mut errors), Some(false));
         assert!(errors.is_empty());
     }
 
@@ -86,11 +97,11 @@ mod tests {
             .as_object()
             .cloned()
             .unwrap_or_default();
-        assert_eq!(read_field::<u16>(&too_big, &FIELDS[0], &mut errors), None);
+        assert_eq!(read::<u16>(&too_big, &FIELDS[0], &mut errors), None);
         let zero = json!({"port": 0}).as_object().cloned().unwrap_or_default();
-        assert_eq!(read_field::<u16>(&zero, &FIELDS[0], &mut errors), None);
+        assert_eq!(read::<u16>(&zero, &FIELDS[0], &mut errors), None);
         assert_eq!(
-            read_field::<u16>(&ConfigValues::new(), &FIELDS[0], &mut errors),
+            read::<u16>(&ConfigValues::new(), &FIELDS[0], &mut errors),
             None
         );
         let got: Vec<String> = errors.into_iter().map(|e| e.to_string()).collect();

@@ -1,0 +1,45 @@
+//! Every supported form of #[plugin_type].
+
+use plugin_system::prelude::*;
+
+/// Described by its doc comment.
+#[plugin_type(name = "documented")]
+pub trait Documented {
+    fn run(&self) -> u32;
+}
+
+#[plugin_type(name = "explicit", namespace = "shared-contracts", description = "Given in the attribute")]
+pub trait Explicit: std::fmt::Debug {
+    /// Required.
+    fn run(&self, input: &str) -> String;
+    /// Shared behaviour.
+    fn name(&self) -> &str {
+        "explicit"
+    }
+    /// Kept out of the trait object: needs no object safety, is not part of the contract.
+    fn build() -> Self
+    where
+        Self: Sized;
+    fn borrowed<'a>(&'a self, input: &'a str) -> &'a str {
+        input
+    }
+    fn boxed(self: Box<Self>) -> u8;
+}
+
+// A private trait, and the facade path given explicitly.
+#[plugin_type(name = "private_one", crate = ::plugin_system)]
+trait PrivateOne {
+    fn run(&self);
+}
+
+fn main() {
+    fn is_plugin_type<T: ?Sized + PluginType>() -> &'static str {
+        T::info().name
+    }
+    assert_eq!(is_plugin_type::<dyn Documented>(), "documented");
+    assert_eq!(<dyn Documented as PluginType>::info().description, "Described by its doc comment.");
+    let explicit = <dyn Explicit as PluginType>::info();
+    assert_eq!(explicit.namespace, "shared-contracts");
+    assert_eq!(explicit.description, "Given in the attribute");
+    assert_eq!(is_plugin_type::<dyn PrivateOne>(), "private_one");
+}

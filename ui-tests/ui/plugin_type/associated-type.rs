@@ -1,0 +1,9 @@
+use plugin_system::prelude::*;
+
+#[plugin_type(name = "gateway")]
+pub trait Gateway {
+    type Receipt;
+    fn pay(&self, amount: u64);
+}
+
+fn main() {}

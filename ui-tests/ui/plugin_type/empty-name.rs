@@ -1,0 +1,8 @@
+use plugin_system::prelude::*;
+
+#[plugin_type(name = "")]
+pub trait Gateway {
+    fn pay(&self, amount: u64);
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use plugin_system::prelude::*;
+
+#[plugin_type(name = "gateway")]
+pub trait Gateway {
+    fn pay(&self, amount: u64);
+    fn duplicate(&self) -> Self;
+}
+
+fn main() {}
