@@ -349,3 +349,349 @@ impl MemoryStore {
         Ok(changed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Sync semantics on the in-memory store, with hand-made registrations standing for two
+    //! deployments of the same application.
+
+    use super::*;
+    use crate::__private::{
+        self as private, ErasedPlugin, ItemInfo, LinkedCrate, Location, TypeInfo,
+    };
+    use crate::config::ConfigSchema;
+    use crate::sync::{SyncAction, SyncMode};
+    use crate::{InstanceMeta, PluginError};
+
+    trait Notifier: Send + Sync {}
+
+    fn not_built(
+        _: InstanceMeta,
+        _: Option<&crate::ConfigValues>,
+    ) -> Result<ErasedPlugin, PluginError> {
+        Err(PluginError::new("not built in these tests"))
+    }
+
+    static NOTIFIER: TypeInfo = TypeInfo {
+        name: "notifier",
+        namespace: "app",
+        description: "Notification channels",
+        rust_path: "app::Notifier",
+        crate_name: "app",
+        location: Location {
+            file: "src/lib.rs",
+            line: 1,
+        },
+        fingerprint: "1",
+        type_id: private::type_id_of::<dyn Notifier>,
+        relabel: private::relabel::<dyn Notifier>,
+    };
+
+    static SMS_SCHEMA: ConfigSchema = ConfigSchema::new("SmsConfig", &[]);
+
+    fn notifier() -> &'static TypeInfo {
+        &NOTIFIER
+    }
+
+    fn sms_schema() -> &'static ConfigSchema {
+        &SMS_SCHEMA
+    }
+
+    const fn item(name: &'static str, configurable: bool) -> ItemInfo {
+        ItemInfo {
+            name,
+            description: "from code",
+            priority: 5,
+            category: None,
+            renamed_from: &[],
+            rust_type: "Item",
+            module: "app::notifiers",
+            crate_name: "app",
+            location: Location {
+                file: "src/lib.rs",
+                line: 10,
+            },
+            plugin_type: notifier,
+            config: if configurable { Some(sms_schema) } else { None },
+            build: not_built,
+        }
+    }
+
+    static NO_LINKS: [LinkedCrate; 0] = [];
+
+    fn registry(items: &'static [ItemInfo]) -> Registry {
+        Registry::collect(&[], items, &NO_LINKS).unwrap()
+    }
+
+    fn instance(
+        store: &MemoryStore,
+        item: &str,
+        name: &str,
+        sealed: Option<Vec<u8>>,
+    ) -> InstanceId {
+        let id = InstanceId::new();
+        let now = SystemTime::now();
+        let record = InstanceRecord {
+            meta: InstanceMeta {
+                id,
+                name: name.into(),
+                item: ItemKey {
+                    type_key: NOTIFIER.key(),
+                    name: item.into(),
+                },
+                status: Status::Active,
+                priority: 1,
+                scope: None,
+                version: 1,
+            },
+            description: String::new(),
+            sealed_config: sealed,
+            orphaned: false,
+            created_at: now,
+            updated_at: now,
+        };
+        store.insert_instance(&record).unwrap();
+        id
+    }
+
+    fn names(store: &MemoryStore) -> Vec<(String, String, bool)> {
+        let mut names: Vec<_> = store
+            .instances()
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.meta.item.name, r.meta.name, r.orphaned))
+            .collect();
+        names.sort();
+        names
+    }
+
+    static V1: [ItemInfo; 2] = [item("email", false), item("sms", false)];
+
+    #[test]
+    fn first_sync_creates_rows_and_default_instances_then_is_a_noop() {
+        static ITEMS: [ItemInfo; 2] = [item("email", false), item("push", true)];
+        let store = MemoryStore::new();
+        let report = store
+            .sync(&registry(&ITEMS), &SyncOptions::default())
+            .unwrap();
+        assert_eq!(
+            (
+                report.types_created,
+                report.items_created,
+                report.instances_created
+            ),
+            (1, 2, 1)
+        );
+        // Only the config-less item gets a default instance: ACTIVE, named after it, its priority.
+        let records = store.instances().unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].meta.name, "email");
+        assert_eq!(records[0].meta.status, Status::Active);
+        assert_eq!(records[0].meta.priority, 5);
+
+        let revision = store.revision().unwrap();
+        let again = store
+            .sync(&registry(&ITEMS), &SyncOptions::default())
+            .unwrap();
+        assert!(again.is_noop(), "{:?}", again.actions);
+        assert_eq!((again.types_found, again.items_found), (1, 2));
+        assert_eq!(
+            store.revision().unwrap(),
+            revision,
+            "a no-change sync writes nothing"
+        );
+    }
+
+    #[test]
+    fn an_item_turning_configurable_loses_only_its_config_less_default() {
+        static V2: [ItemInfo; 2] = [item("email", false), item("sms", true)];
+        let store = MemoryStore::new();
+        store.sync(&registry(&V1), &SyncOptions::default()).unwrap();
+        instance(&store, "sms", "SMS backup", None);
+        let report = store.sync(&registry(&V2), &SyncOptions::default()).unwrap();
+        assert_eq!(report.instances_deleted, 1);
+        assert_eq!(report.items_updated, 1);
+        assert_eq!(
+            names(&store),
+            [
+                ("email".into(), "email".into(), false),
+                ("sms".into(), "SMS backup".into(), false)
+            ]
+        );
+    }
+
+    #[test]
+    fn removed_code_orphans_rows_and_only_prune_deletes_them() {
+        static V2: [ItemInfo; 1] = [item("email", false)];
+        let store = MemoryStore::new();
+        store.sync(&registry(&V1), &SyncOptions::default()).unwrap();
+        instance(&store, "sms", "SMS configured by ops", None);
+
+        let dry = SyncOptions {
+            prune: true,
+            dry_run: true,
+            ..SyncOptions::default()
+        };
+        let plan = store.sync(&registry(&V2), &dry).unwrap();
+        assert_eq!(plan.items_deleted, 1);
+        assert_eq!(names(&store).len(), 3, "a dry run changes nothing");
+
+        let report = store.sync(&registry(&V2), &SyncOptions::default()).unwrap();
+        assert_eq!(report.items_orphaned, 1);
+        let sms: Vec<_> = names(&store)
+            .into_iter()
+            .filter(|(item, ..)| item == "sms")
+            .collect();
+        assert_eq!(sms.len(), 2);
+        assert!(
+            sms.iter().all(|(.., orphaned)| *orphaned),
+            "kept, and marked orphaned"
+        );
+        assert!(
+            store
+                .sync(&registry(&V2), &SyncOptions::default())
+                .unwrap()
+                .is_noop()
+        );
+
+        let pruned = store
+            .sync(
+                &registry(&V2),
+                &SyncOptions {
+                    prune: true,
+                    ..SyncOptions::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(pruned.items_deleted, 1);
+        assert_eq!(names(&store), [("email".into(), "email".into(), false)]);
+    }
+
+    #[test]
+    fn renamed_from_moves_the_rows_and_their_instances() {
+        static V2: [ItemInfo; 2] = [
+            item("email", false),
+            ItemInfo {
+                renamed_from: &["sms"],
+                ..item("text_message", false)
+            },
+        ];
+        let store = MemoryStore::new();
+        store.sync(&registry(&V1), &SyncOptions::default()).unwrap();
+        let kept = instance(&store, "sms", "Ops SMS", None);
+        let report = store.sync(&registry(&V2), &SyncOptions::default()).unwrap();
+        assert_eq!(
+            (
+                report.items_renamed,
+                report.items_created,
+                report.items_orphaned
+            ),
+            (1, 0, 0)
+        );
+        assert_eq!(
+            report.instances_created, 0,
+            "the renamed item still has its instances"
+        );
+        let moved = store
+            .instances()
+            .unwrap()
+            .into_iter()
+            .find(|r| r.meta.id == kept)
+            .unwrap();
+        assert_eq!(moved.meta.item.name, "text_message");
+        assert!(!moved.orphaned);
+    }
+
+    #[test]
+    fn create_mode_keeps_operator_edits_and_update_mode_refreshes() {
+        static V2: [ItemInfo; 2] = [
+            ItemInfo {
+                description: "new text",
+                priority: 9,
+                ..item("email", false)
+            },
+            item("sms", false),
+        ];
+        let store = MemoryStore::new();
+        store.sync(&registry(&V1), &SyncOptions::default()).unwrap();
+        let create = store.sync(&registry(&V2), &SyncOptions::default()).unwrap();
+        assert!(create.is_noop(), "{:?}", create.actions);
+        let update = store
+            .sync(
+                &registry(&V2),
+                &SyncOptions {
+                    mode: SyncMode::Update,
+                    ..SyncOptions::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(update.items_updated, 1);
+        assert!(
+            matches!(&update.actions[0], SyncAction::UpdateItem(row) if row.priority == 9 && row.description == "new text")
+        );
+    }
+
+    #[test]
+    fn namespaces_this_binary_does_not_register_are_never_touched() {
+        let store = MemoryStore::new();
+        store.sync(&registry(&V1), &SyncOptions::default()).unwrap();
+        // Another application's rows in the same store.
+        store.lock().types.insert(
+            crate::TypeKey {
+                namespace: "billing".into(),
+                name: "invoice".into(),
+            },
+            crate::sync::StoredType {
+                key: crate::TypeKey {
+                    namespace: "billing".into(),
+                    name: "invoice".into(),
+                },
+                description: String::new(),
+                fingerprint: String::new(),
+                rust_path: String::new(),
+                orphaned: false,
+            },
+        );
+        let report = store
+            .sync(
+                &registry(&V1),
+                &SyncOptions {
+                    prune: true,
+                    ..SyncOptions::default()
+                },
+            )
+            .unwrap();
+        assert!(report.is_noop(), "{:?}", report.actions);
+        assert_eq!(store.lock().types.len(), 2);
+    }
+
+    #[test]
+    fn bulk_writes_check_every_id_first() {
+        let store = MemoryStore::new();
+        store.sync(&registry(&V1), &SyncOptions::default()).unwrap();
+        let ids: Vec<_> = store
+            .instances()
+            .unwrap()
+            .iter()
+            .map(|r| r.meta.id)
+            .collect();
+        let missing = InstanceId::new();
+        let err = store
+            .set_status(&[ids[0], missing], Status::Disabled)
+            .unwrap_err();
+        assert!(matches!(err, Error::UnknownInstance(id) if id == missing));
+        assert!(
+            store
+                .instances()
+                .unwrap()
+                .iter()
+                .all(|r| r.meta.status == Status::Active)
+        );
+        assert_eq!(store.set_status(&ids, Status::Disabled).unwrap(), 2);
+        assert_eq!(store.set_status(&ids, Status::Disabled).unwrap(), 0);
+        assert_eq!(
+            store.set_priority(&ids, PriorityChange::Shift(-1)).unwrap(),
+            2
+        );
+    }
+}
