@@ -1,5 +1,13 @@
-//! The diesel-backed [`Store`](plugin_runtime::Store) of plugin-system: SQLite (bundled, the
-//! default), PostgreSQL and MySQL/MariaDB.
+//! The diesel-backed [`Store`](plugin_runtime::Store) of plugin-system.
 //!
-//! Not implemented yet: this crate reserves its place in the workspace. Until it lands,
-//! applications use [`plugin_runtime::MemoryStore`] or their own `Store`.
+//! SQLite (feature `sqlite`, on by default, bundled: no system library needed) is here;
+//! PostgreSQL and MySQL/MariaDB follow with the same tables (`migrations/<backend>/`).
+//! Sync semantics come from [`plugin_runtime::sync::plan`], so every store behaves the same;
+//! this crate applies the plan in one immediate transaction.
+
+mod schema;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;

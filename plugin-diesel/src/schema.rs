@@ -1,0 +1,72 @@
+//! The tables, as diesel sees them (identical in meaning on every backend).
+
+diesel::table! {
+    plugin_types (id) {
+        id -> Text,
+        namespace -> Text,
+        name -> Text,
+        description -> Text,
+        rust_path -> Text,
+        fingerprint -> Text,
+        parent_id -> Nullable<Text>,
+        orphaned -> Bool,
+    }
+}
+
+diesel::table! {
+    plugin_items (id) {
+        id -> Text,
+        type_id -> Text,
+        name -> Text,
+        module -> Text,
+        description -> Text,
+        category -> Nullable<Text>,
+        configurable -> Bool,
+        priority -> Integer,
+        orphaned -> Bool,
+    }
+}
+
+diesel::table! {
+    plugin_instances (id) {
+        id -> Text,
+        item_id -> Text,
+        name -> Text,
+        scope -> Text,
+        config -> Nullable<Binary>,
+        status -> Text,
+        priority -> Integer,
+        description -> Text,
+        version -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    plugin_revision (id) {
+        id -> Integer,
+        revision -> BigInt,
+    }
+}
+
+diesel::table! {
+    plugin_audit (id) {
+        id -> Integer,
+        at -> BigInt,
+        actor -> Text,
+        action -> Text,
+        instance_id -> Nullable<Text>,
+        detail -> Text,
+    }
+}
+
+diesel::joinable!(plugin_items -> plugin_types (type_id));
+diesel::joinable!(plugin_instances -> plugin_items (item_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    plugin_types,
+    plugin_items,
+    plugin_instances,
+    plugin_revision,
+    plugin_audit
+);
