@@ -585,31 +585,7 @@ impl Store for SqliteStore {
             let current = load_records(conn, Some(id))?
                 .pop()
                 .ok_or(Error::UnknownInstance(id))?;
-            if current.meta.version != expected_version {
-                return Err(Error::Conflict {
-                    id,
-                    expected: expected_version,
-                    actual: current.meta.version,
-                });
-            }
-            let mut next = current.clone();
-            if let Some(name) = &change.name {
-                next.meta.name = name.clone();
-            }
-            if let Some(description) = &change.description {
-                next.description = description.clone();
-            }
-            if let Some(status) = change.status {
-                next.meta.status = status;
-            }
-            if let Some(priority) = change.priority {
-                next.meta.priority = priority;
-            }
-            if let Some(sealed) = &change.sealed_config {
-                next.sealed_config = Some(sealed.clone());
-            }
-            next.meta.version += 1;
-            next.updated_at = SystemTime::now();
+            let next = change.applied_to(&current, expected_version)?;
             let updated = diesel::update(
                 plugin_instances::table
                     .filter(plugin_instances::id.eq(id.to_string()))

@@ -179,6 +179,44 @@ pub struct InstanceChange {
     pub sealed_config: Option<Vec<u8>>,
 }
 
+impl InstanceChange {
+    /// The record after this change, if `current` is still at `expected_version`
+    /// (else [`Error::Conflict`]): the version is bumped and `updated_at` set. Every store
+    /// applies changes through this, so their optimistic concurrency agrees.
+    pub fn applied_to(
+        &self,
+        current: &InstanceRecord,
+        expected_version: i64,
+    ) -> Result<InstanceRecord, Error> {
+        if current.meta.version != expected_version {
+            return Err(Error::Conflict {
+                id: current.meta.id,
+                expected: expected_version,
+                actual: current.meta.version,
+            });
+        }
+        let mut next = current.clone();
+        if let Some(name) = &self.name {
+            next.meta.name = name.clone();
+        }
+        if let Some(description) = &self.description {
+            next.description = description.clone();
+        }
+        if let Some(status) = self.status {
+            next.meta.status = status;
+        }
+        if let Some(priority) = self.priority {
+            next.meta.priority = priority;
+        }
+        if let Some(sealed) = &self.sealed_config {
+            next.sealed_config = Some(sealed.clone());
+        }
+        next.meta.version += 1;
+        next.updated_at = SystemTime::now();
+        Ok(next)
+    }
+}
+
 /// The longest instance name the stores accept (the column is 200 characters).
 pub const MAX_INSTANCE_NAME: usize = 200;
 

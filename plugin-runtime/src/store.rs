@@ -261,31 +261,7 @@ impl Store for MemoryStore {
     ) -> Result<InstanceRecord, Error> {
         let mut state = self.lock();
         let current = state.instances.get(&id).ok_or(Error::UnknownInstance(id))?;
-        if current.meta.version != expected_version {
-            return Err(Error::Conflict {
-                id,
-                expected: expected_version,
-                actual: current.meta.version,
-            });
-        }
-        let mut next = current.clone();
-        if let Some(name) = &change.name {
-            next.meta.name = name.clone();
-        }
-        if let Some(description) = &change.description {
-            next.description = description.clone();
-        }
-        if let Some(status) = change.status {
-            next.meta.status = status;
-        }
-        if let Some(priority) = change.priority {
-            next.meta.priority = priority;
-        }
-        if let Some(sealed) = &change.sealed_config {
-            next.sealed_config = Some(sealed.clone());
-        }
-        next.meta.version += 1;
-        next.updated_at = SystemTime::now();
+        let next = change.applied_to(current, expected_version)?;
         state.check_unique_name(&next)?;
         state.instances.insert(id, next.clone());
         state.revision += 1;
