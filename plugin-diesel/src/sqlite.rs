@@ -121,14 +121,125 @@ impl From<Error> for TxError {
 }
 
 fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    to_millis(SystemTime::now())
 }
 
 fn from_millis(millis: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or(0))
+}
+
+fn to_millis(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// The columns of a type row that sync writes (insert and update alike).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = plugin_types)]
+struct TypeValues<'a> {
+    description: &'a str,
+    rust_path: &'a str,
+    fingerprint: &'a str,
+    orphaned: bool,
+}
+
+impl<'a> TypeValues<'a> {
+    fn of(row: &'a StoredType) -> Self {
+        TypeValues {
+            description: &row.description,
+            rust_path: &row.rust_path,
+            fingerprint: &row.fingerprint,
+            orphaned: false,
+        }
+    }
+}
+
+/// The columns of an item row that sync writes (insert and update alike).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = plugin_items, treat_none_as_null = true)]
+struct ItemValues<'a> {
+    module: &'a str,
+    description: &'a str,
+    category: Option<&'a str>,
+    configurable: bool,
+    priority: i32,
+    orphaned: bool,
+}
+
+impl<'a> ItemValues<'a> {
+    fn of(row: &'a StoredItem) -> Self {
+        ItemValues {
+            module: &row.module,
+            description: &row.description,
+            category: row.category.as_deref(),
+            configurable: row.configurable,
+            priority: row.priority,
+            orphaned: false,
+        }
+    }
+}
+
+/// The columns of an instance row that writes set (all but its id, item and creation time).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = plugin_instances, treat_none_as_null = true)]
+struct InstanceValues<'a> {
+    name: &'a str,
+    scope: &'a str,
+    config: Option<&'a [u8]>,
+    status: &'a str,
+    priority: i32,
+    description: &'a str,
+    version: i64,
+    updated_at: i64,
+}
+
+impl<'a> InstanceValues<'a> {
+    fn of(record: &'a InstanceRecord) -> Self {
+        InstanceValues {
+            name: &record.meta.name,
+            // Global instances are stored with scope '' (see the migration).
+            scope: record.meta.scope.as_deref().unwrap_or(""),
+            config: record.sealed_config.as_deref(),
+            status: record.meta.status.as_str(),
+            priority: record.meta.priority,
+            description: &record.description,
+            version: record.meta.version,
+            updated_at: to_millis(record.updated_at),
+        }
+    }
+}
+
+/// Inserts one instance row: the one path for operator-created and sync-default instances.
+fn insert_record(
+    conn: &mut SqliteConnection,
+    item_id: &str,
+    record: &InstanceRecord,
+) -> Result<(), Error> {
+    diesel::insert_into(plugin_instances::table)
+        .values((
+            plugin_instances::id.eq(record.meta.id.to_string()),
+            plugin_instances::item_id.eq(item_id),
+            plugin_instances::created_at.eq(to_millis(record.created_at)),
+            InstanceValues::of(record),
+        ))
+        .execute(conn)
+        .map(|_| ())
+        .map_err(|err| duplicate_name(err, &record.meta))
+}
+
+/// The row id of an item, by its key.
+fn item_row_id(conn: &mut SqliteConnection, key: &ItemKey) -> Result<String, Error> {
+    plugin_items::table
+        .inner_join(plugin_types::table)
+        .filter(plugin_types::namespace.eq(&key.type_key.namespace))
+        .filter(plugin_types::name.eq(&key.type_key.name))
+        .filter(plugin_items::name.eq(&key.name))
+        .select(plugin_items::id)
+        .first(conn)
+        .optional()
+        .map_err(db)?
+        .ok_or_else(|| Error::Store(format!("item {key} has no row; run sync first")))
 }
 
 fn bump_revision(conn: &mut SqliteConnection) -> Result<(), Error> {
@@ -221,6 +332,12 @@ fn load_records(
     }
     let rows: Vec<InstanceRow> = query.load(conn).map_err(db)?;
     rows.into_iter().map(record_from_row).collect()
+}
+
+fn load_one(conn: &mut SqliteConnection, id: InstanceId) -> Result<InstanceRecord, Error> {
+    load_records(conn, Some(id))?
+        .pop()
+        .ok_or(Error::UnknownInstance(id))
 }
 
 fn record_from_row(row: InstanceRow) -> Result<InstanceRecord, Error> {
@@ -382,10 +499,7 @@ fn apply(conn: &mut SqliteConnection, ids: &mut Ids, action: &SyncAction) -> Res
                     plugin_types::id.eq(&id),
                     plugin_types::namespace.eq(&row.key.namespace),
                     plugin_types::name.eq(&row.key.name),
-                    plugin_types::description.eq(&row.description),
-                    plugin_types::rust_path.eq(&row.rust_path),
-                    plugin_types::fingerprint.eq(&row.fingerprint),
-                    plugin_types::orphaned.eq(false),
+                    TypeValues::of(row),
                 ))
                 .execute(conn)
                 .map_err(db)?;
@@ -393,12 +507,7 @@ fn apply(conn: &mut SqliteConnection, ids: &mut Ids, action: &SyncAction) -> Res
         }
         SyncAction::UpdateType(row) => {
             diesel::update(plugin_types::table.filter(plugin_types::id.eq(ids.type_id(&row.key)?)))
-                .set((
-                    plugin_types::description.eq(&row.description),
-                    plugin_types::rust_path.eq(&row.rust_path),
-                    plugin_types::fingerprint.eq(&row.fingerprint),
-                    plugin_types::orphaned.eq(false),
-                ))
+                .set(TypeValues::of(row))
                 .execute(conn)
                 .map_err(db)?;
         }
@@ -420,12 +529,7 @@ fn apply(conn: &mut SqliteConnection, ids: &mut Ids, action: &SyncAction) -> Res
                     plugin_items::id.eq(&id),
                     plugin_items::type_id.eq(ids.type_id(&row.key.type_key)?),
                     plugin_items::name.eq(&row.key.name),
-                    plugin_items::module.eq(&row.module),
-                    plugin_items::description.eq(&row.description),
-                    plugin_items::category.eq(&row.category),
-                    plugin_items::configurable.eq(row.configurable),
-                    plugin_items::priority.eq(row.priority),
-                    plugin_items::orphaned.eq(false),
+                    ItemValues::of(row),
                 ))
                 .execute(conn)
                 .map_err(db)?;
@@ -433,14 +537,7 @@ fn apply(conn: &mut SqliteConnection, ids: &mut Ids, action: &SyncAction) -> Res
         }
         SyncAction::UpdateItem(row) => {
             diesel::update(plugin_items::table.filter(plugin_items::id.eq(ids.item_id(&row.key)?)))
-                .set((
-                    plugin_items::module.eq(&row.module),
-                    plugin_items::description.eq(&row.description),
-                    plugin_items::category.eq(&row.category),
-                    plugin_items::configurable.eq(row.configurable),
-                    plugin_items::priority.eq(row.priority),
-                    plugin_items::orphaned.eq(false),
-                ))
+                .set(ItemValues::of(row))
                 .execute(conn)
                 .map_err(db)?;
         }
@@ -470,22 +567,8 @@ fn apply(conn: &mut SqliteConnection, ids: &mut Ids, action: &SyncAction) -> Res
             name,
             priority,
         } => {
-            let now = now_millis();
-            diesel::insert_into(plugin_instances::table)
-                .values((
-                    plugin_instances::id.eq(id.to_string()),
-                    plugin_instances::item_id.eq(ids.item_id(item)?),
-                    plugin_instances::name.eq(name),
-                    plugin_instances::scope.eq(""),
-                    plugin_instances::status.eq(Status::Active.as_str()),
-                    plugin_instances::priority.eq(priority),
-                    plugin_instances::description.eq(""),
-                    plugin_instances::version.eq(1_i64),
-                    plugin_instances::created_at.eq(now),
-                    plugin_instances::updated_at.eq(now),
-                ))
-                .execute(conn)
-                .map_err(db)?;
+            let record = InstanceRecord::sync_default(*id, item.clone(), name, *priority);
+            insert_record(conn, ids.item_id(item)?, &record)?;
         }
         SyncAction::DeleteInstance { id, .. } => {
             diesel::delete(plugin_instances::table.filter(plugin_instances::id.eq(id.to_string())))
@@ -537,6 +620,10 @@ impl Store for SqliteStore {
         load_records(&mut *self.conn()?, None)
     }
 
+    fn instance(&self, id: InstanceId) -> Result<InstanceRecord, Error> {
+        load_one(&mut *self.conn()?, id)
+    }
+
     fn revision(&self) -> Result<u64, Error> {
         let revision: i64 = plugin_revision::table
             .select(plugin_revision::revision)
@@ -547,24 +634,8 @@ impl Store for SqliteStore {
 
     fn insert_instance(&self, record: &InstanceRecord) -> Result<(), Error> {
         self.write::<()>(|conn| {
-            let (_, ids) = stored_state(conn)?;
-            let item_id = ids.item_id(&record.meta.item)?;
-            diesel::insert_into(plugin_instances::table)
-                .values((
-                    plugin_instances::id.eq(record.meta.id.to_string()),
-                    plugin_instances::item_id.eq(item_id),
-                    plugin_instances::name.eq(&record.meta.name),
-                    plugin_instances::scope.eq(record.meta.scope.as_deref().unwrap_or("")),
-                    plugin_instances::config.eq(&record.sealed_config),
-                    plugin_instances::status.eq(record.meta.status.as_str()),
-                    plugin_instances::priority.eq(record.meta.priority),
-                    plugin_instances::description.eq(&record.description),
-                    plugin_instances::version.eq(record.meta.version),
-                    plugin_instances::created_at.eq(now_millis()),
-                    plugin_instances::updated_at.eq(now_millis()),
-                ))
-                .execute(conn)
-                .map_err(|err| duplicate_name(err, &record.meta))?;
+            let item_id = item_row_id(conn, &record.meta.item)?;
+            insert_record(conn, &item_id, record)?;
             audit(
                 conn,
                 "create",
@@ -582,24 +653,14 @@ impl Store for SqliteStore {
         change: &InstanceChange,
     ) -> Result<InstanceRecord, Error> {
         self.write(|conn| {
-            let current = load_records(conn, Some(id))?
-                .pop()
-                .ok_or(Error::UnknownInstance(id))?;
+            let current = load_one(conn, id)?;
             let next = change.applied_to(&current, expected_version)?;
             let updated = diesel::update(
                 plugin_instances::table
                     .filter(plugin_instances::id.eq(id.to_string()))
                     .filter(plugin_instances::version.eq(expected_version)),
             )
-            .set((
-                plugin_instances::name.eq(&next.meta.name),
-                plugin_instances::description.eq(&next.description),
-                plugin_instances::status.eq(next.meta.status.as_str()),
-                plugin_instances::priority.eq(next.meta.priority),
-                plugin_instances::config.eq(&next.sealed_config),
-                plugin_instances::version.eq(next.meta.version),
-                plugin_instances::updated_at.eq(now_millis()),
-            ))
+            .set(InstanceValues::of(&next))
             .execute(conn)
             .map_err(|err| duplicate_name(err, &next.meta))?;
             if updated != 1 {
@@ -677,9 +738,7 @@ impl SqliteStore {
         self.write(|conn| {
             let mut changed = 0;
             for &id in ids {
-                let record = load_records(conn, Some(id))?
-                    .pop()
-                    .ok_or(Error::UnknownInstance(id))?;
+                let record = load_one(conn, id)?;
                 if let Some((status, priority)) = edit(&record) {
                     diesel::update(
                         plugin_instances::table.filter(plugin_instances::id.eq(id.to_string())),

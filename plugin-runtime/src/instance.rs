@@ -164,6 +164,30 @@ pub struct InstanceRecord {
     pub updated_at: SystemTime,
 }
 
+impl InstanceRecord {
+    /// The default instance sync creates for a config-less item: ACTIVE, global, no config,
+    /// named after the item, at the item's priority. Every store inserts this same record.
+    pub fn sync_default(id: InstanceId, item: ItemKey, name: &str, priority: i32) -> Self {
+        let now = SystemTime::now();
+        InstanceRecord {
+            meta: InstanceMeta {
+                id,
+                name: name.to_owned(),
+                item,
+                status: Status::Active,
+                priority,
+                scope: None,
+                version: 1,
+            },
+            description: String::new(),
+            sealed_config: None,
+            orphaned: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// A change to an existing instance, applied only if the row is still at `expected_version`.
 #[derive(Debug, Clone, Default)]
 pub struct InstanceChange {

@@ -317,13 +317,15 @@ impl Plugins {
         expected_version: i64,
         update: InstanceUpdate,
     ) -> Result<InstanceMeta, Error> {
-        let current = self.record(id)?;
-        let item = self.inner.registry.item(&current.meta.item)?;
         if let Some(name) = &update.name {
             check_instance_name(name)?;
         }
         let sealed_config = match &update.config {
-            Some(values) => self.inner.seal_config(item, id, Some(values))?,
+            Some(values) => {
+                let current = self.inner.store.instance(id)?;
+                let item = self.inner.registry.item(&current.meta.item)?;
+                self.inner.seal_config(item, id, Some(values))?
+            }
             None => None,
         };
         let change = InstanceChange {
@@ -364,7 +366,7 @@ impl Plugins {
     /// The decrypted config of an instance, for an edit form. Secret values included: do not
     /// render them (use the schema's secret fields to blank them).
     pub fn config_values(&self, id: InstanceId) -> Result<Option<ConfigValues>, Error> {
-        let record = self.record(id)?;
+        let record = self.inner.store.instance(id)?;
         self.inner
             .open_config(&record)
             .map_err(|reason| Error::Unloadable {
@@ -373,15 +375,6 @@ impl Plugins {
                 item: record.meta.item.to_string(),
                 reason,
             })
-    }
-
-    fn record(&self, id: InstanceId) -> Result<InstanceRecord, Error> {
-        self.inner
-            .store
-            .instances()?
-            .into_iter()
-            .find(|record| record.meta.id == id)
-            .ok_or(Error::UnknownInstance(id))
     }
 }
 

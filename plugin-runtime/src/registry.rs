@@ -61,11 +61,12 @@ impl Registry {
             match by_key.get(&info.key()) {
                 Some((existing, _)) if std::ptr::eq(*existing, info) => {}
                 Some((existing, _)) => {
+                    let (first, second) = sites(existing.location, info.location);
                     return Err(Error::DuplicateRegistration {
                         what: "plugin type",
                         key: info.key().to_string(),
-                        first: sites(existing.location, info.location).0,
-                        second: sites(existing.location, info.location).1,
+                        first,
+                        second,
                     });
                 }
                 None => {

@@ -47,6 +47,9 @@ pub trait Store: Send + Sync + 'static {
     /// Every instance, orphaned ones included.
     fn instances(&self) -> Result<Vec<InstanceRecord>, Error>;
 
+    /// One instance, or [`Error::UnknownInstance`].
+    fn instance(&self, id: InstanceId) -> Result<InstanceRecord, Error>;
+
     /// The revision: changes whenever anything is written.
     fn revision(&self) -> Result<u64, Error>;
 
@@ -120,7 +123,6 @@ impl MemoryState {
     }
 
     fn apply(&mut self, action: &SyncAction) {
-        let now = SystemTime::now();
         match action {
             SyncAction::CreateType(row) | SyncAction::UpdateType(row) => {
                 self.types.insert(row.key.clone(), row.clone());
@@ -164,25 +166,8 @@ impl MemoryState {
                 name,
                 priority,
             } => {
-                self.instances.insert(
-                    *id,
-                    InstanceRecord {
-                        meta: crate::instance::InstanceMeta {
-                            id: *id,
-                            name: name.clone(),
-                            item: item.clone(),
-                            status: Status::Active,
-                            priority: *priority,
-                            scope: None,
-                            version: 1,
-                        },
-                        description: String::new(),
-                        sealed_config: None,
-                        orphaned: false,
-                        created_at: now,
-                        updated_at: now,
-                    },
-                );
+                let record = InstanceRecord::sync_default(*id, item.clone(), name, *priority);
+                self.instances.insert(*id, record);
             }
             SyncAction::DeleteInstance { id, .. } => {
                 self.instances.remove(id);
@@ -233,6 +218,14 @@ impl Store for MemoryStore {
 
     fn instances(&self) -> Result<Vec<InstanceRecord>, Error> {
         Ok(self.lock().instances.values().cloned().collect())
+    }
+
+    fn instance(&self, id: InstanceId) -> Result<InstanceRecord, Error> {
+        self.lock()
+            .instances
+            .get(&id)
+            .cloned()
+            .ok_or(Error::UnknownInstance(id))
     }
 
     fn revision(&self) -> Result<u64, Error> {
