@@ -123,8 +123,13 @@ pub use plugin_runtime::*;
 #[doc(hidden)]
 pub use plugin_runtime::__private;
 
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub mod database;
+
 /// Everything a plugin type, item or config module needs, in one import.
 pub mod prelude {
+    #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+    pub use crate::database::DatabaseUrlExt as _;
     pub use plugin_runtime::{
         Error, FromConfig, InstanceId, Key, Keyring, NewInstance, NoConfig, Plugin, PluginConfig,
         PluginError, PluginType, Plugins, Status, plugin_item, plugin_type,

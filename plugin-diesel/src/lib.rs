@@ -1,13 +1,129 @@
-//! The diesel-backed [`Store`](plugin_runtime::Store) of plugin-system.
+//! The diesel-backed [`Store`] of plugin-system: SQLite (feature `sqlite`, on by default,
+//! bundled: no system library needed), PostgreSQL (feature `postgres`, needs libpq) and
+//! MySQL/MariaDB (feature `mysql`, needs libmysqlclient or libmariadb).
 //!
-//! SQLite (feature `sqlite`, on by default, bundled: no system library needed) is here;
-//! PostgreSQL and MySQL/MariaDB follow with the same tables (`migrations/<backend>/`).
-//! Sync semantics come from [`plugin_runtime::sync::plan`], so every store behaves the same;
-//! this crate applies the plan in one immediate transaction.
+//! [`open`] picks the backend from the URL's scheme (`sqlite://path`, `postgres://…`,
+//! `mysql://…`), connects to it directly (so a failure reports its real cause), runs the
+//! embedded migrations of that backend and returns the store. Every backend has the same
+//! tables (`migrations/<backend>/`), the same sync semantics (the plan comes from
+//! [`plugin_runtime::sync::plan`]) and the same guarantees:
+//!
+//! - every write is one transaction that first takes the store's write lock (SQLite:
+//!   `BEGIN IMMEDIATE`; PostgreSQL and MySQL: the `plugin_revision` row), so concurrent
+//!   writers (eight processes syncing at once, two operators saving one instance) queue
+//!   instead of failing or overwriting each other;
+//! - every write bumps the revision and writes an audit row (never with config values) in the
+//!   same transaction;
+//! - migrations run under a lock too (SQLite: the write lock; PostgreSQL: an advisory lock;
+//!   MySQL: a named lock), so processes starting together do not race to create the tables.
 
+#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+compile_error!("plugin-diesel needs at least one backend feature: `sqlite`, `postgres` or `mysql`");
+
+use std::sync::Arc;
+
+use diesel::r2d2::{ConnectionManager, Pool, PooledConnection, R2D2Connection};
+use plugin_runtime::{Error, Store};
+
+mod database_url;
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod rows;
 mod schema;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+pub use database_url::{Backend, DatabaseUrl};
+
+/// A [`Store`] in a SQL database, through diesel. One type per backend:
+/// [`SqliteStore`], [`PgStore`], [`MysqlStore`]; [`open`] gives whichever the URL names.
+pub struct DieselStore<C: R2D2Connection + 'static> {
+    pool: Pool<ConnectionManager<C>>,
+    url: DatabaseUrl,
+}
+
+impl<C: R2D2Connection + 'static> DieselStore<C> {
+    /// The database this store writes to (its password redacted when displayed).
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    fn conn(&self) -> Result<PooledConnection<ConnectionManager<C>>, Error> {
+        self.pool.get().map_err(|err| {
+            Error::Store(format!(
+                "no connection to the {} database {}: {err}",
+                self.url.backend(),
+                self.url
+            ))
+        })
+    }
+}
+
+impl<C: R2D2Connection + 'static> std::fmt::Debug for DieselStore<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DieselStore")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A pool of up to `size` connections. One connection is made first, directly, so a failure
+/// is reported at once with the driver's own reason rather than after a pool time-out.
+fn connection_pool<C: R2D2Connection + 'static>(
+    url: &DatabaseUrl,
+    size: u32,
+    customizer: impl diesel::r2d2::CustomizeConnection<C, diesel::r2d2::Error> + 'static,
+) -> Result<Pool<ConnectionManager<C>>, Error> {
+    if let Err(err) = C::establish(url.target()) {
+        return Err(Error::Store(format!(
+            "cannot connect to the {} database {url}: {}",
+            url.backend(),
+            err.to_string().trim_end()
+        )));
+    }
+    Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(std::time::Duration::from_secs(10))
+        .connection_customizer(Box::new(customizer))
+        .build(ConnectionManager::new(url.target()))
+        .map_err(|err| {
+            Error::Store(format!(
+                "cannot connect to the {} database {url}: {err}",
+                url.backend()
+            ))
+        })
+}
+
+/// The store in a SQLite file.
 #[cfg(feature = "sqlite")]
-pub use sqlite::SqliteStore;
+pub type SqliteStore = DieselStore<diesel::SqliteConnection>;
+/// The store in a PostgreSQL database.
+#[cfg(feature = "postgres")]
+pub type PgStore = DieselStore<diesel::PgConnection>;
+/// The store in a MySQL or MariaDB database.
+#[cfg(feature = "mysql")]
+pub type MysqlStore = DieselStore<diesel::MysqlConnection>;
+
+/// Opens the store the URL names: connects, runs the pending migrations, and returns it
+/// ready for [`Store::sync`]. A backend whose feature is off is an error that names the
+/// feature; a connection failure is an error with the server's own reason (and never the
+/// password).
+pub fn open(url: &str) -> Result<Arc<dyn Store>, Error> {
+    let parsed = DatabaseUrl::parse(url)?;
+    match parsed.backend() {
+        #[cfg(feature = "sqlite")]
+        Backend::Sqlite => Ok(Arc::new(SqliteStore::open(url)?)),
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => Ok(Arc::new(PgStore::open(url)?)),
+        #[cfg(feature = "mysql")]
+        Backend::Mysql => Ok(Arc::new(MysqlStore::open(url)?)),
+        #[allow(unreachable_patterns)]
+        backend => Err(Error::Store(format!(
+            "{parsed} needs the `{}` feature of plugin-system, which this build does not enable",
+            backend.feature()
+        ))),
+    }
+}

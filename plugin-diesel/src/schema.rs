@@ -52,7 +52,7 @@ diesel::table! {
 
 diesel::table! {
     plugin_audit (id) {
-        id -> Integer,
+        id -> BigInt,
         at -> BigInt,
         actor -> Text,
         action -> Text,

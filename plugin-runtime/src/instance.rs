@@ -204,6 +204,23 @@ pub struct InstanceChange {
 }
 
 impl InstanceChange {
+    /// For the audit trail: the names of the fields this change sets, never their values.
+    pub fn changed_fields(&self) -> String {
+        let fields = [
+            ("name", self.name.is_some()),
+            ("description", self.description.is_some()),
+            ("status", self.status.is_some()),
+            ("priority", self.priority.is_some()),
+            ("config", self.sealed_config.is_some()),
+        ];
+        let changed: Vec<&str> = fields
+            .iter()
+            .filter(|(_, set)| *set)
+            .map(|(name, _)| *name)
+            .collect();
+        format!("changed: {}", changed.join(", "))
+    }
+
     /// The record after this change, if `current` is still at `expected_version`
     /// (else [`Error::Conflict`]): the version is bumped and `updated_at` set. Every store
     /// applies changes through this, so their optimistic concurrency agrees.

@@ -32,7 +32,7 @@ pub use registration::{
     FromConfig, ItemInfo, ItemKey, Location, NoConfig, Plugin, PluginType, TypeInfo, TypeKey,
 };
 pub use registry::{RegisteredType, Registry};
-pub use store::{MemoryStore, PriorityChange, Store};
+pub use store::{AuditEntry, MemoryStore, PriorityChange, Store};
 pub use sync::{SyncMode, SyncOptions, SyncReport};
 
 pub use plugin_macros::{PluginConfig, plugin_item, plugin_type};

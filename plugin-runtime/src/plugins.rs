@@ -37,13 +37,30 @@ struct Inner {
     last_sync: Option<SyncReport>,
 }
 
+impl std::fmt::Debug for Plugins {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let snapshot = self.inner.snapshot.load();
+        f.debug_struct("Plugins")
+            .field("store", &self.inner.store)
+            .field("revision", &snapshot.revision)
+            .field("instances", &snapshot.instances.len())
+            .finish_non_exhaustive()
+    }
+}
+
 /// Builds a [`Plugins`] handle: validate the registry, sync it into the store, load.
 #[must_use = "call .build() to get the Plugins handle"]
 pub struct PluginsBuilder {
-    store: Option<Arc<dyn Store>>,
+    store: Option<StoreSource>,
     keyring: Option<Result<Keyring, CryptoError>>,
     sync: Option<SyncOptions>,
     registry: Option<&'static Registry>,
+}
+
+/// Where the builder gets its store.
+enum StoreSource {
+    Ready(Arc<dyn Store>),
+    Open(Box<dyn FnOnce() -> Result<Arc<dyn Store>, Error> + Send>),
 }
 
 impl Plugins {
@@ -61,13 +78,24 @@ impl Plugins {
 impl PluginsBuilder {
     /// Where types, items and instances persist (default: a fresh [`MemoryStore`]).
     pub fn store(mut self, store: impl Store) -> Self {
-        self.store = Some(Arc::new(store));
+        self.store = Some(StoreSource::Ready(Arc::new(store)));
         self
     }
 
     /// A store already shared with other parts of the application.
     pub fn shared_store(mut self, store: Arc<dyn Store>) -> Self {
-        self.store = Some(store);
+        self.store = Some(StoreSource::Ready(store));
+        self
+    }
+
+    /// A store that `build` opens once the registry and the key have been checked (so a
+    /// broken registry is reported before any connection or migration is attempted). The
+    /// facade's `database_url` uses it.
+    pub fn open_store(
+        mut self,
+        open: impl FnOnce() -> Result<Arc<dyn Store>, Error> + Send + 'static,
+    ) -> Self {
+        self.store = Some(StoreSource::Open(Box::new(open)));
         self
     }
 
@@ -122,7 +150,11 @@ impl PluginsBuilder {
             }
             None => None,
         };
-        let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let store = match self.store {
+            Some(StoreSource::Ready(store)) => store,
+            Some(StoreSource::Open(open)) => open()?,
+            None => Arc::new(MemoryStore::new()),
+        };
         let last_sync = match self.sync {
             Some(options) => Some(store.sync(registry, &options)?),
             None => None,
@@ -361,6 +393,39 @@ impl Plugins {
     pub fn delete_instance(&self, id: InstanceId) -> Result<(), Error> {
         self.inner.store.delete_instance(id)?;
         self.inner.reload()
+    }
+
+    /// Re-encrypts every stored config sealed with an old key under the keyring's current
+    /// key, in one transaction, and returns how many were rewritten. A config that no key of
+    /// the keyring opens aborts the rotation with that instance's error, leaving every row
+    /// as it was (rotate with a keyring that still holds the old keys).
+    pub fn rotate_keys(&self) -> Result<usize, Error> {
+        let keyring = self.inner.keyring.as_ref().ok_or_else(|| {
+            Error::from(CryptoError::MissingKey {
+                hint: "a keyring whose first key is the new one".into(),
+            })
+        })?;
+        let snapshot = self.inner.snapshot.load();
+        let rewritten = self.inner.store.reseal_configs(&|id, sealed| {
+            if !keyring.needs_rotation(sealed) {
+                return Ok(None);
+            }
+            let plaintext = keyring.open(id, sealed).map_err(|err| {
+                let (instance, item) = snapshot.instances.get(&id).map_or_else(
+                    || (String::new(), String::new()),
+                    |entry| (entry.meta.name.clone(), entry.meta.item.to_string()),
+                );
+                Error::Unloadable {
+                    id,
+                    instance,
+                    item,
+                    reason: err.to_string(),
+                }
+            })?;
+            Ok(Some(keyring.seal(id, &plaintext)))
+        })?;
+        self.inner.reload()?;
+        Ok(rewritten)
     }
 
     /// The decrypted config of an instance, for an edit form. Secret values included: do not

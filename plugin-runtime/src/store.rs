@@ -36,11 +36,76 @@ impl PriorityChange {
     }
 }
 
+/// One row of the audit trail: who changed what, and when. Never a config value: a config
+/// change is recorded as "changed: config".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// When the write committed (to the millisecond in the database stores).
+    pub at: SystemTime,
+    /// Who wrote: `plugin-system` for the runtime's own writes.
+    pub actor: String,
+    /// `sync`, `create`, `update`, `status`, `priority`, `delete` or `reseal`.
+    pub action: String,
+    /// The instance written, when the action is about one.
+    pub instance: Option<InstanceId>,
+    /// What changed, without secret values.
+    pub detail: String,
+}
+
+impl AuditEntry {
+    fn new(action: &str, instance: Option<InstanceId>, detail: String) -> AuditEntry {
+        AuditEntry {
+            at: SystemTime::now(),
+            actor: "plugin-system".into(),
+            action: action.into(),
+            instance,
+            detail,
+        }
+    }
+
+    /// A sync that changed rows.
+    pub fn synced(report: &SyncReport) -> AuditEntry {
+        let detail = format!("{} change(s)", report.actions.len());
+        AuditEntry::new("sync", None, detail)
+    }
+
+    /// A new instance.
+    pub fn created(record: &InstanceRecord) -> AuditEntry {
+        let detail = format!("name={:?} item={}", record.meta.name, record.meta.item);
+        AuditEntry::new("create", Some(record.meta.id), detail)
+    }
+
+    /// An edit: the names of the fields it changed.
+    pub fn updated(id: InstanceId, change: &InstanceChange) -> AuditEntry {
+        AuditEntry::new("update", Some(id), change.changed_fields())
+    }
+
+    /// A status change of one instance (of a bulk action).
+    pub fn status(id: InstanceId, status: Status) -> AuditEntry {
+        AuditEntry::new("status", Some(id), status.as_str().into())
+    }
+
+    /// A priority change of one instance (of a bulk action).
+    pub fn priority(id: InstanceId, from: i32, to: i32) -> AuditEntry {
+        AuditEntry::new("priority", Some(id), format!("{from} -> {to}"))
+    }
+
+    /// A deleted instance.
+    pub fn deleted(id: InstanceId) -> AuditEntry {
+        AuditEntry::new("delete", Some(id), String::new())
+    }
+
+    /// A key rotation that re-encrypted `count` configs.
+    pub fn resealed(count: usize) -> AuditEntry {
+        AuditEntry::new("reseal", None, format!("{count} config(s) re-encrypted"))
+    }
+}
+
 /// Persistence of plugin types, items and instances.
 ///
 /// Every write is atomic and bumps the store's revision, the cheap "has anything changed?"
 /// check other processes poll.
-pub trait Store: Send + Sync + 'static {
+pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     /// Makes the store match the registry (see [`crate::sync`]), in one transaction.
     fn sync(&self, registry: &Registry, options: &SyncOptions) -> Result<SyncReport, Error>;
 
@@ -72,7 +137,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes an instance.
     fn delete_instance(&self, id: InstanceId) -> Result<(), Error>;
+
+    /// Rewrites sealed configs in one transaction (key rotation): `reseal` gets each
+    /// instance's id and envelope and returns the new envelope, or `None` to keep the row as
+    /// it is. The first error aborts the whole rewrite, leaving every row untouched. Versions
+    /// do not change (the config's values do not); returns how many rows were rewritten.
+    fn reseal_configs(&self, reseal: &Reseal<'_>) -> Result<usize, Error>;
+
+    /// The latest `limit` rows of the audit trail, newest first.
+    fn audit_trail(&self, limit: usize) -> Result<Vec<AuditEntry>, Error>;
 }
+
+/// The re-encryption step of [`Store::reseal_configs`].
+pub type Reseal<'a> = dyn Fn(InstanceId, &[u8]) -> Result<Option<Vec<u8>>, Error> + 'a;
 
 /// A [`Store`] in memory: same semantics as the database stores, nothing persisted.
 #[derive(Debug, Default)]
@@ -83,6 +160,7 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct MemoryState {
     revision: u64,
+    audit: Vec<AuditEntry>,
     types: BTreeMap<crate::registration::TypeKey, StoredType>,
     items: BTreeMap<ItemKey, StoredItem>,
     instances: BTreeMap<InstanceId, InstanceRecord>,
@@ -211,6 +289,7 @@ impl Store for MemoryStore {
                 state.apply(action);
             }
             state.refresh_orphan_flags();
+            state.audit.push(AuditEntry::synced(&report));
             state.revision += 1;
         }
         Ok(report)
@@ -242,6 +321,7 @@ impl Store for MemoryStore {
         }
         state.check_unique_name(record)?;
         state.instances.insert(record.meta.id, record.clone());
+        state.audit.push(AuditEntry::created(record));
         state.revision += 1;
         Ok(())
     }
@@ -257,6 +337,7 @@ impl Store for MemoryStore {
         let next = change.applied_to(current, expected_version)?;
         state.check_unique_name(&next)?;
         state.instances.insert(id, next.clone());
+        state.audit.push(AuditEntry::updated(id, change));
         state.revision += 1;
         Ok(next)
     }
@@ -265,16 +346,15 @@ impl Store for MemoryStore {
         self.bulk(ids, |record| {
             let changed = record.meta.status != status;
             record.meta.status = status;
-            changed
+            changed.then(|| AuditEntry::status(record.meta.id, status))
         })
     }
 
     fn set_priority(&self, ids: &[InstanceId], change: PriorityChange) -> Result<usize, Error> {
         self.bulk(ids, |record| {
-            let next = change.apply(record.meta.priority);
-            let changed = record.meta.priority != next;
-            record.meta.priority = next;
-            changed
+            let (from, to) = (record.meta.priority, change.apply(record.meta.priority));
+            record.meta.priority = to;
+            (from != to).then(|| AuditEntry::priority(record.meta.id, from, to))
         })
     }
 
@@ -284,18 +364,53 @@ impl Store for MemoryStore {
             .instances
             .remove(&id)
             .ok_or(Error::UnknownInstance(id))?;
+        state.audit.push(AuditEntry::deleted(id));
         state.revision += 1;
         Ok(())
+    }
+
+    fn reseal_configs(&self, reseal: &Reseal<'_>) -> Result<usize, Error> {
+        let mut state = self.lock();
+        let mut resealed = Vec::new();
+        for (id, record) in &state.instances {
+            if let Some(sealed) = &record.sealed_config
+                && let Some(next) = reseal(*id, sealed)?
+            {
+                resealed.push((*id, next));
+            }
+        }
+        let count = resealed.len();
+        for (id, next) in resealed {
+            if let Some(record) = state.instances.get_mut(&id) {
+                record.sealed_config = Some(next);
+            }
+        }
+        if count > 0 {
+            state.audit.push(AuditEntry::resealed(count));
+            state.revision += 1;
+        }
+        Ok(count)
+    }
+
+    fn audit_trail(&self, limit: usize) -> Result<Vec<AuditEntry>, Error> {
+        Ok(self
+            .lock()
+            .audit
+            .iter()
+            .rev()
+            .take(limit)
+            .cloned()
+            .collect())
     }
 }
 
 impl MemoryStore {
     /// Applies `edit` to every listed instance (all must exist), bumping versions of those
-    /// that changed.
+    /// that changed (`edit` returns their audit entry).
     fn bulk(
         &self,
         ids: &[InstanceId],
-        mut edit: impl FnMut(&mut InstanceRecord) -> bool,
+        mut edit: impl FnMut(&mut InstanceRecord) -> Option<AuditEntry>,
     ) -> Result<usize, Error> {
         let mut state = self.lock();
         if let Some(missing) = ids.iter().find(|id| !state.instances.contains_key(id)) {
@@ -305,10 +420,11 @@ impl MemoryStore {
         let now = SystemTime::now();
         for id in ids {
             if let Some(record) = state.instances.get_mut(id)
-                && edit(record)
+                && let Some(entry) = edit(record)
             {
                 record.meta.version += 1;
                 record.updated_at = now;
+                state.audit.push(entry);
                 changed += 1;
             }
         }

@@ -1,0 +1,101 @@
+//! MySQL and MariaDB: a pool of connections in READ COMMITTED and strict mode; every write in
+//! a transaction that first locks the `plugin_revision` row (so writers queue and each sees
+//! what the previous one committed); migrations under a named lock (MySQL's DDL is not
+//! transactional, so a transaction could not serialize them).
+
+use diesel::connection::SimpleConnection;
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::r2d2::CustomizeConnection;
+use diesel::sql_types::{Integer, Nullable};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use plugin_runtime::Error;
+
+use crate::rows::{TxError, db};
+use crate::schema::plugin_revision;
+use crate::{Backend, DatabaseUrl, DieselStore, connection_pool};
+
+// The same queries compiled for this backend's connection type: intended, see the file.
+#[allow(clippy::duplicate_mod)]
+#[path = "store_body.rs"]
+mod store_body;
+
+type Db = MysqlConnection;
+
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/mysql");
+
+/// The named lock migrations hold: one per database on the server.
+const MIGRATION_LOCK: &str = "CONCAT('plugin_system.migrations.', DATABASE())";
+
+/// How long a process waits for another one's migrations.
+const MIGRATION_LOCK_SECONDS: i32 = 120;
+
+/// Session settings: READ COMMITTED, so a statement after the write lock sees the previous
+/// writer's commit (REPEATABLE READ could keep an older snapshot); strict mode on every
+/// table, so an over-long value is an error instead of a silent truncation.
+#[derive(Debug)]
+struct Session;
+
+impl CustomizeConnection<Db, diesel::r2d2::Error> for Session {
+    fn on_acquire(&self, conn: &mut Db) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute(
+            "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED; \
+             SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES');",
+        )
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl DieselStore<Db> {
+    /// Connects to the MySQL or MariaDB database of a `mysql://` URL and runs the embedded
+    /// migrations.
+    pub fn open(url: &str) -> Result<Self, Error> {
+        let url = DatabaseUrl::parse(url)?;
+        url.expect(Backend::Mysql)?;
+        let pool = connection_pool::<Db>(&url, 8, Session)?;
+        let store = DieselStore { pool, url };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Applies the migrations that have not run yet, holding a named lock (per database), so
+    /// processes starting together do not both try to create the tables.
+    pub fn migrate(&self) -> Result<(), Error> {
+        let mut conn = self.conn()?;
+        let acquired: Option<i32> = diesel::select(sql::<Nullable<Integer>>(&format!(
+            "GET_LOCK({MIGRATION_LOCK}, {MIGRATION_LOCK_SECONDS})"
+        )))
+        .get_result(&mut conn)
+        .map_err(db)?;
+        if acquired != Some(1) {
+            return Err(Error::Store(format!(
+                "another process held the migration lock of {} for {MIGRATION_LOCK_SECONDS} s",
+                self.url
+            )));
+        }
+        let result = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map(|_| ())
+            .map_err(|err| Error::Store(format!("migrations failed: {err}")));
+        let released: QueryResult<Option<i32>> = diesel::select(sql::<Nullable<Integer>>(
+            &format!("RELEASE_LOCK({MIGRATION_LOCK})"),
+        ))
+        .get_result(&mut conn);
+        result.and(released.map(|_| ()).map_err(db))
+    }
+}
+
+/// A transaction that holds the store's write lock (the revision row) from its start.
+fn write_transaction<T>(
+    conn: &mut Db,
+    work: impl FnOnce(&mut Db) -> Result<T, TxError>,
+) -> Result<T, TxError> {
+    conn.transaction(|conn| {
+        plugin_revision::table
+            .select(plugin_revision::revision)
+            .filter(plugin_revision::id.eq(1))
+            .for_update()
+            .first::<i64>(conn)?;
+        work(conn)
+    })
+}

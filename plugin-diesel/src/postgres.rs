@@ -1,0 +1,69 @@
+//! PostgreSQL: a pool of connections; every write in a transaction that first locks the
+//! `plugin_revision` row (so writers queue, in READ COMMITTED each statement after the lock
+//! sees what the previous writer committed); migrations under an advisory lock.
+
+use diesel::prelude::*;
+use diesel::r2d2::CustomizeConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use plugin_runtime::Error;
+
+use crate::rows::TxError;
+use crate::schema::plugin_revision;
+use crate::{Backend, DatabaseUrl, DieselStore, connection_pool};
+
+// The same queries compiled for this backend's connection type: intended, see the file.
+#[allow(clippy::duplicate_mod)]
+#[path = "store_body.rs"]
+mod store_body;
+
+type Db = PgConnection;
+
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Connections as diesel opens them: nothing to adjust.
+#[derive(Debug)]
+struct AsOpened;
+
+impl CustomizeConnection<Db, diesel::r2d2::Error> for AsOpened {}
+
+impl DieselStore<Db> {
+    /// Connects to the PostgreSQL database of a `postgres://` URL and runs the embedded
+    /// migrations.
+    pub fn open(url: &str) -> Result<Self, Error> {
+        let url = DatabaseUrl::parse(url)?;
+        url.expect(Backend::Postgres)?;
+        let pool = connection_pool::<Db>(&url, 8, AsOpened)?;
+        let store = DieselStore { pool, url };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Applies the migrations that have not run yet, holding an advisory lock for the
+    /// transaction, so processes starting together do not both try to create the tables.
+    pub fn migrate(&self) -> Result<(), Error> {
+        let mut conn = self.conn()?;
+        conn.transaction::<_, TxError, _>(|conn| {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('plugin_system.migrations'))")
+                .execute(conn)?;
+            conn.run_pending_migrations(MIGRATIONS)
+                .map(|_| ())
+                .map_err(|err| TxError(Error::Store(format!("migrations failed: {err}"))))
+        })
+        .map_err(Error::from)
+    }
+}
+
+/// A transaction that holds the store's write lock (the revision row) from its start.
+fn write_transaction<T>(
+    conn: &mut Db,
+    work: impl FnOnce(&mut Db) -> Result<T, TxError>,
+) -> Result<T, TxError> {
+    conn.transaction(|conn| {
+        plugin_revision::table
+            .select(plugin_revision::revision)
+            .filter(plugin_revision::id.eq(1))
+            .for_update()
+            .first::<i64>(conn)?;
+        work(conn)
+    })
+}

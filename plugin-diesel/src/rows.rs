@@ -1,0 +1,285 @@
+//! What every backend shares without touching a connection: row values, row decoding,
+//! time conversion and the transaction error type.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use plugin_runtime::sync::{StoredItem, StoredType};
+use plugin_runtime::{Error, InstanceMeta, InstanceRecord, ItemKey, TypeKey};
+
+use crate::schema::{plugin_instances, plugin_items, plugin_types};
+
+/// A diesel error as the store's error.
+pub(crate) fn db(err: DieselError) -> Error {
+    Error::Store(err.to_string())
+}
+
+/// diesel's transactions need an error type that converts from its own errors.
+pub(crate) struct TxError(pub(crate) Error);
+
+impl From<DieselError> for TxError {
+    fn from(err: DieselError) -> Self {
+        TxError(db(err))
+    }
+}
+
+impl From<Error> for TxError {
+    fn from(err: Error) -> Self {
+        TxError(err)
+    }
+}
+
+impl From<TxError> for Error {
+    fn from(err: TxError) -> Self {
+        err.0
+    }
+}
+
+/// A unique-key violation on an instance row as the typed duplicate-name error.
+pub(crate) fn duplicate_name(err: DieselError, record: &InstanceMeta) -> Error {
+    match err {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+            Error::DuplicateInstanceName {
+                item: record.item.to_string(),
+                name: record.name.clone(),
+                scope: record.scope.clone(),
+            }
+        }
+        other => db(other),
+    }
+}
+
+pub(crate) fn now_millis() -> i64 {
+    to_millis(SystemTime::now())
+}
+
+pub(crate) fn from_millis(millis: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or(0))
+}
+
+pub(crate) fn to_millis(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// The columns of a type row that sync writes (insert and update alike).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = plugin_types)]
+pub(crate) struct TypeValues<'a> {
+    description: &'a str,
+    rust_path: &'a str,
+    fingerprint: &'a str,
+    orphaned: bool,
+}
+
+impl<'a> TypeValues<'a> {
+    pub(crate) fn of(row: &'a StoredType) -> Self {
+        TypeValues {
+            description: &row.description,
+            rust_path: &row.rust_path,
+            fingerprint: &row.fingerprint,
+            orphaned: false,
+        }
+    }
+}
+
+/// The columns of an item row that sync writes (insert and update alike).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = plugin_items, treat_none_as_null = true)]
+pub(crate) struct ItemValues<'a> {
+    module: &'a str,
+    description: &'a str,
+    category: Option<&'a str>,
+    configurable: bool,
+    priority: i32,
+    orphaned: bool,
+}
+
+impl<'a> ItemValues<'a> {
+    pub(crate) fn of(row: &'a StoredItem) -> Self {
+        ItemValues {
+            module: &row.module,
+            description: &row.description,
+            category: row.category.as_deref(),
+            configurable: row.configurable,
+            priority: row.priority,
+            orphaned: false,
+        }
+    }
+}
+
+/// The columns of an instance row that writes set (all but its id, item and creation time).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = plugin_instances, treat_none_as_null = true)]
+pub(crate) struct InstanceValues<'a> {
+    name: &'a str,
+    scope: &'a str,
+    config: Option<&'a [u8]>,
+    status: &'a str,
+    priority: i32,
+    description: &'a str,
+    version: i64,
+    updated_at: i64,
+}
+
+impl<'a> InstanceValues<'a> {
+    pub(crate) fn of(record: &'a InstanceRecord) -> Self {
+        InstanceValues {
+            name: &record.meta.name,
+            // Global instances are stored with scope '' (see the migrations).
+            scope: record.meta.scope.as_deref().unwrap_or(""),
+            config: record.sealed_config.as_deref(),
+            status: record.meta.status.as_str(),
+            priority: record.meta.priority,
+            description: &record.description,
+            version: record.meta.version,
+            updated_at: to_millis(record.updated_at),
+        }
+    }
+}
+
+/// A type row: id, namespace, name, description, rust path, fingerprint, orphaned.
+pub(crate) type TypeRow = (String, String, String, String, String, String, bool);
+
+/// An item row with its type's key: id, namespace, type, name, module, description,
+/// category, configurable, priority, orphaned.
+pub(crate) type ItemRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    bool,
+    i32,
+    bool,
+);
+
+/// An instance row with its item's key and orphan flag, in the order `record_from_row` reads.
+pub(crate) type InstanceRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<Vec<u8>>,
+    String,
+    i32,
+    String,
+    i64,
+    i64,
+    i64,
+    bool,
+);
+
+pub(crate) fn record_from_row(row: InstanceRow) -> Result<InstanceRecord, Error> {
+    let (
+        id,
+        namespace,
+        type_name,
+        item,
+        name,
+        scope,
+        config,
+        status,
+        priority,
+        description,
+        version,
+        created,
+        updated,
+        orphaned,
+    ) = row;
+    Ok(InstanceRecord {
+        meta: InstanceMeta {
+            id: id.parse()?,
+            name,
+            item: ItemKey {
+                type_key: TypeKey {
+                    namespace,
+                    name: type_name,
+                },
+                name: item,
+            },
+            status: status.parse()?,
+            priority,
+            scope: if scope.is_empty() { None } else { Some(scope) },
+            version,
+        },
+        description,
+        sealed_config: config,
+        orphaned,
+        created_at: from_millis(created),
+        updated_at: from_millis(updated),
+    })
+}
+
+pub(crate) fn type_from_row(row: TypeRow) -> (String, StoredType) {
+    let (id, namespace, name, description, rust_path, fingerprint, orphaned) = row;
+    let stored = StoredType {
+        key: TypeKey { namespace, name },
+        description,
+        fingerprint,
+        rust_path,
+        orphaned,
+    };
+    (id, stored)
+}
+
+pub(crate) fn item_from_row(row: ItemRow) -> (String, StoredItem) {
+    let (
+        id,
+        namespace,
+        type_name,
+        name,
+        module,
+        description,
+        category,
+        configurable,
+        priority,
+        orphaned,
+    ) = row;
+    let stored = StoredItem {
+        key: ItemKey {
+            type_key: TypeKey {
+                namespace,
+                name: type_name,
+            },
+            name,
+        },
+        module,
+        description,
+        category,
+        configurable,
+        priority,
+        orphaned,
+    };
+    (id, stored)
+}
+
+/// Row ids of the keys sync works with.
+#[derive(Default)]
+pub(crate) struct Ids {
+    pub(crate) types: HashMap<TypeKey, String>,
+    pub(crate) items: HashMap<ItemKey, String>,
+}
+
+impl Ids {
+    pub(crate) fn type_id(&self, key: &TypeKey) -> Result<&str, Error> {
+        self.types
+            .get(key)
+            .map(String::as_str)
+            .ok_or_else(|| Error::Store(format!("type {key} has no row")))
+    }
+
+    pub(crate) fn item_id(&self, key: &ItemKey) -> Result<&str, Error> {
+        self.items
+            .get(key)
+            .map(String::as_str)
+            .ok_or_else(|| Error::Store(format!("item {key} has no row")))
+    }
+}

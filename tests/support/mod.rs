@@ -1,0 +1,174 @@
+//! A fresh, empty database per test, on each backend this build enables.
+//!
+//! SQLite: a file in a temporary directory. PostgreSQL: a schema of its own in the database of
+//! `PLUGIN_SYSTEM_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`),
+//! reached through `search_path`. MySQL/MariaDB: a database of its own on the server of
+//! `PLUGIN_SYSTEM_TEST_MYSQL_URL` (default `mysql://root@127.0.0.1:3306/test`). Both are
+//! dropped when the test ends, so tests run in parallel without seeing each other.
+//!
+//! A server that cannot be reached skips the test with a message, unless `CI` is set: then
+//! it fails it, so a CI run never passes without having tested every backend.
+
+#![allow(dead_code)] // each test crate uses its own part of this module
+
+/// One test's database.
+pub struct TestDatabase {
+    /// The URL the store opens.
+    pub url: String,
+    /// Which backend, for messages.
+    pub backend: &'static str,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    #[cfg(feature = "postgres")]
+    PostgresSchema {
+        server: String,
+        schema: String,
+    },
+    #[cfg(feature = "mysql")]
+    MysqlDatabase {
+        server: String,
+        database: String,
+    },
+}
+
+/// A name no other test uses.
+fn unique_name() -> String {
+    format!("plugin_test_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// The environment variable's value, or the default.
+fn server_url(variable: &str, default: &str) -> String {
+    std::env::var(variable).unwrap_or_else(|_| default.to_owned())
+}
+
+/// Skips (returns `None`) or, under CI, fails when a server is unreachable.
+fn unreachable(backend: &str, url: &str, err: impl std::fmt::Display) -> Option<TestDatabase> {
+    let message = format!("the {backend} server at {url} is unreachable: {err}");
+    if std::env::var_os("CI").is_some() {
+        panic!("{message} (CI is set, so this is a failure, not a skip)");
+    }
+    eprintln!("SKIPPED: {message}");
+    None
+}
+
+impl TestDatabase {
+    pub fn sqlite() -> Option<TestDatabase> {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("plugins.db");
+        Some(TestDatabase {
+            url: format!("sqlite://{}", path.display()),
+            backend: "sqlite",
+            cleanup: Cleanup::Sqlite(dir),
+        })
+    }
+
+    #[cfg(feature = "postgres")]
+    pub fn postgres() -> Option<TestDatabase> {
+        use diesel::{Connection, PgConnection, RunQueryDsl};
+        let server = server_url(
+            "PLUGIN_SYSTEM_TEST_POSTGRES_URL",
+            "postgres://postgres@127.0.0.1:5432/test",
+        );
+        let mut conn = match PgConnection::establish(&server) {
+            Ok(conn) => conn,
+            Err(err) => return unreachable("PostgreSQL", &server, err),
+        };
+        let schema = unique_name();
+        diesel::sql_query(format!("CREATE SCHEMA {schema}"))
+            .execute(&mut conn)
+            .expect("CREATE SCHEMA");
+        let separator = if server.contains('?') { '&' } else { '?' };
+        Some(TestDatabase {
+            url: format!("{server}{separator}options=-csearch_path%3D{schema}"),
+            backend: "postgres",
+            cleanup: Cleanup::PostgresSchema { server, schema },
+        })
+    }
+
+    #[cfg(feature = "mysql")]
+    pub fn mysql() -> Option<TestDatabase> {
+        use diesel::{Connection, MysqlConnection, RunQueryDsl};
+        let server = server_url(
+            "PLUGIN_SYSTEM_TEST_MYSQL_URL",
+            "mysql://root@127.0.0.1:3306/test",
+        );
+        let mut conn = match MysqlConnection::establish(&server) {
+            Ok(conn) => conn,
+            Err(err) => return unreachable("MySQL", &server, err),
+        };
+        let database = unique_name();
+        diesel::sql_query(format!("CREATE DATABASE {database}"))
+            .execute(&mut conn)
+            .expect("CREATE DATABASE");
+        let base = server
+            .rsplit_once('/')
+            .map(|(base, _)| base)
+            .expect("a mysql://user@host:port/database URL");
+        Some(TestDatabase {
+            url: format!("{base}/{database}"),
+            backend: "mysql",
+            cleanup: Cleanup::MysqlDatabase { server, database },
+        })
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Sqlite(_) => {}
+            #[cfg(feature = "postgres")]
+            Cleanup::PostgresSchema { server, schema } => {
+                use diesel::{Connection, PgConnection, RunQueryDsl};
+                if let Ok(mut conn) = PgConnection::establish(server) {
+                    let _ = diesel::sql_query(format!("DROP SCHEMA {schema} CASCADE"))
+                        .execute(&mut conn);
+                }
+            }
+            #[cfg(feature = "mysql")]
+            Cleanup::MysqlDatabase { server, database } => {
+                use diesel::{Connection, MysqlConnection, RunQueryDsl};
+                if let Ok(mut conn) = MysqlConnection::establish(server) {
+                    let _ =
+                        diesel::sql_query(format!("DROP DATABASE {database}")).execute(&mut conn);
+                }
+            }
+        }
+    }
+}
+
+/// Declares `#[test]`s that run the named functions (each `fn(&TestDatabase)`) once per
+/// backend: in modules `sqlite`, `postgres` and `mysql` (the last two behind their features).
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($test:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $test() {
+                if let Some(db) = $crate::support::TestDatabase::sqlite() {
+                    super::$test(&db);
+                }
+            })*
+        }
+        #[cfg(feature = "postgres")]
+        mod postgres {
+            $(#[test]
+            fn $test() {
+                if let Some(db) = $crate::support::TestDatabase::postgres() {
+                    super::$test(&db);
+                }
+            })*
+        }
+        #[cfg(feature = "mysql")]
+        mod mysql {
+            $(#[test]
+            fn $test() {
+                if let Some(db) = $crate::support::TestDatabase::mysql() {
+                    super::$test(&db);
+                }
+            })*
+        }
+    };
+}

@@ -1,0 +1,749 @@
+//! The database stores, for real, one suite run against every backend this build enables
+//! (`cargo test --all-features`: SQLite, PostgreSQL and MariaDB; see `tests/support`).
+//!
+//! The anchor's test-suite scenarios (sync counts, prune, active over reserved, config
+//! reaching the plugin) and the places where the anchor fails and we must not (eight
+//! processes syncing at once, an item turning configurable, lost updates).
+
+#![cfg(feature = "sqlite")]
+
+mod support;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use plugin_system::__private::{self as private, Location};
+use plugin_system::prelude::*;
+use plugin_system::store::Store;
+use plugin_system::sync::SyncAction;
+use plugin_system::{
+    InstanceChange, InstanceUpdate, ItemInfo, PriorityChange, Registry, SyncOptions, TypeInfo,
+};
+use support::TestDatabase;
+
+#[plugin_type(name = "payment_gateway")]
+pub trait PaymentGateway {
+    fn create_payment(&self, amount: u64) -> Result<String, PluginError>;
+}
+
+#[derive(PluginConfig, Clone)]
+pub struct StripeConfig {
+    #[config(secret, min_length = 8)]
+    pub api_key: String,
+    #[config(choices("usd", "eur"), default = "usd")]
+    pub currency: String,
+}
+
+pub struct Stripe(StripeConfig);
+
+impl From<StripeConfig> for Stripe {
+    fn from(config: StripeConfig) -> Self {
+        Stripe(config)
+    }
+}
+
+/// Configurable: sync creates no instance of it.
+#[plugin_item(name = "stripe", config = StripeConfig, priority = 10)]
+impl PaymentGateway for Stripe {
+    fn create_payment(&self, amount: u64) -> Result<String, PluginError> {
+        Ok(format!("{}:{amount}:{}", self.0.api_key, self.0.currency))
+    }
+}
+
+#[derive(Default)]
+pub struct Cash;
+
+/// Config-less: sync creates its default ACTIVE instance.
+#[plugin_item(name = "cash", priority = 50)]
+impl PaymentGateway for Cash {
+    fn create_payment(&self, amount: u64) -> Result<String, PluginError> {
+        Ok(format!("cash:{amount}"))
+    }
+}
+
+fn stripe(name: &str, api_key: &str, status: Status, priority: i32) -> NewInstance {
+    NewInstance::of::<dyn PaymentGateway>("stripe", name)
+        .config(&StripeConfig {
+            api_key: api_key.into(),
+            currency: "eur".into(),
+        })
+        .status(status)
+        .priority(priority)
+}
+
+fn plugins(db: &TestDatabase, keyring: &Keyring) -> Plugins {
+    Plugins::builder()
+        .database_url(&db.url)
+        .keyring(keyring.clone())
+        .build()
+        .unwrap_or_else(|err| panic!("{}: {err}", db.backend))
+}
+
+fn store(db: &TestDatabase) -> std::sync::Arc<dyn Store> {
+    plugin_system::database::open(&db.url).unwrap()
+}
+
+fn linked() -> &'static Registry {
+    Registry::linked().unwrap()
+}
+
+/// A registry holding only some of the linked items: the same application after a
+/// deployment that removed the others' code.
+fn only(items: &[&str]) -> &'static Registry {
+    let kept: Vec<&'static ItemInfo> = linked()
+        .items()
+        .filter(|item| items.contains(&item.name))
+        .collect();
+    assert_eq!(kept.len(), 1, "one item per registry here");
+    let registry = Registry::collect(&[], std::slice::from_ref(kept[0]), &[]).unwrap();
+    Box::leak(Box::new(registry))
+}
+
+on_every_backend!(
+    sync_counts_a_config_less_and_a_configurable_item_then_a_resync_changes_nothing,
+    active_beats_a_better_reserved_and_the_config_reaches_the_plugin,
+    removed_code_orphans_rows_that_are_kept_never_selected_and_pruned_only_on_request,
+    an_item_turning_configurable_loses_only_its_default_instance,
+    renamed_from_moves_the_item_and_its_instances,
+    eight_processes_syncing_at_once_leave_one_row_per_key,
+    a_stale_version_is_a_conflict_and_a_taken_name_a_typed_error,
+    a_ciphertext_copied_to_another_row_does_not_decrypt,
+    a_rotated_keyring_reads_every_row_and_rotation_reencrypts_them,
+    a_wrong_key_makes_instances_unloadable_and_selection_falls_back,
+    bulk_status_and_priority_then_delete_with_an_audit_row_each_and_no_secret,
+    unknown_and_malformed_instance_ids_are_typed_errors,
+    a_second_handle_sees_the_first_ones_writes_after_refresh,
+);
+
+fn sync_counts_a_config_less_and_a_configurable_item_then_a_resync_changes_nothing(
+    db: &TestDatabase,
+) {
+    let store = store(db);
+    let first = store.sync(linked(), &SyncOptions::default()).unwrap();
+    assert_eq!(
+        (
+            first.types_created,
+            first.items_created,
+            first.instances_created
+        ),
+        (1, 2, 1),
+        "{:?}",
+        first.actions
+    );
+    let again = store.sync(linked(), &SyncOptions::default()).unwrap();
+    assert!(again.is_noop(), "{:?}", again.actions);
+    assert_eq!((again.types_found, again.items_found), (1, 2));
+    let instances = store.instances().unwrap();
+    assert_eq!(
+        instances.len(),
+        1,
+        "only the config-less item has a default"
+    );
+    let cash = &instances[0];
+    assert_eq!(
+        (
+            cash.meta.name.as_str(),
+            cash.meta.status,
+            cash.meta.priority
+        ),
+        ("cash", Status::Active, 50)
+    );
+    assert_eq!(
+        store.revision().unwrap(),
+        1,
+        "the no-change sync wrote nothing"
+    );
+}
+
+fn active_beats_a_better_reserved_and_the_config_reaches_the_plugin(db: &TestDatabase) {
+    let keyring = Keyring::new(Key::generate());
+    let plugins = plugins(db, &keyring);
+    plugins
+        .create_instance(stripe("Standby", "sk_standby_key", Status::Reserved, 1))
+        .unwrap();
+    let live = plugins
+        .create_instance(stripe("Live", "sk_live_key_1", Status::Active, 20))
+        .unwrap();
+    let chosen = plugins.get::<dyn PaymentGateway>().unwrap();
+    assert_eq!(chosen.meta().name, "Live");
+    assert_eq!(chosen.create_payment(5).unwrap(), "sk_live_key_1:5:eur");
+
+    // Disabling both ACTIVE ones leaves the RESERVED one.
+    let cash = plugins.active::<dyn PaymentGateway>()[1].meta().id;
+    plugins
+        .set_status(&[live.id, cash], Status::Disabled)
+        .unwrap();
+    assert_eq!(
+        plugins.get::<dyn PaymentGateway>().unwrap().meta().name,
+        "Standby"
+    );
+}
+
+fn removed_code_orphans_rows_that_are_kept_never_selected_and_pruned_only_on_request(
+    db: &TestDatabase,
+) {
+    let keyring = Keyring::new(Key::generate());
+    let plugins = plugins(db, &keyring);
+    let live = plugins
+        .create_instance(stripe("Live", "sk_live_key_1", Status::Active, 1))
+        .unwrap();
+
+    // The next deployment has no `stripe` code: its rows are orphaned, not deleted.
+    let after = Plugins::builder()
+        .database_url(&db.url)
+        .keyring(keyring.clone())
+        .registry(only(&["cash"]))
+        .build()
+        .unwrap();
+    let report = after.startup_sync().unwrap();
+    assert_eq!(report.items_orphaned, 1, "{:?}", report.actions);
+    let kept = after.store().instance(live.id).unwrap();
+    assert!(kept.orphaned);
+    assert!(
+        kept.sealed_config.is_some(),
+        "the operator's config is kept"
+    );
+    assert_eq!(
+        after.get::<dyn PaymentGateway>().unwrap().meta().name,
+        "cash"
+    );
+    let err = after.get_by_id::<dyn PaymentGateway>(live.id).unwrap_err();
+    assert!(matches!(err, Error::Orphaned { .. }), "{err}");
+
+    // A dry run lists what a prune would delete, and deletes nothing.
+    let store = after.store();
+    let prune = SyncOptions {
+        prune: true,
+        ..SyncOptions::default()
+    };
+    let dry = store
+        .sync(
+            only(&["cash"]),
+            &SyncOptions {
+                dry_run: true,
+                ..prune
+            },
+        )
+        .unwrap();
+    assert!(
+        dry.actions
+            .iter()
+            .any(|action| matches!(action, SyncAction::DeleteItem(key) if key.name == "stripe")),
+        "{:?}",
+        dry.actions
+    );
+    assert!(store.instance(live.id).is_ok());
+
+    let pruned = store.sync(only(&["cash"]), &prune).unwrap();
+    assert_eq!(pruned.items_deleted, 1, "{:?}", pruned.actions);
+    assert!(matches!(
+        store.instance(live.id),
+        Err(Error::UnknownInstance(_))
+    ));
+    assert_eq!(store.instances().unwrap().len(), 1);
+}
+
+// Two deployments of an `sms` item, by hand: before and after it became configurable, and
+// after a rename. (Registrations are plain data; the macros make the same.)
+pub trait Sms: Send + Sync {}
+
+static SMS_TYPE: TypeInfo = TypeInfo {
+    name: "sms_sender",
+    namespace: "plugin_test_app",
+    description: "",
+    rust_path: "app::Sms",
+    crate_name: "app",
+    location: Location {
+        file: "src/sms.rs",
+        line: 1,
+    },
+    fingerprint: "0",
+    type_id: private::type_id_of::<dyn Sms>,
+    relabel: private::relabel::<dyn Sms>,
+};
+
+fn sms_type() -> &'static TypeInfo {
+    &SMS_TYPE
+}
+
+fn sms_schema() -> &'static plugin_system::ConfigSchema {
+    <StripeConfig as PluginConfig>::schema()
+}
+
+fn not_built(
+    _: InstanceMeta,
+    _: Option<&plugin_system::ConfigValues>,
+) -> Result<private::ErasedPlugin, PluginError> {
+    Err(PluginError::new("sync tests do not build plugins"))
+}
+
+const fn sms_item(
+    name: &'static str,
+    renamed_from: &'static [&'static str],
+    configurable: bool,
+) -> ItemInfo {
+    ItemInfo {
+        name,
+        description: "",
+        priority: 5,
+        category: None,
+        renamed_from,
+        rust_type: "Sms",
+        module: "app",
+        crate_name: "app",
+        location: Location {
+            file: "src/sms.rs",
+            line: 9,
+        },
+        plugin_type: sms_type,
+        config: if configurable { Some(sms_schema) } else { None },
+        build: not_built,
+    }
+}
+
+static SMS_CONFIG_LESS: [ItemInfo; 1] = [sms_item("twilio", &[], false)];
+static SMS_CONFIGURABLE: [ItemInfo; 1] = [sms_item("twilio", &[], true)];
+static SMS_RENAMED: [ItemInfo; 1] = [sms_item("twilio_v2", &["twilio"], false)];
+
+fn registry(items: &'static [ItemInfo]) -> Registry {
+    Registry::collect(&[], items, &[]).unwrap()
+}
+
+use plugin_system::InstanceMeta;
+
+fn operator_instance(store: &dyn Store, item: &ItemInfo, name: &str) -> InstanceId {
+    let mut record =
+        plugin_system::InstanceRecord::sync_default(InstanceId::new(), item.key(), name, 3);
+    record.sealed_config = Some(vec![1, 2, 3]);
+    store.insert_instance(&record).unwrap();
+    record.meta.id
+}
+
+fn an_item_turning_configurable_loses_only_its_default_instance(db: &TestDatabase) {
+    let store = store(db);
+    let before = registry(&SMS_CONFIG_LESS);
+    let report = store.sync(&before, &SyncOptions::default()).unwrap();
+    assert_eq!(report.instances_created, 1);
+    let operators = operator_instance(&*store, &SMS_CONFIGURABLE[0], "Twilio EU");
+
+    let after = registry(&SMS_CONFIGURABLE);
+    let report = store.sync(&after, &SyncOptions::default()).unwrap();
+    assert_eq!(report.instances_deleted, 1, "{:?}", report.actions);
+    let left: Vec<_> = store.instances().unwrap();
+    assert_eq!(left.len(), 1, "the anchor would keep two instances here");
+    assert_eq!(left[0].meta.id, operators);
+    assert!(
+        store
+            .sync(&after, &SyncOptions::default())
+            .unwrap()
+            .is_noop()
+    );
+}
+
+fn renamed_from_moves_the_item_and_its_instances(db: &TestDatabase) {
+    let store = store(db);
+    store
+        .sync(&registry(&SMS_CONFIG_LESS), &SyncOptions::default())
+        .unwrap();
+    let operators = operator_instance(&*store, &SMS_CONFIG_LESS[0], "Twilio EU");
+    let report = store
+        .sync(&registry(&SMS_RENAMED), &SyncOptions::default())
+        .unwrap();
+    assert!(
+        report
+            .actions
+            .iter()
+            .any(|action| matches!(action, SyncAction::RenameItem { .. })),
+        "{:?}",
+        report.actions
+    );
+    assert_eq!(report.items_orphaned, 0);
+    let moved = store.instance(operators).unwrap();
+    assert_eq!(moved.meta.item.name, "twilio_v2");
+    assert!(!moved.orphaned);
+    // The default instance moved too (it keeps its name); no second one was made.
+    assert_eq!(store.instances().unwrap().len(), 2);
+}
+
+/// The environment variables that turn this test binary into a syncing child process.
+const CHILD_URL: &str = "PLUGIN_SYSTEM_TEST_CHILD_URL";
+const CHILD_START_AT: &str = "PLUGIN_SYSTEM_TEST_CHILD_START_AT";
+
+/// Not a test of its own: the body of each child process of
+/// `eight_processes_syncing_at_once_leave_one_row_per_key` (which runs this test binary
+/// with `--exact child_process_sync` and the variables above). Without them it does nothing.
+#[test]
+fn child_process_sync() {
+    let Ok(url) = std::env::var(CHILD_URL) else {
+        return;
+    };
+    let start_at: u64 = std::env::var(CHILD_START_AT).unwrap().parse().unwrap();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    std::thread::sleep(Duration::from_millis(start_at).saturating_sub(now));
+    let store = plugin_system::database::open(&url).unwrap();
+    let report = store.sync(linked(), &SyncOptions::default()).unwrap();
+    println!(
+        "SYNCED types={} items={} instances={}",
+        report.types_created, report.items_created, report.instances_created
+    );
+}
+
+fn eight_processes_syncing_at_once_leave_one_row_per_key(db: &TestDatabase) {
+    // All eight start on the same millisecond, on a database without tables: they race to
+    // migrate, then to sync.
+    let start_at = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(2);
+    let children: Vec<_> = (0..8)
+        .map(|_| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "child_process_sync", "--nocapture"])
+                .env(CHILD_URL, &db.url)
+                .env(CHILD_START_AT, start_at.as_millis().to_string())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut created = (0, 0, 0);
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "a syncing process failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let line = stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("SYNCED "))
+            .unwrap_or_else(|| panic!("no report in:\n{stdout}"));
+        let counts: Vec<usize> = line
+            .split(' ')
+            .map(|pair| pair.split_once('=').unwrap().1.parse().unwrap())
+            .collect();
+        created = (
+            created.0 + counts[0],
+            created.1 + counts[1],
+            created.2 + counts[2],
+        );
+    }
+    assert_eq!(
+        created,
+        (1, 2, 1),
+        "each row created by exactly one process"
+    );
+    let store = store(db);
+    assert_eq!(store.instances().unwrap().len(), 1);
+    assert!(
+        store
+            .sync(linked(), &SyncOptions::default())
+            .unwrap()
+            .is_noop()
+    );
+}
+
+fn a_stale_version_is_a_conflict_and_a_taken_name_a_typed_error(db: &TestDatabase) {
+    let keyring = Keyring::new(Key::generate());
+    let alice = plugins(db, &keyring);
+    let bob = plugins(db, &keyring);
+    let created = alice
+        .create_instance(stripe("Edited", "sk_edited_", Status::Active, 1))
+        .unwrap();
+    let rename = |name: &str| InstanceUpdate {
+        name: Some(name.into()),
+        ..Default::default()
+    };
+    // Both operators opened version 1; Alice saves first, Bob's save must not overwrite hers.
+    alice
+        .update_instance(created.id, created.version, rename("Alice's"))
+        .unwrap();
+    let err = bob
+        .update_instance(created.id, created.version, rename("Bob's"))
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict { .. }), "{err}");
+    assert_eq!(
+        alice.store().instance(created.id).unwrap().meta.name,
+        "Alice's"
+    );
+
+    let err = bob
+        .create_instance(stripe("Alice's", "sk_other_k", Status::Active, 1))
+        .unwrap_err();
+    assert!(matches!(err, Error::DuplicateInstanceName { .. }), "{err}");
+    // Names compare exactly, on every backend (MySQL's default collation would not).
+    bob.create_instance(stripe("ALICE'S", "sk_other_k", Status::Active, 1))
+        .unwrap();
+    // The same name in another scope is another instance.
+    bob.create_instance(stripe("Alice's", "sk_other_k", Status::Active, 1).scope("tenant-a"))
+        .unwrap();
+}
+
+fn a_ciphertext_copied_to_another_row_does_not_decrypt(db: &TestDatabase) {
+    let keyring = Keyring::new(Key::generate());
+    let plugins = plugins(db, &keyring);
+    let a = plugins
+        .create_instance(stripe("A", "sk_aaaaaaaa", Status::Active, 1))
+        .unwrap();
+    let b = plugins
+        .create_instance(stripe("B", "sk_bbbbbbbb", Status::Active, 2))
+        .unwrap();
+    let store = plugins.store();
+    let sealed_a = store.instance(a.id).unwrap().sealed_config.unwrap();
+    let change = InstanceChange {
+        sealed_config: Some(sealed_a),
+        ..Default::default()
+    };
+    store.update_instance(b.id, b.version, &change).unwrap();
+    plugins.refresh().unwrap();
+    let failures = plugins.load_failures();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].meta.id, b.id);
+    assert!(
+        failures[0].reason.contains("does not decrypt"),
+        "{}",
+        failures[0].reason
+    );
+    assert!(!failures[0].reason.contains("sk_aaaaaaaa"));
+    assert_eq!(plugins.get::<dyn PaymentGateway>().unwrap().meta().id, a.id);
+}
+
+fn a_rotated_keyring_reads_every_row_and_rotation_reencrypts_them(db: &TestDatabase) {
+    let old = Key::generate();
+    let new = Key::generate();
+    let before = plugins(db, &Keyring::new(old.clone()));
+    let names = ["One", "Two", "Three"];
+    for (priority, name) in names.iter().enumerate() {
+        before
+            .create_instance(stripe(
+                name,
+                &format!("sk_{name}_secret"),
+                Status::Active,
+                priority as i32,
+            ))
+            .unwrap();
+    }
+
+    // The new key first, the old one kept: every row still loads.
+    let rotated = Keyring::new(new.clone()).with_old(old);
+    let after = plugins(db, &rotated);
+    assert!(
+        after.load_failures().is_empty(),
+        "{:?}",
+        after.load_failures()
+    );
+    assert_eq!(after.active::<dyn PaymentGateway>().len(), 4);
+
+    // `keys rotate`: every config re-encrypted under the new key, in one transaction.
+    assert_eq!(after.rotate_keys().unwrap(), 3);
+    assert_eq!(
+        after.rotate_keys().unwrap(),
+        0,
+        "nothing left under the old key"
+    );
+    let sealed: Vec<_> = after
+        .store()
+        .instances()
+        .unwrap()
+        .into_iter()
+        .filter_map(|record| record.sealed_config)
+        .collect();
+    assert_eq!(sealed.len(), 3);
+    assert!(
+        sealed
+            .iter()
+            .all(|envelope| !rotated.needs_rotation(envelope))
+    );
+
+    // So the old key can go.
+    let new_only = plugins(db, &Keyring::new(new));
+    assert!(new_only.load_failures().is_empty());
+    let first = new_only.get::<dyn PaymentGateway>().unwrap();
+    assert_eq!(first.create_payment(1).unwrap(), "sk_One_secret:1:eur");
+}
+
+fn a_wrong_key_makes_instances_unloadable_and_selection_falls_back(db: &TestDatabase) {
+    let right = Keyring::new(Key::generate());
+    plugins(db, &right)
+        .create_instance(stripe("Live", "sk_live_key_1", Status::Active, 1))
+        .unwrap();
+    let wrong = plugins(db, &Keyring::new(Key::generate()));
+    let failures = wrong.load_failures();
+    assert_eq!(failures.len(), 1);
+    assert!(
+        failures[0].reason.contains("key"),
+        "the reason names the key problem: {}",
+        failures[0].reason
+    );
+    assert_eq!(
+        wrong.get::<dyn PaymentGateway>().unwrap().meta().name,
+        "cash"
+    );
+    // Rotating with a keyring that cannot open a row changes nothing.
+    let err = wrong.rotate_keys().unwrap_err();
+    assert!(matches!(err, Error::Unloadable { .. }), "{err}");
+    assert!(
+        plugins(db, &right).load_failures().is_empty(),
+        "the row is intact"
+    );
+}
+
+fn bulk_status_and_priority_then_delete_with_an_audit_row_each_and_no_secret(db: &TestDatabase) {
+    let keyring = Keyring::new(Key::generate());
+    let plugins = plugins(db, &keyring);
+    let a = plugins
+        .create_instance(stripe("A", "sk_audit_secret_a", Status::Active, 10))
+        .unwrap();
+    let b = plugins
+        .create_instance(stripe("B", "sk_audit_secret_b", Status::Active, 20))
+        .unwrap();
+    let update = InstanceUpdate {
+        config: Some(
+            StripeConfig {
+                api_key: "sk_audit_secret_c".into(),
+                currency: "usd".into(),
+            }
+            .to_values(),
+        ),
+        ..Default::default()
+    };
+    plugins.update_instance(a.id, a.version, update).unwrap();
+
+    assert_eq!(
+        plugins.set_status(&[a.id, b.id], Status::Reserved).unwrap(),
+        2
+    );
+    assert_eq!(
+        plugins.set_status(&[a.id, b.id], Status::Reserved).unwrap(),
+        0,
+        "no change, no write"
+    );
+    assert_eq!(
+        plugins
+            .set_priority(&[a.id, b.id], PriorityChange::Shift(-5))
+            .unwrap(),
+        2
+    );
+    let store = plugins.store();
+    assert_eq!(store.instance(b.id).unwrap().meta.priority, 15);
+    assert_eq!(store.instance(b.id).unwrap().meta.version, 3);
+    // A bulk action naming an unknown instance changes nothing.
+    let err = plugins
+        .set_status(&[a.id, InstanceId::new()], Status::Disabled)
+        .unwrap_err();
+    assert!(matches!(err, Error::UnknownInstance(_)), "{err}");
+    assert_eq!(store.instance(a.id).unwrap().meta.status, Status::Reserved);
+    plugins.delete_instance(b.id).unwrap();
+
+    let trail = store.audit_trail(100).unwrap();
+    let actions: Vec<&str> = trail.iter().rev().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "sync", "create", "create", "update", "status", "status", "priority", "priority",
+            "delete"
+        ]
+    );
+    assert_eq!(trail[0].instance, Some(b.id));
+    assert!(
+        trail
+            .iter()
+            .any(|e| e.detail == "changed: config" && e.instance == Some(a.id))
+    );
+    assert!(trail.iter().any(|e| e.detail == "20 -> 15"));
+    for entry in &trail {
+        assert!(!format!("{entry:?}").contains("sk_audit"), "{entry:?}");
+    }
+    assert_eq!(store.audit_trail(2).unwrap().len(), 2);
+}
+
+fn unknown_and_malformed_instance_ids_are_typed_errors(db: &TestDatabase) {
+    let plugins = plugins(db, &Keyring::new(Key::generate()));
+    let err = "not-an-id".parse::<InstanceId>().unwrap_err();
+    assert!(matches!(err, Error::MalformedId { .. }), "{err}");
+    let unknown = InstanceId::new();
+    for err in [
+        plugins.store().instance(unknown).unwrap_err(),
+        plugins
+            .get_by_id::<dyn PaymentGateway>(unknown)
+            .unwrap_err(),
+        plugins.delete_instance(unknown).unwrap_err(),
+        plugins
+            .update_instance(unknown, 1, InstanceUpdate::default())
+            .unwrap_err(),
+    ] {
+        assert!(
+            matches!(err, Error::UnknownInstance(id) if id == unknown),
+            "{err}"
+        );
+    }
+}
+
+fn a_second_handle_sees_the_first_ones_writes_after_refresh(db: &TestDatabase) {
+    let keyring = Keyring::new(Key::generate());
+    let writer = plugins(db, &keyring);
+    let reader = plugins(db, &keyring);
+    let live = writer
+        .create_instance(stripe("Live", "sk_live_key_1", Status::Active, 1))
+        .unwrap();
+    assert_eq!(
+        reader.get::<dyn PaymentGateway>().unwrap().meta().name,
+        "cash",
+        "lookups never query the store"
+    );
+    assert!(reader.refresh().unwrap());
+    assert_eq!(
+        reader.get::<dyn PaymentGateway>().unwrap().meta().id,
+        live.id
+    );
+    assert!(!reader.refresh().unwrap(), "no write, no reload");
+}
+
+// Connections and configuration: errors that say what is wrong.
+
+#[test]
+fn a_configurable_item_without_a_key_is_a_start_up_error_before_connecting() {
+    let err = Plugins::builder()
+        .database_url("postgres://nobody:pw@127.0.0.1:1/none")
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("key"), "{err}");
+}
+
+#[test]
+fn an_unknown_scheme_or_a_disabled_backend_is_a_clear_error() {
+    let err = plugin_system::database::open("redis://127.0.0.1/0").unwrap_err();
+    assert!(err.to_string().contains("unknown scheme `redis`"), "{err}");
+    #[cfg(not(feature = "postgres"))]
+    {
+        let err = plugin_system::database::open("postgres://u@h/db").unwrap_err();
+        assert!(err.to_string().contains("`postgres` feature"), "{err}");
+    }
+}
+
+#[test]
+fn sqlite_an_unopenable_path_reports_the_reason() {
+    let err = plugin_system::database::open("sqlite:///nonexistent-dir/x/plugins.db").unwrap_err();
+    assert!(
+        err.to_string().contains("Unable to open the database file"),
+        "{err}"
+    );
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_a_connection_failure_reports_the_real_cause_without_the_password() {
+    let err =
+        plugin_system::database::open("postgres://postgres:hunter2@127.0.0.1:1/test").unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("Connection refused"), "{message}");
+    assert!(message.contains("postgres:***@127.0.0.1:1"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn mysql_a_connection_failure_reports_the_real_cause_without_the_password() {
+    let err = plugin_system::database::open("mysql://root:hunter2@127.0.0.1:1/test").unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("Can't connect"), "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+}
