@@ -60,8 +60,14 @@ impl PaymentGateway for CashOnDelivery {
 }
 
 fn main() -> Result<(), plugin_system::Error> {
+    // A fresh SQLite file for this run (a real app keeps one, or uses postgres:// or mysql://).
+    let path = std::env::temp_dir().join(format!("plugin-quickstart-{}.db", std::process::id()));
+    let url = format!("sqlite://{}", path.display());
+    println!("database: {url}");
+
     // Configs are stored encrypted; a real app reads the key with `.key_from_env(..)`.
     let plugins = Plugins::builder()
+        .database_url(&url) // migrate, sync the registry into it, load
         .keyring(Keyring::new(Key::generate()))
         .build()?;
 
@@ -99,5 +105,10 @@ fn main() -> Result<(), plugin_system::Error> {
     plugins.set_status(&[stripe.id], Status::Disabled)?;
     let chosen = plugins.get::<dyn PaymentGateway>()?;
     println!("after disabling Stripe: `{}`", chosen.meta().name);
+
+    drop(plugins);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
     Ok(())
 }
