@@ -91,6 +91,8 @@ const fn fake_type(name: &'static str, file: &'static str, line: u32) -> TypeInf
         fingerprint: "0",
         type_id: private::type_id_of::<dyn Fake>,
         relabel: private::relabel::<dyn Fake>,
+        selector: None,
+        critical: false,
     }
 }
 

@@ -259,6 +259,8 @@ static SMS_TYPE: TypeInfo = TypeInfo {
     fingerprint: "0",
     type_id: private::type_id_of::<dyn Sms>,
     relabel: private::relabel::<dyn Sms>,
+    selector: None,
+    critical: false,
 };
 
 fn sms_type() -> &'static TypeInfo {

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel::r2d2::CustomizeConnection;
 use diesel::sql_types::{Integer, Nullable};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-use plugin_runtime::Error;
+use plugin_runtime::{ChangeFeed, Error};
 
 use crate::rows::{TxError, db};
 use crate::schema::plugin_revision;
@@ -83,6 +83,15 @@ impl DieselStore<Db> {
         .get_result(&mut conn);
         result.and(released.map(|_| ()).map_err(db))
     }
+}
+
+/// No push channel here: other processes poll the revision.
+fn announce_change(_: &mut Db) -> QueryResult<()> {
+    Ok(())
+}
+
+fn change_feed(_: &DieselStore<Db>) -> Result<Option<Box<dyn ChangeFeed>>, Error> {
+    Ok(None)
 }
 
 /// A transaction that holds the store's write lock (the revision row) from its start.

@@ -7,7 +7,9 @@ use diesel::r2d2::CustomizeConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use plugin_runtime::Error;
 
-use crate::rows::TxError;
+use plugin_runtime::ChangeFeed;
+
+use crate::rows::{TxError, db};
 use crate::schema::plugin_revision;
 use crate::{Backend, DatabaseUrl, DieselStore, connection_pool};
 
@@ -51,6 +53,43 @@ impl DieselStore<Db> {
         })
         .map_err(Error::from)
     }
+}
+
+/// The LISTEN/NOTIFY channel of write announcements.
+const CHANNEL: &str = "plugin_system_changes";
+
+/// Tells listening processes that a write is about to commit (NOTIFY is delivered at commit,
+/// and dropped with a rolled-back transaction).
+fn announce_change(conn: &mut Db) -> QueryResult<()> {
+    diesel::sql_query(format!("NOTIFY {CHANNEL}"))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A connection of its own that LISTENs for write announcements.
+struct Announcements {
+    conn: Db,
+}
+
+impl ChangeFeed for Announcements {
+    fn changed(&mut self) -> Result<bool, Error> {
+        let mut any = false;
+        for notification in self.conn.notifications_iter() {
+            notification.map_err(db)?;
+            any = true;
+        }
+        Ok(any)
+    }
+}
+
+/// Opens a connection that LISTENs, for the watcher of a `Plugins` handle.
+fn change_feed(store: &DieselStore<Db>) -> Result<Option<Box<dyn ChangeFeed>>, Error> {
+    let mut conn = Db::establish(store.url.target())
+        .map_err(|err| Error::Store(format!("cannot listen on {}: {err}", store.url)))?;
+    diesel::sql_query(format!("LISTEN {CHANNEL}"))
+        .execute(&mut conn)
+        .map_err(db)?;
+    Ok(Some(Box::new(Announcements { conn })))
 }
 
 /// A transaction that holds the store's write lock (the revision row) from its start.

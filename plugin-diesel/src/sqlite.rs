@@ -8,7 +8,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::CustomizeConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-use plugin_runtime::Error;
+use plugin_runtime::{ChangeFeed, Error};
 
 use crate::rows::TxError;
 use crate::{Backend, DatabaseUrl, DieselStore, connection_pool};
@@ -63,6 +63,15 @@ impl DieselStore<Db> {
         })
         .map_err(Error::from)
     }
+}
+
+/// No push channel here: other processes poll the revision.
+fn announce_change(_: &mut Db) -> QueryResult<()> {
+    Ok(())
+}
+
+fn change_feed(_: &DieselStore<Db>) -> Result<Option<Box<dyn ChangeFeed>>, Error> {
+    Ok(None)
 }
 
 /// A transaction that holds SQLite's write lock from its first statement.

@@ -4,7 +4,7 @@
 //! generic over backends would need a bound per query; this keeps the queries plain.)
 
 use diesel::prelude::*;
-use plugin_runtime::store::{AuditEntry, PriorityChange, Reseal, Store};
+use plugin_runtime::store::{AuditEntry, ChangeFeed, PriorityChange, Reseal, Store};
 use plugin_runtime::sync::{
     StoredInstance, StoredState, SyncAction, SyncOptions, SyncReport, plan,
 };
@@ -12,7 +12,7 @@ use plugin_runtime::{
     Error, InstanceChange, InstanceId, InstanceRecord, ItemKey, Registry, Status,
 };
 
-use super::{Db, write_transaction};
+use super::{Db, announce_change, change_feed, write_transaction};
 use crate::DieselStore;
 use crate::rows::{
     Ids, InstanceRow, InstanceValues, ItemRow, ItemValues, TypeRow, TypeValues, db, duplicate_name,
@@ -64,12 +64,14 @@ fn item_row_id(conn: &mut Db, key: &ItemKey) -> Result<String, Error> {
         .ok_or_else(|| Error::Store(format!("item {key} has no row; run sync first")))
 }
 
+/// Bumps the revision (the change other processes poll for) and announces the write to
+/// listeners where the backend can push (delivered when the transaction commits).
 fn bump_revision(conn: &mut Db) -> Result<(), Error> {
     diesel::update(plugin_revision::table.filter(plugin_revision::id.eq(1)))
         .set(plugin_revision::revision.eq(plugin_revision::revision + 1))
         .execute(conn)
-        .map(|_| ())
-        .map_err(db)
+        .map_err(db)?;
+    announce_change(conn).map_err(db)
 }
 
 fn audit(conn: &mut Db, entry: AuditEntry) -> Result<(), Error> {
@@ -388,6 +390,10 @@ impl Store for DieselStore<Db> {
             }
             Ok((count, count > 0))
         })
+    }
+
+    fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>, Error> {
+        change_feed(self)
     }
 
     fn audit_trail(&self, limit: usize) -> Result<Vec<AuditEntry>, Error> {

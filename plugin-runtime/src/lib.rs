@@ -11,6 +11,7 @@ mod instance;
 mod plugins;
 mod registration;
 mod registry;
+pub mod select;
 pub mod store;
 pub mod sync;
 
@@ -27,12 +28,16 @@ pub use error::{Error, PluginError};
 pub use instance::{
     InstanceChange, InstanceId, InstanceMeta, InstanceRecord, MAX_INSTANCE_NAME, Status,
 };
-pub use plugins::{InstanceUpdate, LoadFailure, NewInstance, Plugins, PluginsBuilder};
+pub use plugins::{
+    AllFailed, Attempt, BreakerState, Failure, HealthPolicy, InstanceUpdate, LoadFailure,
+    NewInstance, Outcome, Plugins, PluginsBuilder, Scoped, Served, StoreHealth,
+};
 pub use registration::{
     FromConfig, ItemInfo, ItemKey, Location, NoConfig, Plugin, PluginType, TypeInfo, TypeKey,
 };
 pub use registry::{RegisteredType, Registry};
-pub use store::{AuditEntry, MemoryStore, PriorityChange, Store};
+pub use select::{Context, Selector};
+pub use store::{AuditEntry, ChangeFeed, MemoryStore, PriorityChange, Store};
 pub use sync::{SyncMode, SyncOptions, SyncReport};
 
 pub use plugin_macros::{PluginConfig, plugin_item, plugin_type};

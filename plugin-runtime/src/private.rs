@@ -18,6 +18,7 @@ pub use crate::registration::{
     ErasedPlugin, FromConfig, ItemInfo, LinkedCrate, Loaded, Location, NoConfig, PluginType,
     TypeInfo,
 };
+pub use crate::select::Selector;
 
 /// Every `#[plugin_type]` linked into the binary.
 #[linkme::distributed_slice]
@@ -40,6 +41,11 @@ pub static LINKED_CRATES: [LinkedCrate];
     note = "add `#[plugin_item(name = \"...\")]` above the `impl` so the plugin system can find and build it"
 )]
 pub trait ItemOf<const KEY: u64> {}
+
+/// The selector a `#[plugin_type(selector = S)]` declares.
+pub fn selector_of<S: Selector + Default>() -> SharedArc<dyn Selector> {
+    SharedArc::new(S::default())
+}
 
 /// `TypeId` of a plugin type, as a function pointer a `static` can hold.
 pub fn type_id_of<T: ?Sized + 'static>() -> TypeId {
@@ -110,7 +116,12 @@ where
 {
     let item = match catch_unwind(AssertUnwindSafe(constructor)) {
         Ok(result) => result?,
-        Err(panic) => return Err(PluginError::new(panic_message(&panic))),
+        Err(panic) => {
+            let message = panic_message(&panic);
+            return Err(PluginError::new(format!(
+                "the constructor panicked: {message}"
+            )));
+        }
     };
     Ok(Arc::new(Loaded {
         meta,
@@ -120,12 +131,11 @@ where
 
 /// The text of a panic payload.
 pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    let detail = panic
+    panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "non-string panic payload".to_owned());
-    format!("the constructor panicked: {detail}")
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
 }
 
 /// Names plugin crates so the linker keeps them; see [`link!`](crate::link).

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::config::{ConfigSchema, ConfigValues, PluginConfig};
 use crate::error::PluginError;
 use crate::instance::InstanceMeta;
+use crate::select::Selector;
 
 /// Where a registration is written in the source: reported when two registrations collide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +51,10 @@ pub struct TypeInfo {
     /// Re-labels a loaded plugin of this type with new metadata, without reconstructing it.
     #[doc(hidden)]
     pub relabel: fn(&ErasedPlugin, InstanceMeta) -> ErasedPlugin,
+    /// The selector `#[plugin_type(selector = S)]` declares, for `Plugins::select`.
+    pub selector: Option<fn() -> Arc<dyn Selector>>,
+    /// `#[plugin_type(critical)]`: its instances are never skipped by a circuit breaker.
+    pub critical: bool,
 }
 
 impl TypeInfo {

@@ -146,6 +146,19 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
 
     /// The latest `limit` rows of the audit trail, newest first.
     fn audit_trail(&self, limit: usize) -> Result<Vec<AuditEntry>, Error>;
+
+    /// A push channel announcing other processes' writes (PostgreSQL: LISTEN/NOTIFY), if the
+    /// store has one. Without it, handles notice changes by polling [`Store::revision`].
+    fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>, Error> {
+        Ok(None)
+    }
+}
+
+/// Announcements of writes, from [`Store::change_feed`].
+pub trait ChangeFeed: Send {
+    /// True when a write was announced since the last call. Never blocks; an error means
+    /// the channel broke (the watcher then subscribes again).
+    fn changed(&mut self) -> Result<bool, Error>;
 }
 
 /// The re-encryption step of [`Store::reseal_configs`].
@@ -470,6 +483,8 @@ mod tests {
         fingerprint: "1",
         type_id: private::type_id_of::<dyn Notifier>,
         relabel: private::relabel::<dyn Notifier>,
+        selector: None,
+        critical: false,
     };
 
     static SMS_SCHEMA: ConfigSchema = ConfigSchema::new("SmsConfig", &[]);

@@ -32,6 +32,12 @@ trait PrivateOne {
     fn run(&self);
 }
 
+// A declared selector (any `Selector + Default`) and a type no breaker may skip.
+#[plugin_type(name = "balanced", selector = plugin_system::select::RoundRobin, critical)]
+pub trait Balanced {
+    fn run(&self);
+}
+
 fn main() {
     fn is_plugin_type<T: ?Sized + PluginType>() -> &'static str {
         T::info().name
@@ -42,4 +48,7 @@ fn main() {
     assert_eq!(explicit.namespace, "shared-contracts");
     assert_eq!(explicit.description, "Given in the attribute");
     assert_eq!(is_plugin_type::<dyn PrivateOne>(), "private_one");
+    let balanced = <dyn Balanced as PluginType>::info();
+    assert!(balanced.selector.is_some() && balanced.critical);
+    assert!(explicit.selector.is_none() && !explicit.critical);
 }

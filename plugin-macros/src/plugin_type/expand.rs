@@ -33,6 +33,11 @@ pub(crate) fn expand(input: &PluginTypeInput) -> TokenStream {
     let key = fnv1a(&[&namespace, name]);
     let fingerprint = format!("{:016x}", contract_fingerprint(original));
     let ident_text = ident.to_string();
+    let selector = match &input.args.selector {
+        Some(selector) => quote!(::core::option::Option::Some(#private::selector_of::<#selector>)),
+        None => quote!(::core::option::Option::None),
+    };
+    let critical = input.args.critical.is_present();
 
     let mut augmented = original.clone();
     // The hidden supertrait only #[plugin_item] implements, then the thread-safety every
@@ -71,6 +76,8 @@ pub(crate) fn expand(input: &PluginTypeInput) -> TokenStream {
                 fingerprint: #fingerprint,
                 type_id: #private::type_id_of::<dyn #ident>,
                 relabel: #private::relabel::<dyn #ident>,
+                selector: #selector,
+                critical: #critical,
             };
 
             #[automatically_derived]

@@ -14,6 +14,10 @@ pub(crate) struct PluginTypeArgs {
     pub description: Option<String>,
     /// Default: the defining crate's package name.
     pub namespace: Option<SpannedValue<String>>,
+    /// A type implementing `Selector + Default`, used by `Plugins::select`.
+    pub selector: Option<syn::Path>,
+    /// Never skip its instances with a circuit breaker.
+    pub critical: darling::util::Flag,
     /// Path of the facade crate, for crates that re-export plugin-system.
     #[darling(rename = "crate")]
     pub krate: Option<syn::Path>,
@@ -38,7 +42,14 @@ impl PluginTypeInput {
         let args = crate::attrs::parse_args(
             args,
             "plugin_type",
-            &["name", "description", "namespace", "crate"],
+            &[
+                "name",
+                "description",
+                "namespace",
+                "selector",
+                "critical",
+                "crate",
+            ],
             errors,
         );
         let args_ok = args.is_some();

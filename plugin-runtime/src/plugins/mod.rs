@@ -5,20 +5,29 @@
 //! atomically: no query, no decryption, no lock. Every write through the handle rebuilds the
 //! snapshot before it returns, constructing only the instances whose config changed.
 
-use std::any::TypeId;
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::SystemTime;
+mod health;
+mod lookup;
+mod snapshot;
+mod watch;
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
+
+pub use health::{AllFailed, Attempt, BreakerState, Failure, HealthPolicy, Outcome, Served};
+pub use lookup::Scoped;
+use snapshot::{ByType, EntryState, Snapshot};
+pub use watch::StoreHealth;
 
 use crate::config::ConfigValues;
 use crate::crypto::{CryptoError, Keyring};
 use crate::instance::{
     InstanceChange, InstanceId, InstanceMeta, InstanceRecord, Status, check_instance_name,
 };
-use crate::registration::{ErasedPlugin, ItemInfo, ItemKey, Plugin, PluginType};
+use crate::registration::{ItemInfo, ItemKey, Plugin, PluginType};
 use crate::registry::Registry;
+use crate::select::Selector;
 use crate::store::{MemoryStore, PriorityChange, Store};
 use crate::sync::{SyncOptions, SyncReport};
 use crate::{Error, PluginConfig};
@@ -35,6 +44,12 @@ struct Inner {
     keyring: Option<Keyring>,
     snapshot: ArcSwap<Snapshot>,
     last_sync: Option<SyncReport>,
+    /// Selectors per type, for `select` (declared ones, replaced by `set_selector`).
+    selectors: ArcSwap<ByType<Arc<dyn Selector>>>,
+    health: health::Health,
+    store_health: Mutex<StoreHealth>,
+    /// Stops the watcher thread when the last handle goes.
+    watcher: OnceLock<watch::Watcher>,
 }
 
 impl std::fmt::Debug for Plugins {
@@ -55,6 +70,7 @@ pub struct PluginsBuilder {
     keyring: Option<Result<Keyring, CryptoError>>,
     sync: Option<SyncOptions>,
     registry: Option<&'static Registry>,
+    watch: Option<Duration>,
 }
 
 /// Where the builder gets its store.
@@ -71,6 +87,7 @@ impl Plugins {
             keyring: None,
             sync: Some(SyncOptions::default()),
             registry: None,
+            watch: Some(Duration::from_secs(1)),
         }
     }
 }
@@ -124,6 +141,21 @@ impl PluginsBuilder {
         self
     }
 
+    /// How stale lookups may be after another process writes (default 1 s): the watcher
+    /// checks the store's revision twice per bound, so a write is served within it. On
+    /// PostgreSQL, writes are also pushed (LISTEN/NOTIFY) and served within milliseconds.
+    pub fn max_staleness(mut self, bound: Duration) -> Self {
+        self.watch = Some(bound);
+        self
+    }
+
+    /// No watcher: only this handle's writes and explicit [`Plugins::refresh`] calls change
+    /// what lookups serve.
+    pub fn no_watch(mut self) -> Self {
+        self.watch = None;
+        self
+    }
+
     /// Uses this registry instead of the one linked into the binary.
     pub fn registry(mut self, registry: &'static Registry) -> Self {
         self.registry = Some(registry);
@@ -159,33 +191,33 @@ impl PluginsBuilder {
             Some(options) => Some(store.sync(registry, &options)?),
             None => None,
         };
-        let inner = Inner {
+        let selectors: ByType<Arc<dyn Selector>> = registry
+            .types()
+            .iter()
+            .filter_map(|ty| Some(((ty.info.type_id)(), (ty.info.selector?)())))
+            .collect();
+        let inner = Arc::new(Inner {
             registry,
             store,
             keyring,
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
             last_sync,
-        };
+            selectors: ArcSwap::from_pointee(selectors),
+            health: health::Health::default(),
+            store_health: Mutex::new(StoreHealth::new()),
+            watcher: OnceLock::new(),
+        });
         inner.reload()?;
-        Ok(Plugins {
-            inner: Arc::new(inner),
-        })
+        if let Some(bound) = self.watch {
+            let watcher = watch::start(&inner, bound / 2)
+                .map_err(|err| Error::Store(format!("cannot start the watcher thread: {err}")))?;
+            let _ = inner.watcher.set(watcher);
+        }
+        Ok(Plugins { inner })
     }
 }
 
 impl Plugins {
-    /// The selected plugin of type `T`: the first ACTIVE instance by (priority, id); if none,
-    /// the first RESERVED one; DISABLED, orphaned and unloadable instances are never chosen.
-    pub fn get<T: ?Sized + PluginType>(&self) -> Result<Plugin<T>, Error> {
-        let snapshot = self.inner.snapshot.load();
-        snapshot
-            .by_type
-            .get(&TypeId::of::<T>())
-            .and_then(|slot| slot.selectable.first())
-            .and_then(Plugin::from_erased)
-            .ok_or_else(|| Error::NoInstance(T::info().key().to_string()))
-    }
-
     /// The instance with this id, if it belongs to type `T` and is not DISABLED.
     pub fn get_by_id<T: ?Sized + PluginType>(&self, id: InstanceId) -> Result<Plugin<T>, Error> {
         self.by_id(id, false)
@@ -243,28 +275,6 @@ impl Plugins {
         }
     }
 
-    /// Every loadable ACTIVE instance of `T`, in selection order.
-    pub fn active<T: ?Sized + PluginType>(&self) -> Vec<Plugin<T>> {
-        self.selectable::<T>(|slot| &slot.selectable[..slot.active])
-    }
-
-    /// Every loadable RESERVED instance of `T`, in selection order.
-    pub fn reserved<T: ?Sized + PluginType>(&self) -> Vec<Plugin<T>> {
-        self.selectable::<T>(|slot| &slot.selectable[slot.active..])
-    }
-
-    fn selectable<T: ?Sized + PluginType>(
-        &self,
-        part: impl FnOnce(&TypeSlot) -> &[ErasedPlugin],
-    ) -> Vec<Plugin<T>> {
-        let snapshot = self.inner.snapshot.load();
-        snapshot
-            .by_type
-            .get(&TypeId::of::<T>())
-            .map(|slot| part(slot).iter().filter_map(Plugin::from_erased).collect())
-            .unwrap_or_default()
-    }
-
     /// The registry this handle serves.
     pub fn registry(&self) -> &'static Registry {
         self.inner.registry
@@ -303,14 +313,15 @@ impl Plugins {
         failures
     }
 
-    /// Re-reads the store if its revision moved; returns whether the snapshot changed.
+    /// Re-reads the store if its revision moved; returns whether the snapshot changed. (The
+    /// watcher does this on its own; call it to be sure before a check.)
     pub fn refresh(&self) -> Result<bool, Error> {
-        let revision = self.inner.store.revision()?;
-        if revision == self.inner.snapshot.load().revision {
-            return Ok(false);
-        }
-        self.inner.reload()?;
-        Ok(true)
+        self.inner.refresh()
+    }
+
+    /// Whether the store answered the watcher's last check.
+    pub fn store_health(&self) -> StoreHealth {
+        watch::lock(&self.inner.store_health).clone()
     }
 
     /// Creates an instance: validates the name and config against the item's schema, seals
@@ -432,14 +443,14 @@ impl Plugins {
     /// render them (use the schema's secret fields to blank them).
     pub fn config_values(&self, id: InstanceId) -> Result<Option<ConfigValues>, Error> {
         let record = self.inner.store.instance(id)?;
-        self.inner
-            .open_config(&record)
-            .map_err(|reason| Error::Unloadable {
+        snapshot::open_config(self.inner.keyring.as_ref(), &record).map_err(|reason| {
+            Error::Unloadable {
                 id,
                 instance: record.meta.name.clone(),
                 item: record.meta.item.to_string(),
                 reason,
-            })
+            }
+        })
     }
 }
 
@@ -542,154 +553,33 @@ pub struct InstanceUpdate {
     pub config: Option<ConfigValues>,
 }
 
-/// The immutable view lookups read.
-#[derive(Default)]
-struct Snapshot {
-    revision: u64,
-    by_type: HashMap<TypeId, TypeSlot>,
-    instances: HashMap<InstanceId, Entry>,
-}
-
-/// The selectable instances of one type: ACTIVE ones first, then RESERVED, each by
-/// (priority, id).
-#[derive(Default)]
-struct TypeSlot {
-    selectable: Vec<ErasedPlugin>,
-    active: usize,
-}
-
-struct Entry {
-    meta: InstanceMeta,
-    state: EntryState,
-}
-
-enum EntryState {
-    Loaded {
-        plugin: ErasedPlugin,
-        /// The sealed config it was built from: a change of status or priority re-labels the
-        /// plugin instead of constructing it again.
-        built_from: Option<Vec<u8>>,
-    },
-    Failed(String),
-    Orphaned,
-}
-
 impl Inner {
+    fn refresh(&self) -> Result<bool, Error> {
+        let revision = self.store.revision()?;
+        if revision == self.snapshot.load().revision {
+            return Ok(false);
+        }
+        self.reload()?;
+        Ok(true)
+    }
+
     /// Reads every instance and swaps in a new snapshot, reusing constructed plugins whose
-    /// config did not change.
+    /// row did not change.
     fn reload(&self) -> Result<(), Error> {
         // Read the revision first: a write racing with this reload makes the next refresh
         // reload again rather than be missed.
         let revision = self.store.revision()?;
         let records = self.store.instances()?;
         let previous = self.snapshot.load();
-        let mut snapshot = Snapshot {
+        let next = Snapshot::build(
+            self.registry,
+            self.keyring.as_ref(),
             revision,
-            ..Snapshot::default()
-        };
-        let mut selectable: HashMap<TypeId, Vec<(Status, i32, InstanceId, ErasedPlugin)>> =
-            HashMap::new();
-        for record in records {
-            let state = self.load_entry(&record, previous.instances.get(&record.meta.id));
-            if let EntryState::Failed(reason) = &state {
-                tracing::warn!(
-                    instance = %record.meta.id,
-                    name = %record.meta.name,
-                    item = %record.meta.item,
-                    %reason,
-                    "plugin instance does not load; selection skips it"
-                );
-            }
-            if let (EntryState::Loaded { plugin, .. }, None, false) = (
-                &state,
-                &record.meta.scope,
-                record.meta.status == Status::Disabled,
-            ) && let Some(ty) = self.registry.type_by_key(&record.meta.item.type_key)
-            {
-                selectable.entry((ty.info.type_id)()).or_default().push((
-                    record.meta.status,
-                    record.meta.priority,
-                    record.meta.id,
-                    Arc::clone(plugin),
-                ));
-            }
-            snapshot.instances.insert(
-                record.meta.id,
-                Entry {
-                    meta: record.meta,
-                    state,
-                },
-            );
-        }
-        for (type_id, mut candidates) in selectable {
-            candidates.sort_by_key(|(status, priority, id, _)| (*status, *priority, *id));
-            let active = candidates
-                .iter()
-                .take_while(|(status, ..)| *status == Status::Active)
-                .count();
-            snapshot.by_type.insert(
-                type_id,
-                TypeSlot {
-                    selectable: candidates.into_iter().map(|(.., plugin)| plugin).collect(),
-                    active,
-                },
-            );
-        }
-        self.snapshot.store(Arc::new(snapshot));
+            records,
+            &previous,
+        );
+        self.snapshot.store(Arc::new(next));
         Ok(())
-    }
-
-    fn load_entry(&self, record: &InstanceRecord, previous: Option<&Entry>) -> EntryState {
-        let item = match self.registry.item(&record.meta.item) {
-            Ok(item) if !record.orphaned => item,
-            _ => return EntryState::Orphaned,
-        };
-        if let Some(Entry {
-            meta,
-            state: EntryState::Loaded { plugin, built_from },
-        }) = previous
-            && *built_from == record.sealed_config
-            && meta.item == record.meta.item
-        {
-            let plugin = if *meta == record.meta {
-                Arc::clone(plugin)
-            } else {
-                ((item.plugin_type)().relabel)(plugin, record.meta.clone())
-            };
-            return EntryState::Loaded {
-                plugin,
-                built_from: built_from.clone(),
-            };
-        }
-        let values = match self.open_config(record) {
-            Ok(values) => values,
-            Err(reason) => return EntryState::Failed(reason),
-        };
-        match (item.build)(record.meta.clone(), values.as_ref()) {
-            Ok(plugin) => EntryState::Loaded {
-                plugin,
-                built_from: record.sealed_config.clone(),
-            },
-            Err(err) => EntryState::Failed(err.to_string()),
-        }
-    }
-
-    /// Decrypts and parses an instance's config. Errors are texts for reports: they never
-    /// contain config values.
-    fn open_config(&self, record: &InstanceRecord) -> Result<Option<ConfigValues>, String> {
-        let Some(sealed) = &record.sealed_config else {
-            return Ok(None);
-        };
-        let keyring = self
-            .keyring
-            .as_ref()
-            .ok_or_else(|| "no encryption key is configured".to_owned())?;
-        let plaintext = keyring
-            .open(record.meta.id, sealed)
-            .map_err(|err| err.to_string())?;
-        serde_json::from_slice::<ConfigValues>(&plaintext)
-            .map(Some)
-            .map_err(|_| "the decrypted config is not a JSON object".to_owned())
     }
 
     /// Validates config values against the item's schema and seals them for instance `id`.

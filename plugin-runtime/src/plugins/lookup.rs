@@ -1,0 +1,151 @@
+//! Lookups: the hot path. Each reads the current snapshot (an atomic load), probes one map
+//! and clones an `Arc`: no query, no decryption, no lock.
+
+use std::any::TypeId;
+use std::sync::Arc;
+
+use super::Plugins;
+use super::snapshot::TypeSlot;
+use crate::Error;
+use crate::registration::{Plugin, PluginType};
+use crate::select::{Context, InOrder, Selector};
+
+impl Plugins {
+    /// The selected plugin of type `T`: the first ACTIVE instance by (priority, id); if none,
+    /// the first RESERVED one; DISABLED, orphaned and unloadable instances are never chosen.
+    /// Global instances only: tenants' instances are served by [`scoped`](Self::scoped).
+    pub fn get<T: ?Sized + PluginType>(&self) -> Result<Plugin<T>, Error> {
+        self.get_in::<T>(None)
+    }
+
+    /// Every loadable ACTIVE instance of `T`, in selection order.
+    pub fn active<T: ?Sized + PluginType>(&self) -> Vec<Plugin<T>> {
+        self.part_in::<T>(None, |slot| 0..slot.active)
+    }
+
+    /// Every loadable RESERVED instance of `T`, in selection order.
+    pub fn reserved<T: ?Sized + PluginType>(&self) -> Vec<Plugin<T>> {
+        self.part_in::<T>(None, |slot| slot.active..slot.plugins.len())
+    }
+
+    /// The plugin of type `T` that the type's selector picks for this request (the default
+    /// selection when the type has none). See [`crate::select`].
+    pub fn select<T: ?Sized + PluginType>(&self, context: &Context) -> Result<Plugin<T>, Error> {
+        self.select_in::<T>(None, context)
+    }
+
+    /// Lookups for one scope (a tenant): its own instances first, then the global ones
+    /// (ACTIVE ones of both before any RESERVED one).
+    pub fn scoped<'a>(&'a self, scope: &'a str) -> Scoped<'a> {
+        Scoped {
+            plugins: self,
+            scope,
+        }
+    }
+
+    /// Sets the selector of type `T` for [`select`](Self::select), replacing the one its
+    /// `#[plugin_type(selector = ...)]` declares.
+    pub fn set_selector<T: ?Sized + PluginType>(&self, selector: impl Selector) {
+        let selector: Arc<dyn Selector> = Arc::new(selector);
+        self.inner.selectors.rcu(|current| {
+            let mut next = (**current).clone();
+            next.insert(TypeId::of::<T>(), Arc::clone(&selector));
+            next
+        });
+    }
+
+    fn get_in<T: ?Sized + PluginType>(&self, scope: Option<&str>) -> Result<Plugin<T>, Error> {
+        let snapshot = self.inner.snapshot.load();
+        snapshot
+            .slot(scope, TypeId::of::<T>())
+            .and_then(|slot| slot.plugins.first())
+            .and_then(Plugin::from_erased)
+            .ok_or_else(|| no_instance::<T>(scope))
+    }
+
+    fn part_in<T: ?Sized + PluginType>(
+        &self,
+        scope: Option<&str>,
+        part: impl FnOnce(&TypeSlot) -> std::ops::Range<usize>,
+    ) -> Vec<Plugin<T>> {
+        let snapshot = self.inner.snapshot.load();
+        snapshot
+            .slot(scope, TypeId::of::<T>())
+            .map(|slot| {
+                slot.plugins[part(slot)]
+                    .iter()
+                    .filter_map(Plugin::from_erased)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn select_in<T: ?Sized + PluginType>(
+        &self,
+        scope: Option<&str>,
+        context: &Context,
+    ) -> Result<Plugin<T>, Error> {
+        let snapshot = self.inner.snapshot.load();
+        let slot = snapshot
+            .slot(scope, TypeId::of::<T>())
+            .ok_or_else(|| no_instance::<T>(scope))?;
+        let selectors = self.inner.selectors.load();
+        let selector: &dyn Selector = match selectors.get(&TypeId::of::<T>()) {
+            Some(selector) => selector.as_ref(),
+            None => &InOrder,
+        };
+        selector
+            .select(&slot.candidates(), context)
+            .and_then(|index| slot.plugins.get(index))
+            .and_then(Plugin::from_erased)
+            .ok_or_else(|| no_instance::<T>(scope))
+    }
+}
+
+fn no_instance<T: ?Sized + PluginType>(scope: Option<&str>) -> Error {
+    let key = T::info().key();
+    match scope {
+        None => Error::NoInstance(key.to_string()),
+        Some(scope) => Error::NoInstance(format!("{key} (scope `{scope}` or global)")),
+    }
+}
+
+/// Lookups for one scope (tenant), from [`Plugins::scoped`]: the tenant's instances first,
+/// then the global ones.
+#[derive(Clone, Copy)]
+pub struct Scoped<'a> {
+    plugins: &'a Plugins,
+    scope: &'a str,
+}
+
+impl Scoped<'_> {
+    /// The selected plugin of type `T` for this scope.
+    pub fn get<T: ?Sized + PluginType>(&self) -> Result<Plugin<T>, Error> {
+        self.plugins.get_in::<T>(Some(self.scope))
+    }
+
+    /// Every loadable ACTIVE instance of `T` for this scope, the scope's own first.
+    pub fn active<T: ?Sized + PluginType>(&self) -> Vec<Plugin<T>> {
+        self.plugins
+            .part_in::<T>(Some(self.scope), |slot| 0..slot.active)
+    }
+
+    /// Every loadable RESERVED instance of `T` for this scope, the scope's own first.
+    pub fn reserved<T: ?Sized + PluginType>(&self) -> Vec<Plugin<T>> {
+        self.plugins
+            .part_in::<T>(Some(self.scope), |slot| slot.active..slot.plugins.len())
+    }
+
+    /// The plugin the type's selector picks among this scope's candidates.
+    pub fn select<T: ?Sized + PluginType>(&self, context: &Context) -> Result<Plugin<T>, Error> {
+        self.plugins.select_in::<T>(Some(self.scope), context)
+    }
+}
+
+impl std::fmt::Debug for Scoped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scoped")
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}

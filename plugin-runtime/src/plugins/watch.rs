@@ -1,0 +1,162 @@
+//! Other processes' writes (DESIGN §11): a watcher thread per handle checks the store's
+//! revision every `interval` (half the handle's staleness bound) and reloads the snapshot when it moved; with a
+//! push channel (PostgreSQL's LISTEN/NOTIFY) it also wakes within a few milliseconds of an
+//! announced write. When the store cannot be reached, lookups keep serving the last snapshot;
+//! the condition is logged once when it starts and once when it ends, and
+//! [`Plugins::store_health`](super::Plugins::store_health) shows it.
+
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::Inner;
+use crate::store::ChangeFeed;
+
+/// How often a push channel is checked (a local read, no round-trip).
+const FEED_TICK: Duration = Duration::from_millis(5);
+
+/// Whether the store answered the last check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreHealth {
+    /// False while the store cannot be reached (lookups serve the last snapshot).
+    pub reachable: bool,
+    /// Why the last check failed, while it fails.
+    pub last_error: Option<String>,
+    /// When `reachable` last changed (the handle's creation at first).
+    pub since: SystemTime,
+    /// When the store was last checked.
+    pub last_checked: SystemTime,
+}
+
+impl StoreHealth {
+    pub(super) fn new() -> StoreHealth {
+        let now = SystemTime::now();
+        StoreHealth {
+            reachable: true,
+            last_error: None,
+            since: now,
+            last_checked: now,
+        }
+    }
+
+    /// Records one check's outcome, logging a change of state.
+    pub(super) fn record(&mut self, outcome: Result<(), String>) {
+        let now = SystemTime::now();
+        self.last_checked = now;
+        match outcome {
+            Ok(()) => {
+                if !self.reachable {
+                    tracing::info!("plugin store reachable again; snapshot refreshed");
+                    self.reachable = true;
+                    self.since = now;
+                }
+                self.last_error = None;
+            }
+            Err(error) => {
+                if self.reachable {
+                    tracing::error!(
+                        %error,
+                        "plugin store unreachable; lookups serve the last snapshot"
+                    );
+                    self.reachable = false;
+                    self.since = now;
+                }
+                self.last_error = Some(error);
+            }
+        }
+    }
+}
+
+/// Stops the watcher when dropped (with the handle's last clone).
+pub(super) struct Watcher {
+    _stop: Sender<()>,
+}
+
+/// Starts the watcher of `inner`, checking every `interval`. The push channel, if the store
+/// has one, is subscribed before this returns, so no write after `build` goes unannounced.
+pub(super) fn start(inner: &Arc<Inner>, interval: Duration) -> std::io::Result<Watcher> {
+    let (stop, stopped) = channel();
+    let weak = Arc::downgrade(inner);
+    let feed = subscribe(inner);
+    std::thread::Builder::new()
+        .name("plugin-system-watch".into())
+        .spawn(move || watch(weak, feed, interval, stopped))?;
+    Ok(Watcher { _stop: stop })
+}
+
+fn subscribe(inner: &Inner) -> Option<Box<dyn ChangeFeed>> {
+    match inner.store.change_feed() {
+        Ok(feed) => feed,
+        Err(error) => {
+            tracing::warn!(%error, "no push channel for plugin changes; polling only");
+            None
+        }
+    }
+}
+
+fn watch(
+    inner: Weak<Inner>,
+    mut feed: Option<Box<dyn ChangeFeed>>,
+    interval: Duration,
+    stopped: Receiver<()>,
+) {
+    loop {
+        if feed.is_none() {
+            let Some(strong) = inner.upgrade() else {
+                return;
+            };
+            feed = strong.store.change_feed().ok().flatten();
+        }
+        if !wait(&mut feed, interval, &stopped) {
+            return;
+        }
+        let Some(strong) = inner.upgrade() else {
+            return;
+        };
+        let outcome = strong.refresh().map(|_| ()).map_err(|err| err.to_string());
+        lock(&strong.store_health).record(outcome);
+        if feed.is_none() {
+            // Lost (or never had) the push channel: try again, polling meanwhile.
+            feed = strong.store.change_feed().ok().flatten();
+        }
+    }
+}
+
+/// Waits up to `interval`, returning early when the feed announces a write. False when the
+/// handle is gone.
+fn wait(
+    feed: &mut Option<Box<dyn ChangeFeed>>,
+    interval: Duration,
+    stopped: &Receiver<()>,
+) -> bool {
+    let deadline = Instant::now() + interval;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let nap = if feed.is_some() {
+            left.min(FEED_TICK)
+        } else {
+            left
+        };
+        match stopped.recv_timeout(nap) {
+            Err(RecvTimeoutError::Timeout) => {}
+            // The handle was dropped (or, never, a message was sent).
+            _ => return false,
+        }
+        if let Some(channel) = feed {
+            match channel.changed() {
+                Ok(true) => return true,
+                Ok(false) => {}
+                Err(_) => *feed = None,
+            }
+        }
+        if Instant::now() >= deadline {
+            return true;
+        }
+    }
+}
+
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -1,0 +1,606 @@
+//! Serving plugins (DESIGN §8, §11): scopes, selectors, failover, broadcast, the circuit
+//! breaker, and other processes' writes reaching a running process.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use plugin_system::prelude::*;
+use plugin_system::select::{Candidates, RoundRobin};
+use plugin_system::store::{ChangeFeed, Reseal, Store};
+use plugin_system::{
+    AuditEntry, BreakerState, Context, Failure, HealthPolicy, InstanceChange, InstanceRecord,
+    MemoryStore, Outcome, PriorityChange, Registry, Selector, SyncOptions, SyncReport,
+};
+use support::TestDatabase;
+
+/// Payment gateways: the configurable `region` lets selectors and failover tests tell
+/// instances apart and make them misbehave.
+#[plugin_type(name = "payment_gateway")]
+pub trait PaymentGateway {
+    fn charge(&self, amount: u64) -> Result<String, PluginError>;
+}
+
+#[derive(PluginConfig, Clone)]
+pub struct GatewayConfig {
+    #[config(choices("eu", "us"), default = "eu")]
+    pub region: String,
+    /// "ok", "error" or "panic": how `charge` behaves.
+    #[config(choices("ok", "error", "panic"), default = "ok")]
+    pub behaviour: String,
+}
+
+pub struct Gateway(GatewayConfig);
+
+impl From<GatewayConfig> for Gateway {
+    fn from(config: GatewayConfig) -> Self {
+        Gateway(config)
+    }
+}
+
+#[plugin_item(name = "card", config = GatewayConfig)]
+impl PaymentGateway for Gateway {
+    fn charge(&self, amount: u64) -> Result<String, PluginError> {
+        match self.0.behaviour.as_str() {
+            "error" => Err(PluginError::new("card declined by the provider")),
+            "panic" => panic!("provider SDK bug"),
+            _ => Ok(format!("{}:{amount}", self.0.region)),
+        }
+    }
+}
+
+/// Notifiers: config-less, so sync gives each an ACTIVE instance (email before sms).
+#[plugin_type(name = "notifier")]
+pub trait Notifier {
+    fn send(&self, message: &str) -> Result<String, PluginError>;
+}
+
+#[derive(Default)]
+pub struct Email;
+
+#[plugin_item(name = "email", priority = 10)]
+impl Notifier for Email {
+    fn send(&self, message: &str) -> Result<String, PluginError> {
+        Ok(format!("email:{message}"))
+    }
+}
+
+#[derive(Default)]
+pub struct Sms;
+
+#[plugin_item(name = "sms", priority = 20)]
+impl Notifier for Sms {
+    fn send(&self, message: &str) -> Result<String, PluginError> {
+        if message.is_empty() {
+            panic!("empty SMS");
+        }
+        Ok(format!("sms:{message}"))
+    }
+}
+
+fn key() -> Keyring {
+    Keyring::new(Key::generate())
+}
+
+fn in_memory() -> Plugins {
+    Plugins::builder()
+        .keyring(key())
+        .no_watch()
+        .build()
+        .unwrap()
+}
+
+fn gateway(name: &str, region: &str, behaviour: &str, priority: i32) -> NewInstance {
+    NewInstance::of::<dyn PaymentGateway>("card", name)
+        .config(&GatewayConfig {
+            region: region.into(),
+            behaviour: behaviour.into(),
+        })
+        .priority(priority)
+}
+
+#[test]
+fn a_scoped_lookup_prefers_the_tenants_instances_and_falls_back_to_global() {
+    let plugins = in_memory();
+    plugins
+        .create_instance(gateway("Global", "us", "ok", 10))
+        .unwrap();
+    plugins
+        .create_instance(gateway("Acme EU", "eu", "ok", 50).scope("acme"))
+        .unwrap();
+    let reserved = plugins
+        .create_instance(
+            gateway("Initech spare", "eu", "ok", 1)
+                .scope("initech")
+                .status(Status::Reserved),
+        )
+        .unwrap();
+
+    // The tenant's own ACTIVE instance wins over a better-priority global one.
+    let acme = plugins.scoped("acme");
+    assert_eq!(
+        acme.get::<dyn PaymentGateway>().unwrap().meta().name,
+        "Acme EU"
+    );
+    let names: Vec<_> = acme
+        .active::<dyn PaymentGateway>()
+        .iter()
+        .map(|p| p.meta().name.clone())
+        .collect();
+    assert_eq!(names, ["Acme EU", "Global"]);
+    // A tenant without instances, and global lookups, get the global one.
+    assert_eq!(
+        plugins
+            .scoped("globex")
+            .get::<dyn PaymentGateway>()
+            .unwrap()
+            .meta()
+            .name,
+        "Global"
+    );
+    assert_eq!(
+        plugins.get::<dyn PaymentGateway>().unwrap().meta().name,
+        "Global"
+    );
+    // A tenant's RESERVED instance does not beat a global ACTIVE one; it is the fallback.
+    let initech = plugins.scoped("initech");
+    assert_eq!(
+        initech.get::<dyn PaymentGateway>().unwrap().meta().name,
+        "Global"
+    );
+    assert_eq!(
+        initech.reserved::<dyn PaymentGateway>()[0].meta().id,
+        reserved.id
+    );
+    // Tenants' instances never leak into global lookups.
+    assert_eq!(plugins.active::<dyn PaymentGateway>().len(), 1);
+    assert!(plugins.reserved::<dyn PaymentGateway>().is_empty());
+}
+
+/// Picks the candidate whose instance name starts with the request's region.
+struct ByRegion;
+
+impl Selector for ByRegion {
+    fn select(&self, candidates: &Candidates<'_>, context: &Context) -> Option<usize> {
+        let region = context.get("region")?;
+        candidates
+            .preferred()
+            .iter()
+            .position(|meta| meta.name.to_lowercase().starts_with(region))
+    }
+}
+
+#[test]
+fn a_custom_selector_picks_by_the_requests_region() {
+    let plugins = in_memory();
+    plugins
+        .create_instance(gateway("US Stripe", "us", "ok", 1))
+        .unwrap();
+    plugins
+        .create_instance(gateway("EU Adyen", "eu", "ok", 2))
+        .unwrap();
+    plugins.set_selector::<dyn PaymentGateway>(ByRegion);
+
+    let eu = Context::new().with("region", "eu");
+    let chosen = plugins.select::<dyn PaymentGateway>(&eu).unwrap();
+    assert_eq!(chosen.meta().name, "EU Adyen");
+    assert_eq!(chosen.charge(7).unwrap(), "eu:7");
+    let us = Context::new().with("region", "us");
+    assert_eq!(
+        plugins
+            .select::<dyn PaymentGateway>(&us)
+            .unwrap()
+            .meta()
+            .name,
+        "US Stripe"
+    );
+    let nowhere = Context::new().with("region", "apac");
+    assert!(matches!(
+        plugins.select::<dyn PaymentGateway>(&nowhere),
+        Err(Error::NoInstance(_))
+    ));
+    // `get` keeps the default order whatever the selector.
+    assert_eq!(
+        plugins.get::<dyn PaymentGateway>().unwrap().meta().name,
+        "US Stripe"
+    );
+
+    // Round robin, set at run time, alternates over the ACTIVE ones.
+    plugins.set_selector::<dyn PaymentGateway>(RoundRobin::default());
+    let picks: Vec<_> = (0..4)
+        .map(|_| {
+            plugins
+                .select::<dyn PaymentGateway>(&Context::new())
+                .unwrap()
+                .meta()
+                .name
+                .clone()
+        })
+        .collect();
+    assert_eq!(picks, ["US Stripe", "EU Adyen", "US Stripe", "EU Adyen"]);
+}
+
+#[test]
+fn first_ok_passes_over_an_instance_that_errors_and_one_that_panics() {
+    let plugins = in_memory();
+    plugins
+        .create_instance(gateway("Declines", "eu", "error", 1))
+        .unwrap();
+    plugins
+        .create_instance(gateway("Crashes", "eu", "panic", 2))
+        .unwrap();
+    plugins
+        .create_instance(gateway("Works", "us", "ok", 3))
+        .unwrap();
+    let served = plugins
+        .first_ok::<dyn PaymentGateway, _, _>(|g| g.charge(100))
+        .unwrap();
+    assert_eq!(served.plugin.meta().name, "Works");
+    assert_eq!(served.value, "us:100");
+    let passed: Vec<_> = served
+        .passed
+        .iter()
+        .map(|a| (a.meta.name.as_str(), a.failure.to_string()))
+        .collect();
+    assert_eq!(
+        passed,
+        [
+            (
+                "Declines",
+                "failed: card declined by the provider".to_owned()
+            ),
+            ("Crashes", "panicked: provider SDK bug".to_owned()),
+        ]
+    );
+
+    // When every one fails, the error lists them all.
+    let err = plugins
+        .first_ok::<dyn PaymentGateway, (), _>(|_| Err("down"))
+        .unwrap_err();
+    assert_eq!(err.attempts.len(), 3);
+    assert!(err.to_string().contains("`Works` failed: down"), "{err}");
+}
+
+/// Each outcome as text: the value, or how it failed.
+fn results(outcomes: &[Outcome<String, PluginError>]) -> Vec<Result<&str, String>> {
+    outcomes
+        .iter()
+        .map(|o| o.result.as_deref().map_err(ToString::to_string))
+        .collect()
+}
+
+#[test]
+fn each_calls_every_active_instance_and_isolates_a_panic() {
+    let plugins = in_memory();
+    let outcomes = plugins.each::<dyn Notifier, _, _>(|n| n.send("hi"));
+    assert_eq!(results(&outcomes), [Ok("email:hi"), Ok("sms:hi")]);
+    let outcomes = plugins.each::<dyn Notifier, _, _>(|n| n.send(""));
+    assert_eq!(
+        results(&outcomes),
+        [Ok("email:"), Err("panicked: empty SMS".to_owned())]
+    );
+}
+
+#[test]
+fn the_breaker_trips_after_repeated_failures_and_recovers_after_its_cool_down() {
+    let plugins = in_memory();
+    let flaky = plugins
+        .create_instance(gateway("Flaky", "eu", "ok", 1))
+        .unwrap();
+    plugins
+        .create_instance(gateway("Backup", "us", "ok", 2))
+        .unwrap();
+    let cool_down = Duration::from_millis(200);
+    plugins.set_health_policy::<dyn PaymentGateway>(Some(HealthPolicy::trip_after(2, cool_down)));
+
+    // The first instance fails twice: its breaker opens.
+    let failing = |g: &dyn PaymentGateway| -> Result<String, String> {
+        let reference = g.charge(1).map_err(|e| e.to_string())?;
+        if reference.starts_with("eu") {
+            Err("timeout".into())
+        } else {
+            Ok(reference)
+        }
+    };
+    for _ in 0..2 {
+        let served = plugins
+            .first_ok::<dyn PaymentGateway, _, _>(failing)
+            .unwrap();
+        assert_eq!(served.passed.len(), 1);
+    }
+    assert!(matches!(
+        plugins.breaker(flaky.id),
+        BreakerState::Open { .. }
+    ));
+    // While open it is skipped: not even tried.
+    let tried = AtomicUsize::new(0);
+    let served = plugins
+        .first_ok::<dyn PaymentGateway, _, _>(|g| {
+            tried.fetch_add(1, Ordering::SeqCst);
+            g.charge(1)
+        })
+        .unwrap();
+    assert_eq!(served.plugin.meta().name, "Backup");
+    assert_eq!(tried.load(Ordering::SeqCst), 1);
+    assert!(served.passed.is_empty());
+
+    // After the cool-down it is tried again; a success closes the breaker.
+    std::thread::sleep(cool_down + Duration::from_millis(50));
+    let served = plugins
+        .first_ok::<dyn PaymentGateway, _, _>(|g| g.charge(1))
+        .unwrap();
+    assert_eq!(served.plugin.meta().name, "Flaky");
+    assert_eq!(
+        plugins.breaker(flaky.id),
+        BreakerState::Closed { failures: 0 }
+    );
+}
+
+#[test]
+fn a_critical_type_never_gets_a_breaker() {
+    #[plugin_type(name = "ledger", critical)]
+    pub trait Ledger {
+        fn write(&self) -> Result<(), PluginError>;
+    }
+    let plugins = in_memory();
+    plugins.set_health_policy::<dyn Ledger>(Some(HealthPolicy::trip_after(
+        1,
+        Duration::from_secs(60),
+    )));
+    // Silently ignored: no policy is kept for it.
+    let err = plugins
+        .first_ok::<dyn Ledger, (), PluginError>(|l| l.write())
+        .unwrap_err();
+    assert!(err.skipped.is_empty());
+}
+
+#[tokio::test]
+async fn async_failover_times_out_a_slow_instance_and_broadcast_runs_concurrently() {
+    let plugins = in_memory();
+    plugins
+        .create_instance(gateway("Slow", "eu", "ok", 1))
+        .unwrap();
+    plugins
+        .create_instance(gateway("Quick", "us", "ok", 2))
+        .unwrap();
+    let limit = Duration::from_millis(100);
+    let served = plugins
+        .first_ok_async::<dyn PaymentGateway, _, String, _>(limit, |g| async move {
+            if g.meta().name == "Slow" {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            }
+            g.charge(5).map_err(|e| e.to_string())
+        })
+        .await
+        .unwrap();
+    assert_eq!(served.value, "us:5");
+    assert_eq!(served.passed[0].failure, Failure::TimedOut(limit));
+
+    let outcomes = plugins
+        .each_async::<dyn Notifier, _, PluginError, _>(limit, |n| async move {
+            if n.meta().name == "sms" {
+                panic!("async SMS bug");
+            }
+            n.send("async")
+        })
+        .await;
+    assert_eq!(
+        results(&outcomes),
+        [Ok("email:async"), Err("panicked: async SMS bug".to_owned())]
+    );
+}
+
+/// A store whose reads fail while `down` is set: the database going away, as the handle sees
+/// it. (The real servers are stopped in the fault tests of issue 6.)
+#[derive(Debug, Default)]
+struct Flaky {
+    inner: MemoryStore,
+    down: Mutex<bool>,
+}
+
+impl Flaky {
+    fn check(&self) -> Result<(), Error> {
+        if *self.down.lock().unwrap() {
+            return Err(Error::Store("connection refused".into()));
+        }
+        Ok(())
+    }
+}
+
+impl Store for Flaky {
+    fn sync(&self, registry: &Registry, options: &SyncOptions) -> Result<SyncReport, Error> {
+        self.check()?;
+        self.inner.sync(registry, options)
+    }
+    fn instances(&self) -> Result<Vec<InstanceRecord>, Error> {
+        self.check()?;
+        self.inner.instances()
+    }
+    fn instance(&self, id: InstanceId) -> Result<InstanceRecord, Error> {
+        self.check()?;
+        self.inner.instance(id)
+    }
+    fn revision(&self) -> Result<u64, Error> {
+        self.check()?;
+        self.inner.revision()
+    }
+    fn insert_instance(&self, record: &InstanceRecord) -> Result<(), Error> {
+        self.check()?;
+        self.inner.insert_instance(record)
+    }
+    fn update_instance(
+        &self,
+        id: InstanceId,
+        expected_version: i64,
+        change: &InstanceChange,
+    ) -> Result<InstanceRecord, Error> {
+        self.check()?;
+        self.inner.update_instance(id, expected_version, change)
+    }
+    fn set_status(&self, ids: &[InstanceId], status: Status) -> Result<usize, Error> {
+        self.check()?;
+        self.inner.set_status(ids, status)
+    }
+    fn set_priority(&self, ids: &[InstanceId], change: PriorityChange) -> Result<usize, Error> {
+        self.check()?;
+        self.inner.set_priority(ids, change)
+    }
+    fn delete_instance(&self, id: InstanceId) -> Result<(), Error> {
+        self.check()?;
+        self.inner.delete_instance(id)
+    }
+    fn reseal_configs(&self, reseal: &Reseal<'_>) -> Result<usize, Error> {
+        self.check()?;
+        self.inner.reseal_configs(reseal)
+    }
+    fn audit_trail(&self, limit: usize) -> Result<Vec<AuditEntry>, Error> {
+        self.check()?;
+        self.inner.audit_trail(limit)
+    }
+    fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>, Error> {
+        Ok(None)
+    }
+}
+
+#[test]
+fn an_unreachable_store_keeps_the_last_snapshot_serving_and_says_so() {
+    let store = Arc::new(Flaky::default());
+    let plugins = Plugins::builder()
+        .shared_store(store.clone())
+        .keyring(key())
+        .max_staleness(Duration::from_millis(40))
+        .build()
+        .unwrap();
+    assert!(plugins.store_health().reachable);
+
+    *store.down.lock().unwrap() = true;
+    wait_until(|| !plugins.store_health().reachable);
+    let health = plugins.store_health();
+    assert_eq!(
+        health.last_error.as_deref(),
+        Some("store error: connection refused")
+    );
+    // Lookups serve the last snapshot; writes fail with the store's error.
+    assert_eq!(plugins.get::<dyn Notifier>().unwrap().meta().name, "email");
+    let err = plugins
+        .create_instance(gateway("New", "eu", "ok", 1))
+        .unwrap_err();
+    assert!(err.to_string().contains("connection refused"), "{err}");
+
+    *store.down.lock().unwrap() = false;
+    wait_until(|| plugins.store_health().reachable);
+    assert!(plugins.store_health().last_error.is_none());
+}
+
+/// Polls `condition` for up to 10 s (a liveness bound for slow CI machines, not a timing).
+fn wait_until(condition: impl Fn() -> bool) {
+    for _ in 0..1000 {
+        if condition() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("the condition did not hold within 10 s");
+}
+
+// Two real processes on one database: the child serves lookups while the parent writes.
+
+const CHILD_URL: &str = "PLUGIN_SYSTEM_TEST_WATCH_URL";
+const CHILD_BOUND_MS: &str = "PLUGIN_SYSTEM_TEST_WATCH_BOUND_MS";
+
+fn unix_millis() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+}
+
+/// Not a test of its own: the body of the child process of
+/// `another_processs_bulk_disable_is_served_within_the_bound_and_never_undone`. Without
+/// its environment variables it does nothing.
+#[test]
+fn child_process_watch() {
+    let Ok(url) = std::env::var(CHILD_URL) else {
+        return;
+    };
+    let bound: u64 = std::env::var(CHILD_BOUND_MS).unwrap().parse().unwrap();
+    let plugins = Plugins::builder()
+        .database_url(&url)
+        .keyring(key())
+        .skip_sync()
+        .max_staleness(Duration::from_millis(bound))
+        .build()
+        .unwrap();
+    let name = || plugins.get::<dyn Notifier>().unwrap().meta().name.clone();
+    assert_eq!(name(), "email");
+    println!("READY");
+    // Serve until the parent's bulk disable of `email` arrives...
+    let deadline = unix_millis() + 30_000;
+    while name() == "email" {
+        assert!(unix_millis() < deadline, "the change never arrived");
+        std::hint::spin_loop();
+    }
+    println!("OBSERVED {}", unix_millis());
+    // ...and never serve it again.
+    let mut lookups = 0u64;
+    let until = unix_millis() + 500;
+    while unix_millis() < until {
+        assert_eq!(name(), "sms", "a disabled instance was served again");
+        lookups += 1;
+    }
+    println!("CLEAN {lookups}");
+}
+
+fn another_processs_bulk_disable_is_served_within_the_bound_and_never_undone(db: &TestDatabase) {
+    use std::io::{BufRead, BufReader};
+    let plugins = Plugins::builder()
+        .database_url(&db.url)
+        .keyring(key())
+        .no_watch()
+        .build()
+        .unwrap();
+    let bound = Duration::from_millis(if db.backend == "postgres" { 100 } else { 1000 });
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_process_watch", "--nocapture"])
+        .env(CHILD_URL, &db.url)
+        .env(CHILD_BOUND_MS, bound.as_millis().to_string())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next_report = |prefix: &str| -> String {
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if let Some((_, rest)) = line.split_once(prefix) {
+                return rest.trim().to_owned();
+            }
+        }
+        panic!("the child ended before reporting {prefix}");
+    };
+    next_report("READY");
+
+    // A bulk action: `email` and the (absent) rest of a selection, disabled in one write.
+    let email: Vec<InstanceId> = plugins
+        .active::<dyn Notifier>()
+        .iter()
+        .filter(|p| p.meta().name == "email")
+        .map(|p| p.meta().id)
+        .collect();
+    let changed_at = unix_millis();
+    assert_eq!(plugins.set_status(&email, Status::Disabled).unwrap(), 1);
+
+    let observed_at: u128 = next_report("OBSERVED ").parse().unwrap();
+    let lookups: u64 = next_report("CLEAN ").parse().unwrap();
+    assert!(child.wait().unwrap().success());
+    eprintln!(
+        "{}: another process served the change after {} ms (bound {} ms), then {lookups} clean lookups",
+        db.backend,
+        observed_at.saturating_sub(changed_at),
+        bound.as_millis()
+    );
+    assert!(lookups > 0);
+}
+
+on_every_backend!(another_processs_bulk_disable_is_served_within_the_bound_and_never_undone);
