@@ -7,7 +7,8 @@ use std::sync::Arc;
 use super::Plugins;
 use super::snapshot::TypeSlot;
 use crate::Error;
-use crate::registration::{Plugin, PluginType};
+use crate::instance::InstanceMeta;
+use crate::registration::{Loaded, Plugin, PluginType};
 use crate::select::{Context, InOrder, Selector};
 
 impl Plugins {
@@ -16,6 +17,22 @@ impl Plugins {
     /// Global instances only: tenants' instances are served by [`scoped`](Self::scoped).
     pub fn get<T: ?Sized + PluginType>(&self) -> Result<Plugin<T>, Error> {
         self.get_in::<T>(None)
+    }
+
+    /// Calls `f` with the selected plugin of type `T` (as [`get`](Self::get) selects it) and
+    /// its metadata, without taking a reference count: for the hottest paths, where many
+    /// threads look up the same plugin at once and the shared count would be contended.
+    pub fn with<T: ?Sized + PluginType, R>(
+        &self,
+        f: impl FnOnce(&T, &InstanceMeta) -> R,
+    ) -> Result<R, Error> {
+        let snapshot = self.inner.snapshot.load();
+        let loaded = snapshot
+            .slot(None, TypeId::of::<T>())
+            .and_then(|slot| slot.plugins.first())
+            .and_then(|plugin| plugin.downcast_ref::<Loaded<T>>())
+            .ok_or_else(|| no_instance::<T>(None))?;
+        Ok(f(&loaded.plugin, &loaded.meta))
     }
 
     /// Every loadable ACTIVE instance of `T`, in selection order.
@@ -58,7 +75,7 @@ impl Plugins {
         let snapshot = self.inner.snapshot.load();
         snapshot
             .slot(scope, TypeId::of::<T>())
-            .and_then(|slot| slot.plugins.first())
+            .and_then(|slot| slot.selected())
             .and_then(Plugin::from_erased)
             .ok_or_else(|| no_instance::<T>(scope))
     }

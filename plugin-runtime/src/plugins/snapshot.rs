@@ -7,6 +7,7 @@ use std::any::TypeId;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::config::ConfigValues;
 use crate::crypto::Keyring;
@@ -74,11 +75,38 @@ pub(super) struct TypeSlot {
     pub(super) metas: Vec<InstanceMeta>,
     /// How many of them are ACTIVE (a prefix).
     pub(super) active: usize,
+    /// The selected plugin (`plugins[0]`) behind [`SHARDS`] handles of its own: threads
+    /// calling `get` at once clone different reference counts instead of contending for one.
+    pub(super) selected: Vec<ErasedPlugin>,
 }
+
+/// Handles per selected plugin (threads beyond this share them).
+const SHARDS: usize = 16;
 
 impl TypeSlot {
     pub(super) fn candidates(&self) -> Candidates<'_> {
         Candidates::new(&self.metas, self.active)
+    }
+
+    /// The selected plugin, through this thread's handle.
+    pub(super) fn selected(&self) -> Option<&ErasedPlugin> {
+        thread_local! {
+            static SHARD: usize = {
+                static NEXT: AtomicUsize = AtomicUsize::new(0);
+                NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS
+            };
+        }
+        if self.selected.is_empty() {
+            return None;
+        }
+        SHARD.with(|shard| self.selected.get(*shard))
+    }
+
+    /// Fills `selected` once the slot's order is final.
+    fn shard(&mut self, relabel: fn(&ErasedPlugin, InstanceMeta) -> ErasedPlugin) {
+        if let (Some(first), Some(meta)) = (self.plugins.first(), self.metas.first()) {
+            self.selected = (0..SHARDS).map(|_| relabel(first, meta.clone())).collect();
+        }
     }
 }
 
@@ -101,6 +129,7 @@ pub(super) enum EntryState {
 /// One selectable instance while a snapshot is being built.
 struct Candidate {
     type_id: TypeId,
+    relabel: fn(&ErasedPlugin, InstanceMeta) -> ErasedPlugin,
     scope: Option<String>,
     meta: InstanceMeta,
     plugin: ErasedPlugin,
@@ -143,6 +172,7 @@ impl Snapshot {
             {
                 candidates.push(Candidate {
                     type_id: (ty.info.type_id)(),
+                    relabel: ty.info.relabel,
                     scope: record.meta.scope.clone(),
                     meta: record.meta.clone(),
                     plugin: Arc::clone(plugin),
@@ -184,6 +214,16 @@ impl Snapshot {
                     push(slot, candidate);
                 }
             }
+        }
+        let relabels: ByType<_> = candidates.iter().map(|c| (c.type_id, c.relabel)).collect();
+        let slots = snapshot.global.iter_mut().chain(
+            snapshot
+                .scoped
+                .values_mut()
+                .flat_map(|types| types.iter_mut()),
+        );
+        for (type_id, slot) in slots {
+            slot.shard(relabels[type_id]);
         }
         snapshot
     }
