@@ -6,7 +6,7 @@
 use diesel::prelude::*;
 use plugin_runtime::store::{AuditEntry, ChangeFeed, PriorityChange, Reseal, Store};
 use plugin_runtime::sync::{
-    StoredInstance, StoredState, SyncAction, SyncOptions, SyncReport, plan,
+    StoredInstance, StoredItem, StoredState, StoredType, SyncAction, SyncOptions, SyncReport, plan,
 };
 use plugin_runtime::{
     Error, InstanceChange, InstanceId, InstanceRecord, ItemKey, Registry, Status,
@@ -36,18 +36,28 @@ impl DieselStore<Db> {
     }
 }
 
-/// Inserts one instance row: the one path for operator-created and sync-default instances.
-fn insert_record(conn: &mut Db, item_id: &str, record: &InstanceRecord) -> Result<(), Error> {
+/// Inserts instance rows (item row id, record) in one statement: the one path for
+/// operator-created and sync-default instances.
+fn insert_records(conn: &mut Db, records: &[(&str, &InstanceRecord)]) -> Result<(), Error> {
+    let rows: Vec<_> = records
+        .iter()
+        .map(|(item_id, record)| {
+            (
+                plugin_instances::id.eq(record.meta.id.to_string()),
+                plugin_instances::item_id.eq(*item_id),
+                plugin_instances::created_at.eq(to_millis(record.created_at)),
+                InstanceValues::of(record),
+            )
+        })
+        .collect();
     diesel::insert_into(plugin_instances::table)
-        .values((
-            plugin_instances::id.eq(record.meta.id.to_string()),
-            plugin_instances::item_id.eq(item_id),
-            plugin_instances::created_at.eq(to_millis(record.created_at)),
-            InstanceValues::of(record),
-        ))
+        .values(rows)
         .execute(conn)
         .map(|_| ())
-        .map_err(|err| duplicate_name(err, &record.meta))
+        .map_err(|err| match records {
+            [(_, record)] => duplicate_name(err, &record.meta),
+            _ => db(err),
+        })
 }
 
 /// The row id of an item, by its key.
@@ -173,20 +183,78 @@ fn stored_state(conn: &mut Db) -> Result<(StoredState, Ids), Error> {
     Ok((state, ids))
 }
 
-fn apply(conn: &mut Db, ids: &mut Ids, action: &SyncAction) -> Result<(), Error> {
+/// Rows a sync creates: inserted after its other actions, many rows per statement (row ids
+/// are made here, so the batches need no round-trip to learn them).
+#[derive(Default)]
+struct Creations<'a> {
+    types: Vec<(String, &'a StoredType)>,
+    /// Item row id, its type's row id, the item.
+    items: Vec<(String, String, &'a StoredItem)>,
+    /// Item row id, the default instance.
+    instances: Vec<(String, InstanceRecord)>,
+}
+
+/// Rows per insert statement: well under every backend's limit on bound parameters.
+const BATCH: usize = 500;
+
+impl Creations<'_> {
+    fn insert(&self, conn: &mut Db) -> Result<(), Error> {
+        for chunk in self.types.chunks(BATCH) {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|(id, row)| {
+                    (
+                        plugin_types::id.eq(id),
+                        plugin_types::namespace.eq(&row.key.namespace),
+                        plugin_types::name.eq(&row.key.name),
+                        TypeValues::of(row),
+                    )
+                })
+                .collect();
+            diesel::insert_into(plugin_types::table)
+                .values(rows)
+                .execute(conn)
+                .map_err(db)?;
+        }
+        for chunk in self.items.chunks(BATCH) {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|(id, type_id, row)| {
+                    (
+                        plugin_items::id.eq(id),
+                        plugin_items::type_id.eq(type_id),
+                        plugin_items::name.eq(&row.key.name),
+                        ItemValues::of(row),
+                    )
+                })
+                .collect();
+            diesel::insert_into(plugin_items::table)
+                .values(rows)
+                .execute(conn)
+                .map_err(db)?;
+        }
+        for chunk in self.instances.chunks(BATCH) {
+            let rows: Vec<(&str, &InstanceRecord)> = chunk
+                .iter()
+                .map(|(item_id, record)| (item_id.as_str(), record))
+                .collect();
+            insert_records(conn, &rows)?;
+        }
+        Ok(())
+    }
+}
+
+fn apply<'a>(
+    conn: &mut Db,
+    ids: &mut Ids,
+    creations: &mut Creations<'a>,
+    action: &'a SyncAction,
+) -> Result<(), Error> {
     match action {
         SyncAction::CreateType(row) => {
             let id = uuid::Uuid::now_v7().to_string();
-            diesel::insert_into(plugin_types::table)
-                .values((
-                    plugin_types::id.eq(&id),
-                    plugin_types::namespace.eq(&row.key.namespace),
-                    plugin_types::name.eq(&row.key.name),
-                    TypeValues::of(row),
-                ))
-                .execute(conn)
-                .map_err(db)?;
-            ids.types.insert(row.key.clone(), id);
+            ids.types.insert(row.key.clone(), id.clone());
+            creations.types.push((id, row));
         }
         SyncAction::UpdateType(row) => {
             diesel::update(plugin_types::table.filter(plugin_types::id.eq(ids.type_id(&row.key)?)))
@@ -207,16 +275,9 @@ fn apply(conn: &mut Db, ids: &mut Ids, action: &SyncAction) -> Result<(), Error>
         }
         SyncAction::CreateItem(row) => {
             let id = uuid::Uuid::now_v7().to_string();
-            diesel::insert_into(plugin_items::table)
-                .values((
-                    plugin_items::id.eq(&id),
-                    plugin_items::type_id.eq(ids.type_id(&row.key.type_key)?),
-                    plugin_items::name.eq(&row.key.name),
-                    ItemValues::of(row),
-                ))
-                .execute(conn)
-                .map_err(db)?;
-            ids.items.insert(row.key.clone(), id);
+            let type_id = ids.type_id(&row.key.type_key)?.to_owned();
+            ids.items.insert(row.key.clone(), id.clone());
+            creations.items.push((id, type_id, row));
         }
         SyncAction::UpdateItem(row) => {
             diesel::update(plugin_items::table.filter(plugin_items::id.eq(ids.item_id(&row.key)?)))
@@ -251,7 +312,9 @@ fn apply(conn: &mut Db, ids: &mut Ids, action: &SyncAction) -> Result<(), Error>
             priority,
         } => {
             let record = InstanceRecord::sync_default(*id, item.clone(), name, *priority);
-            insert_record(conn, ids.item_id(item)?, &record)?;
+            creations
+                .instances
+                .push((ids.item_id(item)?.to_owned(), record));
         }
         SyncAction::DeleteInstance { id, .. } => {
             diesel::delete(plugin_instances::table.filter(plugin_instances::id.eq(id.to_string())))
@@ -270,9 +333,11 @@ impl Store for DieselStore<Db> {
             if options.dry_run || report.is_noop() {
                 return Ok((report, false));
             }
+            let mut creations = Creations::default();
             for action in &report.actions {
-                apply(conn, &mut ids, action)?;
+                apply(conn, &mut ids, &mut creations, action)?;
             }
+            creations.insert(conn)?;
             audit(conn, AuditEntry::synced(&report))?;
             Ok((report, true))
         })
@@ -297,7 +362,7 @@ impl Store for DieselStore<Db> {
     fn insert_instance(&self, record: &InstanceRecord) -> Result<(), Error> {
         self.write::<()>(|conn| {
             let item_id = item_row_id(conn, &record.meta.item)?;
-            insert_record(conn, &item_id, record)?;
+            insert_records(conn, &[(&item_id, record)])?;
             audit(conn, AuditEntry::created(record))?;
             Ok(((), true))
         })

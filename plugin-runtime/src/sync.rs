@@ -231,6 +231,13 @@ pub fn plan(registry: &Registry, stored: &StoredState, options: &SyncOptions) ->
         stored.types.iter().map(|row| (&row.key, row)).collect();
     let stored_items: BTreeMap<&ItemKey, &StoredItem> =
         stored.items.iter().map(|row| (&row.key, row)).collect();
+    let mut instances_of: BTreeMap<&ItemKey, Vec<&StoredInstance>> = BTreeMap::new();
+    for instance in &stored.instances {
+        instances_of
+            .entry(&instance.item)
+            .or_default()
+            .push(instance);
+    }
     let update = options.mode == SyncMode::Update;
 
     let mut live_items: BTreeSet<ItemKey> = BTreeSet::new();
@@ -339,14 +346,10 @@ pub fn plan(registry: &Registry, stored: &StoredState, options: &SyncOptions) ->
                     }
                 }
             }
-            plan_instances(
-                item.name,
-                &key,
-                existing.map(|row| &row.key),
-                &wanted,
-                stored,
-                &mut report,
-            );
+            let instances = existing
+                .and_then(|row| instances_of.get(&row.key))
+                .map_or(&[][..], Vec::as_slice);
+            plan_instances(item.name, &key, &wanted, instances, &mut report);
             live_items.insert(key);
         }
     }
@@ -385,19 +388,10 @@ pub fn plan(registry: &Registry, stored: &StoredState, options: &SyncOptions) ->
 fn plan_instances(
     item_name: &str,
     key: &ItemKey,
-    stored_key: Option<&ItemKey>,
     wanted: &StoredItem,
-    stored: &StoredState,
+    instances: &[&StoredInstance],
     report: &mut SyncReport,
 ) {
-    let instances: Vec<&StoredInstance> = match stored_key {
-        Some(stored_key) => stored
-            .instances
-            .iter()
-            .filter(|i| &i.item == stored_key)
-            .collect(),
-        None => Vec::new(),
-    };
     if wanted.configurable {
         for instance in instances {
             if !instance.has_config && instance.name == item_name && instance.scope.is_none() {
