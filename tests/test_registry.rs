@@ -93,6 +93,7 @@ const fn fake_type(name: &'static str, file: &'static str, line: u32) -> TypeInf
         relabel: private::relabel::<dyn Fake>,
         selector: None,
         critical: false,
+        parent: None,
     }
 }
 

@@ -60,6 +60,35 @@ impl PaymentGateway for Cash {
     }
 }
 
+/// A sub-type: card gateways are payment gateways that can also refund. Parent lookups serve
+/// its instances too.
+#[plugin_type(name = "card_gateway", parent = PaymentGateway)]
+pub trait CardGateway: PaymentGateway {
+    fn refund(&self, amount: u64) -> String;
+}
+
+pub struct Visa(StripeConfig);
+
+impl From<StripeConfig> for Visa {
+    fn from(config: StripeConfig) -> Self {
+        Visa(config)
+    }
+}
+
+#[plugin_item(name = "visa", config = StripeConfig, priority = 5)]
+impl CardGateway for Visa {
+    fn refund(&self, amount: u64) -> String {
+        format!("refunded {amount}")
+    }
+}
+
+#[plugin_item(via = CardGateway)]
+impl PaymentGateway for Visa {
+    fn create_payment(&self, amount: u64) -> Result<String, PluginError> {
+        Ok(format!("visa:{}:{amount}", self.0.api_key))
+    }
+}
+
 fn stripe(name: &str, api_key: &str, status: Status, priority: i32) -> NewInstance {
     NewInstance::of::<dyn PaymentGateway>("stripe", name)
         .config(&StripeConfig {
@@ -112,7 +141,64 @@ on_every_backend!(
     bulk_status_and_priority_then_delete_with_an_audit_row_each_and_no_secret,
     unknown_and_malformed_instance_ids_are_typed_errors,
     a_second_handle_sees_the_first_ones_writes_after_refresh,
+    a_parent_lookup_serves_its_sub_types_instances,
 );
+
+fn a_parent_lookup_serves_its_sub_types_instances(db: &TestDatabase) {
+    let keyring = Keyring::new(Key::generate());
+    let plugins = plugins(db, &keyring);
+    let visa = plugins
+        .create_instance(
+            NewInstance::of::<dyn CardGateway>("visa", "Visa")
+                .config(&StripeConfig {
+                    api_key: "sk_visa_key".into(),
+                    currency: "usd".into(),
+                })
+                .priority(5),
+        )
+        .unwrap();
+    plugins
+        .create_instance(stripe("Stripe", "sk_stripe_key", Status::Active, 10))
+        .unwrap();
+
+    // The parent's candidates: the sub-type's instance (priority 5) first, then Stripe, cash.
+    let names: Vec<_> = plugins
+        .active::<dyn PaymentGateway>()
+        .iter()
+        .map(|p| p.meta().name.clone())
+        .collect();
+    assert_eq!(names, ["Visa", "Stripe", "cash"]);
+    let chosen = plugins.get::<dyn PaymentGateway>().unwrap();
+    assert_eq!(chosen.create_payment(3).unwrap(), "visa:sk_visa_key:3");
+    // The sub-type's own lookups see only its instances, with its whole contract.
+    assert_eq!(
+        plugins.get::<dyn CardGateway>().unwrap().refund(3),
+        "refunded 3"
+    );
+    assert_eq!(plugins.active::<dyn CardGateway>().len(), 1);
+    // By id: a sub-type's instance is an instance of the parent type, not the other way.
+    assert_eq!(
+        plugins
+            .get_by_id::<dyn PaymentGateway>(visa.id)
+            .unwrap()
+            .meta()
+            .name,
+        "Visa"
+    );
+    let stripe_id = names_to_id(&plugins, "Stripe");
+    let err = plugins.get_by_id::<dyn CardGateway>(stripe_id).unwrap_err();
+    assert!(matches!(err, Error::WrongType { .. }), "{err}");
+}
+
+fn names_to_id(plugins: &Plugins, name: &str) -> InstanceId {
+    plugins
+        .active::<dyn PaymentGateway>()
+        .iter()
+        .find(|p| p.meta().name == name)
+        .unwrap()
+        .meta()
+        .id
+}
 
 fn sync_counts_a_config_less_and_a_configurable_item_then_a_resync_changes_nothing(
     db: &TestDatabase,
@@ -125,13 +211,14 @@ fn sync_counts_a_config_less_and_a_configurable_item_then_a_resync_changes_nothi
             first.items_created,
             first.instances_created
         ),
-        (1, 2, 1),
+        (2, 3, 1),
         "{:?}",
         first.actions
     );
+    // Read back equal, the sub-type's parent included: nothing to do.
     let again = store.sync(linked(), &SyncOptions::default()).unwrap();
     assert!(again.is_noop(), "{:?}", again.actions);
-    assert_eq!((again.types_found, again.items_found), (1, 2));
+    assert_eq!((again.types_found, again.items_found), (2, 3));
     let instances = store.instances().unwrap();
     assert_eq!(
         instances.len(),
@@ -195,7 +282,8 @@ fn removed_code_orphans_rows_that_are_kept_never_selected_and_pruned_only_on_req
         .build()
         .unwrap();
     let report = after.startup_sync().unwrap();
-    assert_eq!(report.items_orphaned, 1, "{:?}", report.actions);
+    // `stripe` and the sub-type's `visa`: both items' code is gone from this deployment.
+    assert_eq!(report.items_orphaned, 2, "{:?}", report.actions);
     let kept = after.store().instance(live.id).unwrap();
     assert!(kept.orphaned);
     assert!(
@@ -234,7 +322,7 @@ fn removed_code_orphans_rows_that_are_kept_never_selected_and_pruned_only_on_req
     assert!(store.instance(live.id).is_ok());
 
     let pruned = store.sync(only(&["cash"]), &prune).unwrap();
-    assert_eq!(pruned.items_deleted, 1, "{:?}", pruned.actions);
+    assert_eq!(pruned.items_deleted, 2, "{:?}", pruned.actions);
     assert!(matches!(
         store.instance(live.id),
         Err(Error::UnknownInstance(_))
@@ -261,6 +349,7 @@ static SMS_TYPE: TypeInfo = TypeInfo {
     relabel: private::relabel::<dyn Sms>,
     selector: None,
     critical: false,
+    parent: None,
 };
 
 fn sms_type() -> &'static TypeInfo {
@@ -439,7 +528,7 @@ fn eight_processes_syncing_at_once_leave_one_row_per_key(db: &TestDatabase) {
     }
     assert_eq!(
         created,
-        (1, 2, 1),
+        (2, 3, 1),
         "each row created by exactly one process"
     );
     let store = store(db);

@@ -74,6 +74,7 @@ static TYPES: LazyLock<Vec<TypeInfo>> = LazyLock::new(|| {
             relabel: private::relabel::<dyn BenchNotifier>,
             selector: None,
             critical: false,
+            parent: None,
         })
         .collect()
 });

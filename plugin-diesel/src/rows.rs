@@ -67,20 +67,23 @@ pub(crate) fn to_millis(time: SystemTime) -> i64 {
 
 /// The columns of a type row that sync writes (insert and update alike).
 #[derive(Insertable, AsChangeset)]
-#[diesel(table_name = plugin_types)]
+#[diesel(table_name = plugin_types, treat_none_as_null = true)]
 pub(crate) struct TypeValues<'a> {
     description: &'a str,
     rust_path: &'a str,
     fingerprint: &'a str,
+    parent_id: Option<&'a str>,
     orphaned: bool,
 }
 
 impl<'a> TypeValues<'a> {
-    pub(crate) fn of(row: &'a StoredType) -> Self {
+    /// The values of `row`, whose parent type (if any) has the row id `parent_id`.
+    pub(crate) fn of(row: &'a StoredType, parent_id: Option<&'a str>) -> Self {
         TypeValues {
             description: &row.description,
             rust_path: &row.rust_path,
             fingerprint: &row.fingerprint,
+            parent_id,
             orphaned: false,
         }
     }
@@ -141,8 +144,17 @@ impl<'a> InstanceValues<'a> {
     }
 }
 
-/// A type row: id, namespace, name, description, rust path, fingerprint, orphaned.
-pub(crate) type TypeRow = (String, String, String, String, String, String, bool);
+/// A type row: id, namespace, name, description, rust path, fingerprint, parent id, orphaned.
+pub(crate) type TypeRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    bool,
+);
 
 /// An item row with its type's key: id, namespace, type, name, module, description,
 /// category, configurable, priority, orphaned.
@@ -218,16 +230,33 @@ pub(crate) fn record_from_row(row: InstanceRow) -> Result<InstanceRecord, Error>
     })
 }
 
-pub(crate) fn type_from_row(row: TypeRow) -> (String, StoredType) {
-    let (id, namespace, name, description, rust_path, fingerprint, orphaned) = row;
-    let stored = StoredType {
-        key: TypeKey { namespace, name },
-        description,
-        fingerprint,
-        rust_path,
-        orphaned,
-    };
-    (id, stored)
+/// Type rows as sync sees them: parents by key instead of row id. Returns (row id, type).
+pub(crate) fn types_from_rows(rows: Vec<TypeRow>) -> Vec<(String, StoredType)> {
+    let keys: HashMap<String, TypeKey> = rows
+        .iter()
+        .map(|(id, namespace, name, ..)| {
+            let key = TypeKey {
+                namespace: namespace.clone(),
+                name: name.clone(),
+            };
+            (id.clone(), key)
+        })
+        .collect();
+    rows.into_iter()
+        .map(
+            |(id, namespace, name, description, rust_path, fingerprint, parent_id, orphaned)| {
+                let stored = StoredType {
+                    key: TypeKey { namespace, name },
+                    description,
+                    fingerprint,
+                    rust_path,
+                    parent: parent_id.and_then(|parent| keys.get(&parent).cloned()),
+                    orphaned,
+                };
+                (id, stored)
+            },
+        )
+        .collect()
 }
 
 pub(crate) fn item_from_row(row: ItemRow) -> (String, StoredItem) {

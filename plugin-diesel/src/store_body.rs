@@ -3,20 +3,22 @@
 //! `write_transaction`. (diesel checks every query against one concrete backend, so code
 //! generic over backends would need a bound per query; this keeps the queries plain.)
 
+use std::collections::HashMap;
+
 use diesel::prelude::*;
 use plugin_runtime::store::{AuditEntry, ChangeFeed, PriorityChange, Reseal, Store};
 use plugin_runtime::sync::{
     StoredInstance, StoredItem, StoredState, StoredType, SyncAction, SyncOptions, SyncReport, plan,
 };
 use plugin_runtime::{
-    Error, InstanceChange, InstanceId, InstanceRecord, ItemKey, Registry, Status,
+    Error, InstanceChange, InstanceId, InstanceRecord, ItemKey, Registry, Status, TypeKey,
 };
 
 use super::{Db, announce_change, change_feed, write_transaction};
 use crate::DieselStore;
 use crate::rows::{
     Ids, InstanceRow, InstanceValues, ItemRow, ItemValues, TypeRow, TypeValues, db, duplicate_name,
-    from_millis, item_from_row, now_millis, record_from_row, to_millis, type_from_row,
+    from_millis, item_from_row, now_millis, record_from_row, to_millis, types_from_rows,
 };
 use crate::schema::{plugin_audit, plugin_instances, plugin_items, plugin_revision, plugin_types};
 
@@ -140,6 +142,7 @@ fn stored_state(conn: &mut Db) -> Result<(StoredState, Ids), Error> {
             plugin_types::description,
             plugin_types::rust_path,
             plugin_types::fingerprint,
+            plugin_types::parent_id,
             plugin_types::orphaned,
         ))
         .load(conn)
@@ -162,7 +165,7 @@ fn stored_state(conn: &mut Db) -> Result<(StoredState, Ids), Error> {
         .map_err(db)?;
     let mut ids = Ids::default();
     let mut state = StoredState::default();
-    for (id, stored) in types.into_iter().map(type_from_row) {
+    for (id, stored) in types_from_rows(types) {
         ids.types.insert(stored.key.clone(), id);
         state.types.push(stored);
     }
@@ -183,8 +186,8 @@ fn stored_state(conn: &mut Db) -> Result<(StoredState, Ids), Error> {
     Ok((state, ids))
 }
 
-/// Rows a sync creates: inserted after its other actions, many rows per statement (row ids
-/// are made here, so the batches need no round-trip to learn them).
+/// Rows a sync creates, many rows per statement (row ids are made here, so the batches need
+/// no round-trip to learn them): types before the other actions, items and instances after.
 #[derive(Default)]
 struct Creations<'a> {
     types: Vec<(String, &'a StoredType)>,
@@ -198,24 +201,49 @@ struct Creations<'a> {
 const BATCH: usize = 500;
 
 impl Creations<'_> {
-    fn insert(&self, conn: &mut Db) -> Result<(), Error> {
+    /// Inserts the new types, parents before their sub-types (MySQL checks foreign keys row
+    /// by row). Before the other actions, which may point existing types at new parents.
+    fn insert_types(&mut self, conn: &mut Db, ids: &Ids) -> Result<(), Error> {
+        let new: HashMap<&TypeKey, &StoredType> =
+            self.types.iter().map(|(_, row)| (&row.key, *row)).collect();
+        let depth = |row: &StoredType| {
+            let mut depth = 0;
+            let mut parent = row.parent.as_ref();
+            while let Some(key) = parent.and_then(|key| new.get(key)) {
+                depth += 1;
+                parent = key.parent.as_ref();
+            }
+            depth
+        };
+        self.types.sort_by_cached_key(|(_, row)| depth(row));
         for chunk in self.types.chunks(BATCH) {
-            let rows: Vec<_> = chunk
+            let rows = chunk
                 .iter()
                 .map(|(id, row)| {
-                    (
+                    let parent_id = row
+                        .parent
+                        .as_ref()
+                        .map(|key| ids.type_id(key))
+                        .transpose()?;
+                    Ok((
                         plugin_types::id.eq(id),
                         plugin_types::namespace.eq(&row.key.namespace),
                         plugin_types::name.eq(&row.key.name),
-                        TypeValues::of(row),
-                    )
+                        TypeValues::of(row, parent_id),
+                    ))
                 })
-                .collect();
+                .collect::<Result<Vec<_>, Error>>()?;
             diesel::insert_into(plugin_types::table)
                 .values(rows)
                 .execute(conn)
                 .map_err(db)?;
         }
+        Ok(())
+    }
+
+    /// Inserts the new items and default instances, after the other actions (a renamed
+    /// item frees its old name first).
+    fn insert_items_and_instances(&self, conn: &mut Db) -> Result<(), Error> {
         for chunk in self.items.chunks(BATCH) {
             let rows: Vec<_> = chunk
                 .iter()
@@ -251,14 +279,16 @@ fn apply<'a>(
     action: &'a SyncAction,
 ) -> Result<(), Error> {
     match action {
-        SyncAction::CreateType(row) => {
-            let id = uuid::Uuid::now_v7().to_string();
-            ids.types.insert(row.key.clone(), id.clone());
-            creations.types.push((id, row));
-        }
+        // Inserted before the other actions run (see `sync`).
+        SyncAction::CreateType(_) => {}
         SyncAction::UpdateType(row) => {
+            let parent_id = row
+                .parent
+                .as_ref()
+                .map(|key| ids.type_id(key))
+                .transpose()?;
             diesel::update(plugin_types::table.filter(plugin_types::id.eq(ids.type_id(&row.key)?)))
-                .set(TypeValues::of(row))
+                .set(TypeValues::of(row, parent_id))
                 .execute(conn)
                 .map_err(db)?;
         }
@@ -335,9 +365,17 @@ impl Store for DieselStore<Db> {
             }
             let mut creations = Creations::default();
             for action in &report.actions {
+                if let SyncAction::CreateType(row) = action {
+                    let id = uuid::Uuid::now_v7().to_string();
+                    ids.types.insert(row.key.clone(), id.clone());
+                    creations.types.push((id, row));
+                }
+            }
+            creations.insert_types(conn, &ids)?;
+            for action in &report.actions {
                 apply(conn, &mut ids, &mut creations, action)?;
             }
-            creations.insert(conn)?;
+            creations.insert_items_and_instances(conn)?;
             audit(conn, AuditEntry::synced(&report))?;
             Ok((report, true))
         })

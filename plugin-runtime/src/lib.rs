@@ -33,7 +33,8 @@ pub use plugins::{
     NewInstance, Outcome, Plugins, PluginsBuilder, Scoped, Served, StoreHealth,
 };
 pub use registration::{
-    FromConfig, ItemInfo, ItemKey, Location, NoConfig, Plugin, PluginType, TypeInfo, TypeKey,
+    FromConfig, ItemInfo, ItemKey, Location, NoConfig, ParentLink, Plugin, PluginType, TypeInfo,
+    TypeKey,
 };
 pub use registry::{RegisteredType, Registry};
 pub use select::{Context, Selector};

@@ -15,8 +15,8 @@ pub use crate::config::{ConfigSchema, ConfigValues, PluginConfig};
 pub use crate::error::PluginError;
 pub use crate::instance::InstanceMeta;
 pub use crate::registration::{
-    ErasedPlugin, FromConfig, ItemInfo, LinkedCrate, Loaded, Location, NoConfig, PluginType,
-    TypeInfo,
+    ErasedPlugin, FromConfig, ItemInfo, LinkedCrate, Loaded, Location, NoConfig, ParentLink,
+    PluginType, TypeInfo,
 };
 pub use crate::select::Selector;
 
@@ -38,7 +38,8 @@ pub static LINKED_CRATES: [LinkedCrate];
 #[diagnostic::on_unimplemented(
     message = "`{Self}` implements a plugin type but is not registered as a plugin item",
     label = "this impl needs `#[plugin_item(name = \"...\")]`",
-    note = "add `#[plugin_item(name = \"...\")]` above the `impl` so the plugin system can find and build it"
+    note = "add `#[plugin_item(name = \"...\")]` above the `impl` so the plugin system can find and build it",
+    note = "if `{Self}` is an item of a sub-type and this impl is of the parent trait, write `#[plugin_item(via = SubType)]` instead"
 )]
 pub trait ItemOf<const KEY: u64> {}
 
@@ -67,6 +68,30 @@ pub fn relabel<T: ?Sized + Send + Sync + 'static>(
         // registry never does; keep the old value rather than panic.
         Err(same) => same,
     }
+}
+
+/// Upcasts a loaded plugin of a sub-type `C` to its parent type `P` (`coerce` is the
+/// generated `|child| child`: trait upcasting, checked by the compiler).
+pub fn upcast<C, P>(erased: &ErasedPlugin, coerce: fn(Arc<C>) -> Arc<P>) -> Option<ErasedPlugin>
+where
+    C: ?Sized + Send + Sync + 'static,
+    P: ?Sized + Send + Sync + 'static,
+{
+    let loaded = erased.downcast_ref::<Loaded<C>>()?;
+    Some(Arc::new(Loaded {
+        meta: loaded.meta.clone(),
+        plugin: coerce(Arc::clone(&loaded.plugin)),
+    }))
+}
+
+/// `#[plugin_item(via = SubType)]` on `impl Parent for Item`: `SubType` must be a sub-type of
+/// `Parent` (compared by their keys at compile time).
+pub const fn assert_via(parent_of_via: u64, this_type: u64) {
+    assert!(
+        parent_of_via == this_type,
+        "`via` must name a sub-type of the trait this impl implements: \
+         `#[plugin_type(parent = ThisTrait)] trait SubType: ThisTrait`"
+    );
 }
 
 /// The schema of a config type, as a function pointer a `static` can hold.

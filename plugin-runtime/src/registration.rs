@@ -55,6 +55,20 @@ pub struct TypeInfo {
     pub selector: Option<fn() -> Arc<dyn Selector>>,
     /// `#[plugin_type(critical)]`: its instances are never skipped by a circuit breaker.
     pub critical: bool,
+    /// `#[plugin_type(parent = Parent)]`: this type is a sub-type of `Parent`, whose lookups
+    /// also serve this type's instances.
+    pub parent: Option<ParentLink>,
+}
+
+/// A sub-type's link to its parent type.
+#[derive(Debug, Clone, Copy)]
+pub struct ParentLink {
+    /// The parent type.
+    pub info: fn() -> &'static TypeInfo,
+    /// Turns a loaded plugin of the sub-type into a loaded plugin of the parent type (the
+    /// trait object upcast), sharing the constructed object.
+    #[doc(hidden)]
+    pub upcast: fn(&ErasedPlugin) -> Option<ErasedPlugin>,
 }
 
 impl TypeInfo {
@@ -180,6 +194,9 @@ pub trait PluginType: Send + Sync + 'static {
     /// A hash of the type's stored key, used only to make a forgotten `#[plugin_item]` a
     /// compile error (see [`crate::__private::ItemOf`]).
     const KEY: u64;
+
+    /// The parent type's `KEY` for a sub-type (`#[plugin_type(parent = ...)]`), else 0.
+    const PARENT_KEY: u64 = 0;
 
     /// The registration of this type.
     fn info() -> &'static TypeInfo;

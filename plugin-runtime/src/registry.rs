@@ -50,13 +50,22 @@ impl Registry {
         items: &'static [ItemInfo],
         linked_crates: &'static [LinkedCrate],
     ) -> Result<Registry, Error> {
-        // A type reaches the registry from its own slice entry or through any of its items, so
-        // a type whose registration the linker dropped is still known when an item names it.
+        // A type reaches the registry from its own slice entry, through any of its items, or
+        // as a sub-type's parent, so a type whose registration the linker dropped is still
+        // known when something names it.
         let mut by_key: BTreeMap<TypeKey, (&'static TypeInfo, Vec<&'static ItemInfo>)> =
             BTreeMap::new();
-        let all_types = types
+        let named = types
             .iter()
             .chain(items.iter().map(|item| (item.plugin_type)()));
+        let mut all_types = Vec::new();
+        for info in named {
+            let mut next = Some(info);
+            while let Some(info) = next {
+                all_types.push(info);
+                next = info.parent.map(|link| (link.info)());
+            }
+        }
         for info in all_types {
             match by_key.get(&info.key()) {
                 Some((existing, _)) if std::ptr::eq(*existing, info) => {}

@@ -485,6 +485,7 @@ mod tests {
         relabel: private::relabel::<dyn Notifier>,
         selector: None,
         critical: false,
+        parent: None,
     };
 
     static SMS_SCHEMA: ConfigSchema = ConfigSchema::new("SmsConfig", &[]);
@@ -749,6 +750,7 @@ mod tests {
                 description: String::new(),
                 fingerprint: String::new(),
                 rust_path: String::new(),
+                parent: None,
                 orphaned: false,
             },
         );

@@ -53,6 +53,8 @@ pub struct StoredType {
     pub fingerprint: String,
     /// The trait's Rust path at the last sync.
     pub rust_path: String,
+    /// The parent type of a sub-type.
+    pub parent: Option<TypeKey>,
     /// The code is gone.
     pub orphaned: bool,
 }
@@ -251,6 +253,7 @@ pub fn plan(registry: &Registry, stored: &StoredState, options: &SyncOptions) ->
             description: ty.info.description.to_owned(),
             fingerprint: ty.info.fingerprint.to_owned(),
             rust_path: ty.info.rust_path.to_owned(),
+            parent: ty.info.parent.map(|link| (link.info)().key()),
             orphaned: false,
         };
         match stored_types.get(&key) {

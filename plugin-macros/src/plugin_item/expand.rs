@@ -36,6 +36,9 @@ pub(crate) fn expand(input: &PluginItemInput) -> TokenStream {
     let renamed_from = args.renamed_from.iter().map(|old| old.as_str());
     let rust_type = self_ty.to_token_stream().to_string().replace(' ', "");
     let marker = marker_impl(input);
+    if let Some(via) = &args.via {
+        return expand_via(input, via, &marker);
+    }
 
     // Bounds are checked where the user wrote the types, so errors point there.
     let plugin_type = quote_spanned!(trait_path.span()=> <dyn #trait_path as #private::PluginType>);
@@ -82,6 +85,37 @@ pub(crate) fn expand(input: &PluginItemInput) -> TokenStream {
                 config: #config,
                 build: #build,
             };
+        };
+    }
+}
+
+/// `impl Parent for Item` of a sub-type's item: the marker, and compile-time checks that
+/// `Item` implements `SubType` and that `SubType`'s parent is this trait.
+fn expand_via(input: &PluginItemInput, via: &syn::Path, marker: &TokenStream) -> TokenStream {
+    let private = private_path(input.args.krate.as_ref());
+    let original = &input.original;
+    let self_ty = &original.self_ty;
+    let Some((_, trait_path, _)) = &original.trait_ else {
+        return original.to_token_stream();
+    };
+    let implements_sub_type = quote_spanned!(via.span()=>
+        #[allow(dead_code)]
+        fn registered_via() where #self_ty: #via {}
+    );
+    let parent_check = quote_spanned!(via.span()=>
+        const _: () = #private::assert_via(
+            <dyn #via as #private::PluginType>::PARENT_KEY,
+            <dyn #trait_path as #private::PluginType>::KEY,
+        );
+    );
+    quote! {
+        #original
+
+        #[allow(non_upper_case_globals)]
+        const _: () = {
+            #marker
+            #implements_sub_type
+            #parent_check
         };
     }
 }

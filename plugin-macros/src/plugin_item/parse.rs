@@ -24,6 +24,9 @@ pub(crate) struct PluginItemArgs {
     /// Earlier names: sync moves their rows to this item.
     #[darling(multiple)]
     pub renamed_from: Vec<SpannedValue<String>>,
+    /// On `impl Parent for Item`: the sub-type `Item` is registered with. Registers nothing
+    /// itself; it lets the sub-type's item implement its parent trait.
+    pub via: Option<syn::Path>,
     /// Path of the facade crate, for crates that re-export plugin-system.
     #[darling(rename = "crate")]
     pub krate: Option<syn::Path>,
@@ -55,6 +58,7 @@ impl PluginItemInput {
                 "config",
                 "category",
                 "renamed_from",
+                "via",
                 "crate",
             ],
             errors,

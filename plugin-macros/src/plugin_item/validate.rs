@@ -7,6 +7,10 @@ use crate::names::name_problem;
 
 pub(crate) fn validate(input: &PluginItemInput, errors: &mut darling::error::Accumulator) {
     let args = &input.args;
+    if let Some(via) = &args.via {
+        validate_via(input, via, errors);
+        return;
+    }
     if let Some(priority) = &args.priority
         && parse_priority(priority).is_none()
     {
@@ -74,6 +78,41 @@ pub(crate) fn validate(input: &PluginItemInput, errors: &mut darling::error::Acc
                  write `impl Trait for MyType<Concrete>` for each type to register",
             )
             .with_span(&original.generics),
+        );
+    }
+}
+
+/// `via = SubType` registers nothing, so it takes none of the registration's arguments.
+fn validate_via(
+    input: &PluginItemInput,
+    via: &syn::Path,
+    errors: &mut darling::error::Accumulator,
+) {
+    let args = &input.args;
+    let given = [
+        ("name", args.name.is_some()),
+        ("description", args.description.is_some()),
+        ("priority", args.priority.is_some()),
+        ("config", args.config.is_some()),
+        ("category", args.category.is_some()),
+        ("renamed_from", !args.renamed_from.is_empty()),
+    ];
+    for (key, _) in given.iter().filter(|(_, given)| *given) {
+        errors.push(
+            darling::Error::custom(format!(
+                "`{key}` does not go with `via`: this impl only lets the `{}` item implement its \
+                 parent trait; give `{key}` on the item's `#[plugin_item]` of the sub-type",
+                quote::ToTokens::to_token_stream(via)
+                    .to_string()
+                    .replace(' ', "")
+            ))
+            .with_span(&input.args_span),
+        );
+    }
+    if input.original.trait_.is_none() {
+        errors.push(
+            darling::Error::custom("`via` goes on `impl ParentTrait for Type`")
+                .with_span(&input.original.self_ty),
         );
     }
 }

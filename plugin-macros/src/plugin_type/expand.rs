@@ -38,6 +38,27 @@ pub(crate) fn expand(input: &PluginTypeInput) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let critical = input.args.critical.is_present();
+    let (parent, parent_key, upcast) = match &input.args.parent {
+        Some(parent) => (
+            quote!(::core::option::Option::Some(#private::ParentLink {
+                info: <dyn #parent as #private::PluginType>::info,
+                upcast: upcast_to_parent,
+            })),
+            quote!(const PARENT_KEY: u64 = <dyn #parent as #private::PluginType>::KEY;),
+            quote! {
+                fn upcast_to_parent(
+                    plugin: &#private::ErasedPlugin,
+                ) -> ::core::option::Option<#private::ErasedPlugin> {
+                    #private::upcast::<dyn #ident, dyn #parent>(plugin, |child| child)
+                }
+            },
+        ),
+        None => (
+            quote!(::core::option::Option::None),
+            TokenStream::new(),
+            TokenStream::new(),
+        ),
+    };
 
     let mut augmented = original.clone();
     // The hidden supertrait only #[plugin_item] implements, then the thread-safety every
@@ -52,6 +73,11 @@ pub(crate) fn expand(input: &PluginTypeInput) -> TokenStream {
         .supertraits
         .push(syn::parse_quote!(::core::marker::Sync));
     augmented.supertraits.push(syn::parse_quote!('static));
+    if let Some(parent) = &input.args.parent
+        && !has_supertrait(original, parent)
+    {
+        augmented.supertraits.push(syn::parse_quote!(#parent));
+    }
     if augmented.colon_token.is_none() {
         augmented.colon_token = Some(Default::default());
     }
@@ -78,11 +104,15 @@ pub(crate) fn expand(input: &PluginTypeInput) -> TokenStream {
                 relabel: #private::relabel::<dyn #ident>,
                 selector: #selector,
                 critical: #critical,
+                parent: #parent,
             };
+
+            #upcast
 
             #[automatically_derived]
             impl #private::PluginType for dyn #ident {
                 const KEY: u64 = #key;
+                #parent_key
 
                 fn info() -> &'static #private::TypeInfo {
                     &TYPE_INFO
@@ -90,6 +120,15 @@ pub(crate) fn expand(input: &PluginTypeInput) -> TokenStream {
             }
         };
     }
+}
+
+/// True when the trait already names `parent` among its supertraits.
+fn has_supertrait(original: &syn::ItemTrait, parent: &syn::Path) -> bool {
+    let last = |path: &syn::Path| path.segments.last().map(|segment| segment.ident.clone());
+    original.supertraits.iter().any(|bound| match bound {
+        syn::TypeParamBound::Trait(bound) => last(&bound.path) == last(parent),
+        _ => false,
+    })
 }
 
 /// A hash of the method signatures, in order: changes when the contract changes.

@@ -14,6 +14,8 @@ pub(crate) struct PluginTypeArgs {
     pub description: Option<String>,
     /// Default: the defining crate's package name.
     pub namespace: Option<SpannedValue<String>>,
+    /// The parent plugin type of a sub-type (added as a supertrait if missing).
+    pub parent: Option<syn::Path>,
     /// A type implementing `Selector + Default`, used by `Plugins::select`.
     pub selector: Option<syn::Path>,
     /// Never skip its instances with a circuit breaker.
@@ -46,6 +48,7 @@ impl PluginTypeInput {
                 "name",
                 "description",
                 "namespace",
+                "parent",
                 "selector",
                 "critical",
                 "crate",

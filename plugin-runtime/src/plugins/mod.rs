@@ -242,7 +242,22 @@ impl Plugins {
             .get(&id)
             .ok_or(Error::UnknownInstance(id))?;
         let expected = T::info().key();
-        if entry.meta.item.type_key != expected {
+        // The instance's own type, or a sub-type of `T` (upcast on the way).
+        let mut lineage = self
+            .inner
+            .registry
+            .type_by_key(&entry.meta.item.type_key)
+            .map(|ty| ty.info);
+        let mut upcasts = Vec::new();
+        while let Some(info) = lineage
+            && info.key() != expected
+        {
+            lineage = info.parent.map(|link| {
+                upcasts.push(link.upcast);
+                (link.info)()
+            });
+        }
+        if lineage.is_none() {
             return Err(Error::WrongType {
                 id,
                 instance: entry.meta.name.clone(),
@@ -259,7 +274,12 @@ impl Plugins {
         }
         match &entry.state {
             EntryState::Loaded { plugin, .. } => {
-                Plugin::from_erased(plugin).ok_or_else(|| Error::NoInstance(expected.to_string()))
+                let mut plugin = Arc::clone(plugin);
+                for upcast in upcasts {
+                    plugin =
+                        upcast(&plugin).ok_or_else(|| Error::NoInstance(expected.to_string()))?;
+                }
+                Plugin::from_erased(&plugin).ok_or_else(|| Error::NoInstance(expected.to_string()))
             }
             EntryState::Failed(reason) => Err(Error::Unloadable {
                 id,

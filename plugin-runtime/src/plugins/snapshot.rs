@@ -67,8 +67,9 @@ impl Snapshot {
     }
 }
 
-/// The selectable instances of one type, in selection order: ACTIVE ones, then RESERVED
-/// ones; within each, a scope's own before the global ones, then by (priority, id).
+/// The selectable instances of one type (a sub-type's instances count for its parent too), in
+/// selection order: ACTIVE ones, then RESERVED ones; within each, a scope's own before the
+/// global ones, then by (priority, id).
 #[derive(Default, Clone)]
 pub(super) struct TypeSlot {
     pub(super) plugins: Vec<ErasedPlugin>,
@@ -170,13 +171,23 @@ impl Snapshot {
                 && record.meta.status != Status::Disabled
                 && let Some(ty) = registry.type_by_key(&record.meta.item.type_key)
             {
-                candidates.push(Candidate {
-                    type_id: (ty.info.type_id)(),
-                    relabel: ty.info.relabel,
-                    scope: record.meta.scope.clone(),
-                    meta: record.meta.clone(),
-                    plugin: Arc::clone(plugin),
-                });
+                // A candidate of its own type, and of each ancestor type (sub-types).
+                let mut info = ty.info;
+                let mut plugin = Arc::clone(plugin);
+                loop {
+                    candidates.push(Candidate {
+                        type_id: (info.type_id)(),
+                        relabel: info.relabel,
+                        scope: record.meta.scope.clone(),
+                        meta: record.meta.clone(),
+                        plugin: Arc::clone(&plugin),
+                    });
+                    let Some(link) = info.parent else { break };
+                    let Some(upcast) = (link.upcast)(&plugin) else {
+                        break;
+                    };
+                    (info, plugin) = ((link.info)(), upcast);
+                }
             }
             snapshot.instances.insert(
                 record.meta.id,
