@@ -235,37 +235,14 @@ impl Plugins {
         &self,
         call: impl Fn(&T) -> Result<R, E>,
     ) -> Result<Served<T, R, E>, AllFailed<E>> {
-        let policy = self.inner.health.policy(TypeId::of::<T>());
-        let (candidates, skipped) = self.healthy_candidates::<T>(true);
-        let mut attempts = Vec::new();
-        for plugin in candidates {
-            let result = match catch_unwind(AssertUnwindSafe(|| call(&plugin))) {
-                Ok(Ok(value)) => Ok(value),
-                Ok(Err(err)) => Err(Failure::Failed(err)),
-                Err(panic) => Err(Failure::Panicked(panic_message(&panic))),
-            };
-            self.inner
-                .health
-                .record(policy, plugin.meta(), result.is_ok());
-            match result {
-                Ok(value) => {
-                    return Ok(Served {
-                        plugin,
-                        value,
-                        passed: attempts,
-                    });
-                }
-                Err(failure) => attempts.push(Attempt {
-                    meta: plugin.meta().clone(),
-                    failure,
-                }),
+        let mut run = self.failover::<T, E>();
+        for plugin in std::mem::take(&mut run.candidates) {
+            let result = attempt(|| call(&plugin));
+            if let Some(served) = run.tried(plugin, result) {
+                return Ok(served);
             }
         }
-        Err(AllFailed {
-            plugin_type: T::info().key().to_string(),
-            attempts,
-            skipped,
-        })
+        Err(run.all_failed())
     }
 
     /// Broadcast: calls `call` on every ACTIVE instance of `T` (whose breaker is not open)
@@ -280,18 +257,8 @@ impl Plugins {
         candidates
             .into_iter()
             .map(|plugin| {
-                let result = match catch_unwind(AssertUnwindSafe(|| call(&plugin))) {
-                    Ok(Ok(value)) => Ok(value),
-                    Ok(Err(err)) => Err(Failure::Failed(err)),
-                    Err(panic) => Err(Failure::Panicked(panic_message(&panic))),
-                };
-                self.inner
-                    .health
-                    .record(policy, plugin.meta(), result.is_ok());
-                Outcome {
-                    meta: plugin.meta().clone(),
-                    result,
-                }
+                let result = attempt(|| call(&plugin));
+                self.outcome(policy, &plugin, result)
             })
             .collect()
     }
@@ -306,33 +273,14 @@ impl Plugins {
     where
         Fut: Future<Output = Result<R, E>>,
     {
-        let policy = self.inner.health.policy(TypeId::of::<T>());
-        let (candidates, skipped) = self.healthy_candidates::<T>(true);
-        let mut attempts = Vec::new();
-        for plugin in candidates {
+        let mut run = self.failover::<T, E>();
+        for plugin in std::mem::take(&mut run.candidates) {
             let result = attempt_async(timeout, call(plugin.clone())).await;
-            self.inner
-                .health
-                .record(policy, plugin.meta(), result.is_ok());
-            match result {
-                Ok(value) => {
-                    return Ok(Served {
-                        plugin,
-                        value,
-                        passed: attempts,
-                    });
-                }
-                Err(failure) => attempts.push(Attempt {
-                    meta: plugin.meta().clone(),
-                    failure,
-                }),
+            if let Some(served) = run.tried(plugin, result) {
+                return Ok(served);
             }
         }
-        Err(AllFailed {
-            plugin_type: T::info().key().to_string(),
-            attempts,
-            skipped,
-        })
+        Err(run.all_failed())
     }
 
     /// [`each`](Self::each) for async plugin methods: every ACTIVE instance is called
@@ -347,24 +295,42 @@ impl Plugins {
     {
         let policy = self.inner.health.policy(TypeId::of::<T>());
         let (candidates, _) = self.healthy_candidates::<T>(false);
-        let calls = candidates.iter().map(|plugin| {
-            let future = call(plugin.clone());
-            async move { attempt_async(timeout, future).await }
-        });
+        let calls = candidates
+            .iter()
+            .map(|plugin| attempt_async(timeout, call(plugin.clone())));
         let results = futures_util::future::join_all(calls).await;
         candidates
-            .into_iter()
+            .iter()
             .zip(results)
-            .map(|(plugin, result)| {
-                self.inner
-                    .health
-                    .record(policy, plugin.meta(), result.is_ok());
-                Outcome {
-                    meta: plugin.meta().clone(),
-                    result,
-                }
-            })
+            .map(|(plugin, result)| self.outcome(policy, plugin, result))
             .collect()
+    }
+
+    /// Records one broadcast call's result and makes its outcome.
+    fn outcome<T: ?Sized, R, E>(
+        &self,
+        policy: Option<HealthPolicy>,
+        plugin: &Plugin<T>,
+        result: Result<R, Failure<E>>,
+    ) -> Outcome<R, E> {
+        self.inner
+            .health
+            .record(policy, plugin.meta(), result.is_ok());
+        Outcome {
+            meta: plugin.meta().clone(),
+            result,
+        }
+    }
+
+    fn failover<T: ?Sized + PluginType, E>(&self) -> Failover<'_, T, E> {
+        let (candidates, skipped) = self.healthy_candidates::<T>(true);
+        Failover {
+            health: &self.inner.health,
+            policy: self.inner.health.policy(TypeId::of::<T>()),
+            candidates,
+            skipped,
+            attempts: Vec::new(),
+        }
     }
 
     /// The candidates to call, in selection order (RESERVED ones too when `with_reserved`),
@@ -385,6 +351,58 @@ impl Plugins {
             .into_iter()
             .partition(|plugin| self.inner.health.is_open(plugin.meta().id, now));
         (closed, open.iter().map(|p| p.meta().clone()).collect())
+    }
+}
+
+/// One failover run's bookkeeping, shared by the blocking and the async variant.
+struct Failover<'a, T: ?Sized + 'static, E> {
+    health: &'a Health,
+    policy: Option<HealthPolicy>,
+    candidates: Vec<Plugin<T>>,
+    skipped: Vec<InstanceMeta>,
+    attempts: Vec<Attempt<E>>,
+}
+
+impl<T: ?Sized + PluginType, E> Failover<'_, T, E> {
+    /// Records an attempt; the success, if it was one.
+    fn tried<R>(
+        &mut self,
+        plugin: Plugin<T>,
+        result: Result<R, Failure<E>>,
+    ) -> Option<Served<T, R, E>> {
+        self.health
+            .record(self.policy, plugin.meta(), result.is_ok());
+        match result {
+            Ok(value) => Some(Served {
+                plugin,
+                value,
+                passed: std::mem::take(&mut self.attempts),
+            }),
+            Err(failure) => {
+                self.attempts.push(Attempt {
+                    meta: plugin.meta().clone(),
+                    failure,
+                });
+                None
+            }
+        }
+    }
+
+    fn all_failed(self) -> AllFailed<E> {
+        AllFailed {
+            plugin_type: T::info().key().to_string(),
+            attempts: self.attempts,
+            skipped: self.skipped,
+        }
+    }
+}
+
+/// Runs one blocking attempt, turning a panic into a failure.
+fn attempt<R, E>(call: impl FnOnce() -> Result<R, E>) -> Result<R, Failure<E>> {
+    match catch_unwind(AssertUnwindSafe(call)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) => Err(Failure::Failed(err)),
+        Err(panic) => Err(Failure::Panicked(panic_message(&panic))),
     }
 }
 
