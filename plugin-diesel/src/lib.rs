@@ -50,6 +50,20 @@ impl<C: R2D2Connection + 'static> DieselStore<C> {
         &self.url
     }
 
+    /// Parses `url`, checks it names `backend`, and opens a pool of up to `size` connections
+    /// (migrations are the caller's next step).
+    fn connect(
+        url: &str,
+        backend: Backend,
+        size: u32,
+        customizer: impl diesel::r2d2::CustomizeConnection<C, diesel::r2d2::Error> + 'static,
+    ) -> Result<Self, Error> {
+        let url = DatabaseUrl::parse(url)?;
+        url.expect(backend)?;
+        let pool = connection_pool::<C>(&url, size, customizer)?;
+        Ok(DieselStore { pool, url })
+    }
+
     fn conn(&self) -> Result<PooledConnection<ConnectionManager<C>>, Error> {
         self.pool.get().map_err(|err| {
             Error::Store(format!(

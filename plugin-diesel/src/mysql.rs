@@ -13,7 +13,7 @@ use plugin_runtime::{ChangeFeed, Error};
 
 use crate::rows::{TxError, db};
 use crate::schema::plugin_revision;
-use crate::{Backend, DatabaseUrl, DieselStore, connection_pool};
+use crate::{Backend, DieselStore};
 
 // The same queries compiled for this backend's connection type: intended, see the file.
 #[allow(clippy::duplicate_mod)]
@@ -50,10 +50,7 @@ impl DieselStore<Db> {
     /// Connects to the MySQL or MariaDB database of a `mysql://` URL and runs the embedded
     /// migrations.
     pub fn open(url: &str) -> Result<Self, Error> {
-        let url = DatabaseUrl::parse(url)?;
-        url.expect(Backend::Mysql)?;
-        let pool = connection_pool::<Db>(&url, 8, Session)?;
-        let store = DieselStore { pool, url };
+        let store = Self::connect(url, Backend::Mysql, 8, Session)?;
         store.migrate()?;
         Ok(store)
     }

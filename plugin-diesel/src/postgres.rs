@@ -11,7 +11,7 @@ use plugin_runtime::ChangeFeed;
 
 use crate::rows::{TxError, db};
 use crate::schema::plugin_revision;
-use crate::{Backend, DatabaseUrl, DieselStore, connection_pool};
+use crate::{Backend, DieselStore};
 
 // The same queries compiled for this backend's connection type: intended, see the file.
 #[allow(clippy::duplicate_mod)]
@@ -32,10 +32,7 @@ impl DieselStore<Db> {
     /// Connects to the PostgreSQL database of a `postgres://` URL and runs the embedded
     /// migrations.
     pub fn open(url: &str) -> Result<Self, Error> {
-        let url = DatabaseUrl::parse(url)?;
-        url.expect(Backend::Postgres)?;
-        let pool = connection_pool::<Db>(&url, 8, AsOpened)?;
-        let store = DieselStore { pool, url };
+        let store = Self::connect(url, Backend::Postgres, 8, AsOpened)?;
         store.migrate()?;
         Ok(store)
     }

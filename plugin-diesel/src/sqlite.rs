@@ -11,7 +11,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use plugin_runtime::{ChangeFeed, Error};
 
 use crate::rows::TxError;
-use crate::{Backend, DatabaseUrl, DieselStore, connection_pool};
+use crate::{Backend, DatabaseUrl, DieselStore};
 
 // The same queries compiled for this backend's connection type: intended, see the file.
 #[allow(clippy::duplicate_mod)]
@@ -46,12 +46,9 @@ impl DieselStore<Db> {
     /// Opens (creating if needed) the SQLite database of a `sqlite://PATH` URL and runs the
     /// embedded migrations.
     pub fn open(url: &str) -> Result<Self, Error> {
-        let url = DatabaseUrl::parse(url)?;
-        url.expect(Backend::Sqlite)?;
         // An in-memory database lives as long as its one connection.
-        let size = if url.target() == ":memory:" { 1 } else { 4 };
-        let pool = connection_pool::<Db>(&url, size, Pragmas)?;
-        let store = DieselStore { pool, url };
+        let in_memory = DatabaseUrl::parse(url)?.target() == ":memory:";
+        let store = Self::connect(url, Backend::Sqlite, if in_memory { 1 } else { 4 }, Pragmas)?;
         store.migrate()?;
         Ok(store)
     }
