@@ -393,11 +393,15 @@ async fn async_failover_times_out_a_slow_instance_and_broadcast_runs_concurrentl
 }
 
 /// A store whose reads fail while `down` is set: the database going away, as the handle sees
-/// it. (The real servers are stopped in the fault tests of issue 6.)
+/// it (the real servers are stopped in the fault tests of issue 6). With
+/// `slow_watcher_reads`, the watcher thread's reads of the instances take 200 ms, flagged in
+/// `watcher_reading`.
 #[derive(Debug, Default)]
 struct Flaky {
     inner: MemoryStore,
     down: Mutex<bool>,
+    slow_watcher_reads: Mutex<bool>,
+    watcher_reading: Mutex<bool>,
 }
 
 impl Flaky {
@@ -416,7 +420,13 @@ impl Store for Flaky {
     }
     fn instances(&self) -> Result<Vec<InstanceRecord>, Error> {
         self.check()?;
-        self.inner.instances()
+        let records = self.inner.instances();
+        let watcher = std::thread::current().name() == Some("plugin-system-watch");
+        if watcher && *self.slow_watcher_reads.lock().unwrap() {
+            *self.watcher_reading.lock().unwrap() = true;
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        records
     }
     fn instance(&self, id: InstanceId) -> Result<InstanceRecord, Error> {
         self.check()?;
@@ -492,6 +502,28 @@ fn an_unreachable_store_keeps_the_last_snapshot_serving_and_says_so() {
     *store.down.lock().unwrap() = false;
     wait_until(|| plugins.store_health().reachable);
     assert!(plugins.store_health().last_error.is_none());
+}
+
+#[test]
+fn a_reload_by_the_watcher_never_replaces_a_newer_snapshot_from_a_write() {
+    let store = Arc::new(Flaky::default());
+    let plugins = Plugins::builder()
+        .shared_store(store.clone())
+        .keyring(key())
+        .max_staleness(Duration::from_millis(20))
+        .build()
+        .unwrap();
+    let email = plugins.get::<dyn Notifier>().unwrap().meta().id;
+    // Another process disables `email`; the watcher notices and starts a slow reload...
+    *store.slow_watcher_reads.lock().unwrap() = true;
+    store.set_status(&[email], Status::Disabled).unwrap();
+    wait_until(|| *store.watcher_reading.lock().unwrap());
+    // ...during which this process enables it again.
+    plugins.set_status(&[email], Status::Active).unwrap();
+    assert_eq!(plugins.get::<dyn Notifier>().unwrap().meta().name, "email");
+    // The watcher's reload, read before that write, must not have replaced its snapshot.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(plugins.get::<dyn Notifier>().unwrap().meta().name, "email");
 }
 
 /// Polls `condition` for up to 10 s (a liveness bound for slow CI machines, not a timing).

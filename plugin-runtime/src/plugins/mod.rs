@@ -43,6 +43,9 @@ struct Inner {
     store: Arc<dyn Store>,
     keyring: Option<Keyring>,
     snapshot: ArcSwap<Snapshot>,
+    /// Held while a snapshot is read and swapped in: the watcher's reload and a write's
+    /// reload never interleave, so an older read can never replace a newer snapshot.
+    reloading: Mutex<()>,
     last_sync: Option<SyncReport>,
     /// Selectors per type, for `select` (declared ones, replaced by `set_selector`).
     selectors: ArcSwap<ByType<Arc<dyn Selector>>>,
@@ -201,6 +204,7 @@ impl PluginsBuilder {
             store,
             keyring,
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
+            reloading: Mutex::new(()),
             last_sync,
             selectors: ArcSwap::from_pointee(selectors),
             health: health::Health::default(),
@@ -586,6 +590,7 @@ impl Inner {
     /// Reads every instance and swaps in a new snapshot, reusing constructed plugins whose
     /// row did not change.
     fn reload(&self) -> Result<(), Error> {
+        let _one_at_a_time = watch::lock(&self.reloading);
         // Read the revision first: a write racing with this reload makes the next refresh
         // reload again rather than be missed.
         let revision = self.store.revision()?;
