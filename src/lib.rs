@@ -123,6 +123,8 @@ pub use plugin_runtime::*;
 #[doc(hidden)]
 pub use plugin_runtime::__private;
 
+#[cfg(feature = "cli")]
+pub mod cli;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub mod database;
 

@@ -114,6 +114,40 @@ pub fn values_from_form(
     errors.into_result(values)
 }
 
+/// The stored values with the fields `form` sets replaced (an edit that names only what
+/// changes, like `--set timeout_secs=60`), validated as a whole.
+pub fn values_with_form(
+    schema: &ConfigSchema,
+    stored: &ConfigValues,
+    form: &FormData,
+) -> Result<ConfigValues, ConfigErrors> {
+    let mut values = stored.clone();
+    let mut errors = ConfigErrors::new();
+    for field in schema.fields {
+        let inputs: Vec<&str> = form.get_all(field.name).collect();
+        if inputs.is_empty() {
+            continue;
+        }
+        match convert_field(field, &inputs) {
+            Ok(Some(value)) => {
+                values.insert(field.name.to_owned(), value);
+            }
+            Ok(None) if field.optional => {
+                values.insert(field.name.to_owned(), Value::Null);
+            }
+            Ok(None) => {
+                values.remove(field.name);
+            }
+            Err(message) => errors.add(field.name, message),
+        }
+    }
+    if let Err(more) = validate_values(schema, &values) {
+        merge_new_fields(&mut errors, more);
+    }
+    errors.sort_by_field_order(schema.fields);
+    errors.into_result(values)
+}
+
 /// Adds the errors in `more` for fields that have no error yet in `errors`, so a field that
 /// failed to parse is not also reported as missing.
 pub(crate) fn merge_new_fields(errors: &mut ConfigErrors, more: ConfigErrors) {
@@ -239,6 +273,30 @@ mod tests {
             .with_required(false),
     ];
     static SCHEMA: ConfigSchema = ConfigSchema::new("Demo", &FIELDS);
+
+    #[test]
+    fn an_edit_form_changes_only_the_fields_it_sets() {
+        let stored: ConfigValues = serde_json::from_value(json!({
+            "key": "secret-key", "timeout": 45, "ratio": 0.5, "sandbox": true,
+            "tags": ["a"], "name": "prod", "flag": null
+        }))
+        .unwrap();
+        let form = FormData::from_pairs([("timeout", "60"), ("ratio", "")]);
+        let edited = values_with_form(&SCHEMA, &stored, &form).unwrap();
+        assert_eq!(edited["timeout"], json!(60));
+        assert_eq!(edited["ratio"], Value::Null, "an emptied optional field");
+        assert_eq!(edited["key"], json!("secret-key"), "untouched fields stay");
+        assert_eq!(
+            edited["sandbox"],
+            json!(true),
+            "an absent checkbox is not a `false`"
+        );
+
+        let bad = FormData::from_pairs([("timeout", "900"), ("name", "")]);
+        let errors = values_with_form(&SCHEMA, &stored, &bad).unwrap_err();
+        let fields: Vec<&str> = errors.errors().iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["timeout", "name"]);
+    }
 
     #[test]
     fn a_good_form_converts() {

@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 pub use error::{ConfigErrors, FieldError};
 pub use export::{REDACTED, json_schema, redacted};
 pub use field::{ConfigField, ValueError};
-pub use form::{FormData, values_from_form};
+pub use form::{FormData, values_from_form, values_with_form};
 pub use schema::{ConfigSchema, DefaultValue, FieldKind, FieldSchema};
 pub use validate::{check_schema, validate_values};
 

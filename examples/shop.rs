@@ -1,0 +1,6 @@
+//! The demo shop (`examples/shop`): `cargo run --example shop` serves it on
+//! http://127.0.0.1:8000/; `cargo run --example shop -- plugins --help` shows its plugins CLI.
+
+fn main() -> std::process::ExitCode {
+    shop::main()
+}

@@ -1,0 +1,99 @@
+//! Payment gateways for the demo shop: cash on delivery (no config), Stripe and PayPal
+//! (configured by an operator, with secrets). They do not reach real providers: each returns
+//! the reference a real call would.
+
+use plugin_system::prelude::*;
+use shop_contracts::{Order, PaymentGateway};
+
+/// Pay the courier. Needs no config, so every sync keeps an ACTIVE instance of it.
+#[derive(Default)]
+pub struct CashOnDelivery;
+
+/// Cash, collected by the courier.
+#[plugin_item(name = "cash_on_delivery", priority = 50)]
+impl PaymentGateway for CashOnDelivery {
+    fn charge(&self, order: &Order) -> Result<String, PluginError> {
+        Ok(format!("cod-{}", order.id))
+    }
+}
+
+/// Stripe credentials.
+#[derive(PluginConfig, Clone)]
+pub struct StripeConfig {
+    /// Secret API key (`sk_live_...` or `sk_test_...`).
+    #[config(secret, min_length = 8, pattern = "^sk_(live|test)_")]
+    pub api_key: String,
+    /// The API's address.
+    #[config(url, default = "https://api.stripe.com")]
+    pub endpoint: String,
+    /// Settlement currency.
+    #[config(choices("eur", "usd"), default = "eur")]
+    pub currency: String,
+    /// Seconds before a charge times out.
+    #[config(default = 30, min = 1, max = 300)]
+    pub timeout_secs: u32,
+}
+
+/// Stripe, configured from its config.
+pub struct Stripe {
+    config: StripeConfig,
+}
+
+impl From<StripeConfig> for Stripe {
+    fn from(config: StripeConfig) -> Self {
+        Stripe { config }
+    }
+}
+
+/// Cards through Stripe.
+#[plugin_item(name = "stripe", config = StripeConfig, priority = 10, category = "cards")]
+impl PaymentGateway for Stripe {
+    fn charge(&self, order: &Order) -> Result<String, PluginError> {
+        let mode = if self.config.api_key.starts_with("sk_live_") {
+            "live"
+        } else {
+            "test"
+        };
+        Ok(format!(
+            "stripe-{mode}-{}-{}{}",
+            order.id, order.amount_cents, self.config.currency
+        ))
+    }
+}
+
+/// PayPal credentials.
+#[derive(PluginConfig, Clone)]
+pub struct PayPalConfig {
+    /// The REST app's client id.
+    #[config(min_length = 4)]
+    pub client_id: String,
+    /// The REST app's secret.
+    #[config(secret, min_length = 8)]
+    pub client_secret: String,
+    /// Use the sandbox.
+    pub sandbox: bool,
+}
+
+/// PayPal, configured from its config.
+pub struct PayPal {
+    config: PayPalConfig,
+}
+
+impl From<PayPalConfig> for PayPal {
+    fn from(config: PayPalConfig) -> Self {
+        PayPal { config }
+    }
+}
+
+/// PayPal checkout.
+#[plugin_item(name = "paypal", config = PayPalConfig, priority = 20, category = "wallets")]
+impl PaymentGateway for PayPal {
+    fn charge(&self, order: &Order) -> Result<String, PluginError> {
+        let place = if self.config.sandbox {
+            "sandbox"
+        } else {
+            "live"
+        };
+        Ok(format!("paypal-{place}-{}", order.id))
+    }
+}

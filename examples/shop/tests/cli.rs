@@ -1,0 +1,323 @@
+//! The plugins CLI, through the shop's real binary: every subcommand, its success and its
+//! error path. Each test has its own SQLite file and key.
+
+use assert_cmd::Command;
+use plugin_system::Key;
+use tempfile::TempDir;
+
+/// A shop database and key of its own.
+struct Shop {
+    dir: TempDir,
+    key: String,
+}
+
+impl Shop {
+    fn new() -> Shop {
+        Shop {
+            dir: tempfile::tempdir().unwrap(),
+            key: Key::generate().to_base64().to_string(),
+        }
+    }
+
+    /// `shop plugins ARGS...` against this shop.
+    fn plugins(&self, args: &[&str]) -> assert_cmd::assert::Assert {
+        self.plugins_with_key(&self.key, args)
+    }
+
+    fn plugins_with_key(&self, key: &str, args: &[&str]) -> assert_cmd::assert::Assert {
+        let url = format!("sqlite://{}", self.dir.path().join("shop.db").display());
+        Command::cargo_bin("shop")
+            .unwrap()
+            .arg("plugins")
+            .args(args)
+            .env("SHOP_DATABASE_URL", url)
+            .env("PLUGIN_SYSTEM_KEY", key)
+            .assert()
+    }
+
+    /// Output of a successful command.
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.plugins(args).success().get_output().stdout.clone();
+        String::from_utf8(output).unwrap()
+    }
+
+    /// Standard error of a failed command (exit code 1), which must be one line.
+    fn fails(&self, args: &[&str]) -> String {
+        let output = self.plugins(args).code(1).get_output().stderr.clone();
+        let stderr = String::from_utf8(output).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.starts_with("error: "), "{stderr}");
+        stderr
+    }
+
+    fn synced() -> Shop {
+        let shop = Shop::new();
+        shop.ok(&["sync"]);
+        shop
+    }
+
+    fn create_stripe(&self, name: &str) -> String {
+        self.ok(&[
+            "instance",
+            "create",
+            "--item",
+            "payment_gateway/stripe",
+            "--name",
+            name,
+            "--set",
+            "api_key=sk_test_0123456789",
+            "--priority",
+            "5",
+        ])
+        .trim()
+        .to_owned()
+    }
+}
+
+#[test]
+fn sync_dry_run_then_sync_then_nothing_to_do() {
+    let shop = Shop::new();
+    let dry = shop.ok(&["sync", "--dry-run"]);
+    assert!(dry.contains("would create type"), "{dry}");
+    assert!(dry.contains("(dry run: nothing written)"), "{dry}");
+    let first = shop.ok(&["sync"]);
+    assert!(first.contains("types: 3 created"), "{first}");
+    assert!(first.contains("items: 8 created"), "{first}");
+    assert!(first.contains("instances: 2 created"), "{first}");
+    let again = shop.ok(&["sync", "--mode", "update"]);
+    assert!(
+        again.contains("types: 0 created, 3 found, 0 updated"),
+        "{again}"
+    );
+    let err = shop.plugins(&["sync", "--mode", "sideways"]).code(2);
+    let stderr = String::from_utf8_lossy(&err.get_output().stderr).into_owned();
+    assert!(stderr.contains("invalid value 'sideways'"), "{stderr}");
+}
+
+#[test]
+fn list_as_a_table_and_as_json() {
+    let shop = Shop::synced();
+    let table = shop.ok(&["list"]);
+    assert!(table.starts_with("ID"), "{table}");
+    assert!(
+        table.contains("payment_gateway/cash_on_delivery"),
+        "{table}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&shop.ok(&["list", "--json"])).unwrap();
+    let names: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["push", "cash_on_delivery"]);
+    assert_eq!(json[0]["loads"], true);
+}
+
+#[test]
+fn create_validates_like_the_form_and_reports_every_field() {
+    let shop = Shop::synced();
+    let err = shop.fails(&[
+        "instance",
+        "create",
+        "--item",
+        "payment_gateway/stripe",
+        "--name",
+        "Stripe",
+        "--set",
+        "api_key=short",
+        "--set",
+        "timeout_secs=0",
+    ]);
+    assert!(
+        err.contains("api_key: must be at least 8 characters long"),
+        "{err}"
+    );
+    assert!(err.contains("timeout_secs"), "{err}");
+    let err = shop.fails(&[
+        "instance",
+        "create",
+        "--item",
+        "payment_gateway/stripe",
+        "--name",
+        "S",
+        "--set",
+        "nope=1",
+    ]);
+    assert!(err.contains("unknown field `nope`"), "{err}");
+    let err = shop.fails(&[
+        "instance",
+        "create",
+        "--item",
+        "payment_gateway/bitcoin",
+        "--name",
+        "B",
+    ]);
+    assert!(err.contains("bitcoin"), "{err}");
+    let err = shop.fails(&["instance", "create", "--item", "stripe", "--name", "S"]);
+    assert!(err.contains("TYPE/ITEM"), "{err}");
+
+    let id = shop.create_stripe("Stripe");
+    assert_eq!(id.len(), 36, "{id}");
+    let err = shop.fails(&[
+        "instance",
+        "create",
+        "--item",
+        "payment_gateway/stripe",
+        "--name",
+        "Stripe",
+        "--set",
+        "api_key=sk_test_0123456789",
+    ]);
+    assert!(err.contains("already"), "a taken name: {err}");
+    // The secret never reaches the listing.
+    assert!(!shop.ok(&["list", "--json"]).contains("sk_test_0123456789"));
+}
+
+#[test]
+fn create_from_a_json_file() {
+    let shop = Shop::synced();
+    let file = shop.dir.path().join("paypal.json");
+    std::fs::write(
+        &file,
+        r#"{"client_id": "shop-app", "client_secret": "paypal-secret", "sandbox": true}"#,
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let id = shop.ok(&[
+        "instance",
+        "create",
+        "--item",
+        "payment_gateway/paypal",
+        "--name",
+        "PayPal",
+        "--config",
+        path,
+        "--status",
+        "reserved",
+    ]);
+    assert!(shop.ok(&["list"]).contains("reserved"), "{id}");
+    std::fs::write(&file, "not json").unwrap();
+    let err = shop.fails(&[
+        "instance",
+        "create",
+        "--item",
+        "payment_gateway/paypal",
+        "--name",
+        "P2",
+        "--config",
+        path,
+    ]);
+    assert!(err.contains("is not a JSON object"), "{err}");
+}
+
+#[test]
+fn edit_status_priority_and_delete() {
+    let shop = Shop::synced();
+    let id = shop.create_stripe("Stripe");
+    let edited = shop.ok(&[
+        "instance",
+        "edit",
+        &id,
+        "--set",
+        "currency=usd",
+        "--name",
+        "Stripe US",
+    ]);
+    assert!(edited.contains("version 2"), "{edited}");
+    let err = shop.fails(&["instance", "edit", &id, "--set", "currency=gbp"]);
+    assert!(err.contains("currency"), "{err}");
+
+    assert!(
+        shop.ok(&["instance", "status", "reserved", &id])
+            .contains("1 instance(s) changed")
+    );
+    assert!(
+        shop.ok(&["instance", "priority", &id, "--shift", "-3"])
+            .contains("1 instance(s) changed")
+    );
+    let json: serde_json::Value = serde_json::from_str(&shop.ok(&["list", "--json"])).unwrap();
+    let row = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(
+        (
+            row["name"].as_str(),
+            row["status"].as_str(),
+            row["priority"].as_i64()
+        ),
+        (Some("Stripe US"), Some("reserved"), Some(2))
+    );
+
+    let err = shop.fails(&["instance", "priority", &id]);
+    assert!(err.contains("--set VALUE or --shift DELTA"), "{err}");
+    assert!(shop.ok(&["instance", "delete", &id]).contains("deleted"));
+    let err = shop.fails(&["instance", "delete", &id]);
+    assert!(err.contains("no plugin instance with id"), "{err}");
+    let err = shop.fails(&["instance", "status", "disabled", "not-an-id"]);
+    assert!(err.contains("not a valid plugin instance id"), "{err}");
+}
+
+#[test]
+fn check_fails_when_an_instance_does_not_load() {
+    let shop = Shop::synced();
+    shop.create_stripe("Stripe");
+    assert!(shop.ok(&["check"]).contains("3 of 3 instance(s) load"));
+    // Another key cannot open the stored config: `check` says which instance and exits 1.
+    let other = Key::generate().to_base64().to_string();
+    let output = shop
+        .plugins_with_key(&other, &["check"])
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let report = String::from_utf8(output).unwrap();
+    assert!(report.contains("`Stripe`"), "{report}");
+    assert!(report.contains("1 do(es) not"), "{report}");
+}
+
+#[test]
+fn schema_prints_the_json_schema() {
+    let shop = Shop::synced();
+    let schema: serde_json::Value =
+        serde_json::from_str(&shop.ok(&["schema", "payment_gateway/stripe"])).unwrap();
+    assert_eq!(schema["properties"]["api_key"]["writeOnly"], true);
+    assert_eq!(schema["required"], serde_json::json!(["api_key"]));
+    let err = shop.fails(&["schema", "notifier/push"]);
+    assert!(err.contains("takes no config"), "{err}");
+}
+
+#[test]
+fn keys_generate_and_rotate() {
+    let shop = Shop::synced();
+    let generated = shop.ok(&["keys", "generate"]);
+    let new = generated.trim();
+    assert_eq!(new.len(), 44, "{new}");
+    shop.create_stripe("Stripe");
+    // The new key first, the old one kept until the rotation is done.
+    let rotated = shop
+        .plugins_with_key(&format!("{new},{}", shop.key), &["keys", "rotate"])
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(
+        String::from_utf8(rotated)
+            .unwrap()
+            .contains("1 config(s) re-encrypted")
+    );
+    // Now the new key alone reads everything.
+    shop.plugins_with_key(new, &["check"]).success();
+    // A malformed key is one clear line.
+    let output = shop
+        .plugins_with_key("not-base64!", &["list"])
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    let stderr = String::from_utf8(output).unwrap();
+    assert!(stderr.contains("malformed encryption key"), "{stderr}");
+}

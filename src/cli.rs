@@ -1,0 +1,679 @@
+//! The `plugins` subcommand the application embeds in its own binary (feature `cli`), like
+//! Django's `manage.py`: only the application's binary has its plugins linked in.
+//!
+//! ```no_run
+//! use clap::Parser;
+//! use plugin_system::cli::PluginsCli;
+//! use plugin_system::prelude::*;
+//!
+//! #[derive(Parser)]
+//! enum Shop {
+//!     /// Serve the shop.
+//!     Serve,
+//!     /// Manage the shop's plugins.
+//!     Plugins(PluginsCli),
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     let builder = Plugins::builder()
+//!         .database_url("sqlite://shop.db")
+//!         .key_from_env("PLUGIN_SYSTEM_KEY");
+//!     match Shop::parse() {
+//!         Shop::Serve => std::process::ExitCode::SUCCESS,
+//!         Shop::Plugins(cli) => cli.run(builder),
+//!     }
+//! }
+//! ```
+//!
+//! Every command prints its result on standard output; an error is one line on standard
+//! error (`error: ...`) and exit code 1 (2 for a malformed command line).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand, ValueEnum};
+use plugin_runtime::config::{FormData, values_from_form, values_with_form};
+use plugin_runtime::sync::{SyncMode, SyncOptions};
+use plugin_runtime::{
+    ConfigValues, Error, InstanceId, InstanceUpdate, ItemKey, Key, NewInstance, Plugins,
+    PluginsBuilder, PriorityChange, Registry, Status, TypeKey,
+};
+
+/// Manage this application's plugins: sync the registry, inspect and edit instances, check
+/// that everything loads, rotate keys.
+#[derive(Debug, Args)]
+pub struct PluginsCli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Why a command failed.
+#[derive(Debug)]
+pub enum CliError {
+    /// The plugin system refused (bad input, unknown id, conflict, database...).
+    Plugins(Error),
+    /// The output could not be written.
+    Output(std::io::Error),
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CliError::Plugins(err) => f.write_str(&one_line(&err.to_string())),
+            CliError::Output(err) => write!(f, "cannot write the output: {err}"),
+        }
+    }
+}
+
+impl std::error::Error for CliError {}
+
+impl From<Error> for CliError {
+    fn from(err: Error) -> Self {
+        CliError::Plugins(err)
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(err: std::io::Error) -> Self {
+        CliError::Output(err)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Sync the plugin types and items of this binary into the database.
+    Sync {
+        /// `create` keeps operators' edits; `update` also refreshes descriptions, categories
+        /// and default priorities from the code.
+        #[arg(long, value_enum, default_value_t = ModeArg::Create)]
+        mode: ModeArg,
+        /// Delete the rows whose code is gone (and their instances) instead of marking them
+        /// orphaned.
+        #[arg(long)]
+        prune: bool,
+        /// Print what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List the instances: type, item, name, scope, status, priority, and whether it loads.
+    List {
+        /// One JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create, edit, re-status, re-prioritise or delete instances.
+    #[command(subcommand)]
+    Instance(InstanceCommand),
+    /// Exit with 1 when any instance does not load (for deploy pipelines), listing them.
+    Check,
+    /// Print the JSON Schema of an item's config.
+    Schema {
+        /// The item: `TYPE/ITEM` (or `NAMESPACE:TYPE/ITEM`).
+        item: String,
+    },
+    /// Encryption keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum InstanceCommand {
+    /// Create an instance; its config is validated like the admin's form.
+    Create {
+        /// The item: `TYPE/ITEM` (or `NAMESPACE:TYPE/ITEM`).
+        #[arg(long)]
+        item: String,
+        /// The instance's name.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long, value_enum, default_value_t = StatusArg::Active)]
+        status: StatusArg,
+        /// Default: the item's priority.
+        #[arg(long, allow_negative_numbers = true)]
+        priority: Option<i32>,
+        /// A tenant: the instance serves only this scope's lookups.
+        #[arg(long)]
+        scope: Option<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Change an instance's name, description or config (`--set` changes only the fields it
+    /// names; `--config` replaces the whole config).
+    Edit {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Set the status of one or more instances.
+    Status {
+        #[arg(value_enum)]
+        status: StatusArg,
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Set or shift the priority of one or more instances (lower is preferred).
+    Priority {
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// Set it to this value.
+        #[arg(long, allow_negative_numbers = true, conflicts_with = "shift")]
+        set: Option<i32>,
+        /// Add this (negative: towards preferred).
+        #[arg(long, allow_negative_numbers = true)]
+        shift: Option<i32>,
+    },
+    /// Delete an instance.
+    Delete { id: String },
+}
+
+#[derive(Debug, Args)]
+struct ConfigArgs {
+    /// A JSON file with the whole config (an object).
+    #[arg(long, value_name = "FILE", conflicts_with = "set")]
+    config: Option<PathBuf>,
+    /// One config field, as a form would send it (repeat for more).
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    set: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Print a new random key (base64): put it first in PLUGIN_SYSTEM_KEY, the old ones after.
+    Generate,
+    /// Re-encrypt every stored config under the current (first) key.
+    Rotate,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Create,
+    Update,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum StatusArg {
+    Active,
+    Reserved,
+    Disabled,
+}
+
+impl From<StatusArg> for Status {
+    fn from(status: StatusArg) -> Status {
+        match status {
+            StatusArg::Active => Status::Active,
+            StatusArg::Reserved => Status::Reserved,
+            StatusArg::Disabled => Status::Disabled,
+        }
+    }
+}
+
+impl PluginsCli {
+    /// Runs the command with the application's builder (its database URL and keys), printing
+    /// to standard output; an error is one line on standard error and exit code 1.
+    pub fn run(self, builder: PluginsBuilder) -> ExitCode {
+        let stdout = std::io::stdout();
+        match self.run_to(builder, &mut stdout.lock()) {
+            Ok(code) => code,
+            // The reader went away (`| head`): nothing left to say.
+            Err(CliError::Output(err)) if err.kind() == std::io::ErrorKind::BrokenPipe => {
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("error: {err}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    /// [`run`](Self::run), writing the output to `out`.
+    pub fn run_to(
+        self,
+        builder: PluginsBuilder,
+        out: &mut dyn Write,
+    ) -> Result<ExitCode, CliError> {
+        if let Command::Keys(KeysCommand::Generate) = self.command {
+            writeln!(out, "{}", &*Key::generate().to_base64())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        // The CLI syncs only when asked, and needs no watcher.
+        let plugins = builder.skip_sync().no_watch().build()?;
+        match self.command {
+            Command::Sync {
+                mode,
+                prune,
+                dry_run,
+            } => sync(&plugins, mode, prune, dry_run, out),
+            Command::List { json } => list(&plugins, json, out),
+            Command::Instance(command) => instance(&plugins, command, out),
+            Command::Check => check(&plugins, out),
+            Command::Schema { item } => {
+                let key = parse_item(plugins.registry(), &item)?;
+                let schema =
+                    plugins
+                        .registry()
+                        .item(&key)?
+                        .schema()
+                        .ok_or_else(|| Error::InvalidInput {
+                            field: "item",
+                            reason: format!("`{key}` takes no config"),
+                        })?;
+                let json = plugin_runtime::config::json_schema(schema);
+                writeln!(out, "{json:#}")?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Keys(KeysCommand::Rotate) => {
+                let rewritten = plugins.rotate_keys()?;
+                writeln!(
+                    out,
+                    "{rewritten} config(s) re-encrypted under the current key"
+                )?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Keys(KeysCommand::Generate) => unreachable!("handled before connecting"),
+        }
+    }
+}
+
+fn sync(
+    plugins: &Plugins,
+    mode: ModeArg,
+    prune: bool,
+    dry_run: bool,
+    out: &mut dyn Write,
+) -> Result<ExitCode, CliError> {
+    let options = SyncOptions {
+        mode: match mode {
+            ModeArg::Create => SyncMode::Create,
+            ModeArg::Update => SyncMode::Update,
+        },
+        prune,
+        dry_run,
+    };
+    let report = plugins.store().sync(plugins.registry(), &options)?;
+    for action in &report.actions {
+        writeln!(out, "{}{action}", if dry_run { "would " } else { "" })?;
+    }
+    writeln!(
+        out,
+        "types: {} created, {} found, {} updated, {} orphaned, {} deleted; \
+         items: {} created, {} found, {} updated, {} renamed, {} orphaned, {} deleted; \
+         instances: {} created, {} deleted{}",
+        report.types_created,
+        report.types_found,
+        report.types_updated,
+        report.types_orphaned,
+        report.types_deleted,
+        report.items_created,
+        report.items_found,
+        report.items_updated,
+        report.items_renamed,
+        report.items_orphaned,
+        report.items_deleted,
+        report.instances_created,
+        report.instances_deleted,
+        if dry_run {
+            " (dry run: nothing written)"
+        } else {
+            ""
+        },
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(plugins: &Plugins, json: bool, out: &mut dyn Write) -> Result<ExitCode, CliError> {
+    let failures = plugins.load_failures();
+    let mut records = plugins.store().instances()?;
+    records.sort_by(|a, b| {
+        (&a.meta.item, a.meta.status, a.meta.priority, a.meta.id).cmp(&(
+            &b.meta.item,
+            b.meta.status,
+            b.meta.priority,
+            b.meta.id,
+        ))
+    });
+    let problem = |id: InstanceId| {
+        failures
+            .iter()
+            .find(|failure| failure.meta.id == id)
+            .map(|failure| failure.reason.clone())
+    };
+    if json {
+        let rows: Vec<serde_json::Value> = records
+            .iter()
+            .map(|record| {
+                let meta = &record.meta;
+                serde_json::json!({
+                    "id": meta.id.to_string(),
+                    "type": meta.item.type_key.to_string(),
+                    "item": meta.item.name,
+                    "name": meta.name,
+                    "scope": meta.scope,
+                    "status": meta.status.as_str(),
+                    "priority": meta.priority,
+                    "version": meta.version,
+                    "description": record.description,
+                    "loads": problem(meta.id).is_none(),
+                    "error": problem(meta.id),
+                })
+            })
+            .collect();
+        writeln!(out, "{:#}", serde_json::Value::Array(rows))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<[String; 7]> = records
+        .iter()
+        .map(|record| {
+            let meta = &record.meta;
+            [
+                meta.id.to_string(),
+                meta.item.to_string(),
+                meta.name.clone(),
+                meta.scope.clone().unwrap_or_else(|| "-".into()),
+                meta.status.as_str().to_owned(),
+                meta.priority.to_string(),
+                match problem(meta.id) {
+                    None => "yes".to_owned(),
+                    Some(reason) => format!("no: {reason}"),
+                },
+            ]
+        })
+        .collect();
+    let header = ["ID", "ITEM", "NAME", "SCOPE", "STATUS", "PRIORITY", "LOADS"].map(String::from);
+    let mut widths = header.clone().map(|title| title.chars().count());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(&rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .enumerate()
+            .map(|(column, (cell, width))| match column {
+                5 => format!("{cell:>width$}"),
+                6 => cell.clone(),
+                _ => format!("{cell:<width$}"),
+            })
+            .collect();
+        writeln!(out, "{}", cells.join("  "))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(plugins: &Plugins, out: &mut dyn Write) -> Result<ExitCode, CliError> {
+    let failures = plugins.load_failures();
+    let total = plugins.store().instances()?.len();
+    for failure in &failures {
+        writeln!(
+            out,
+            "{} `{}` ({}): {}",
+            failure.meta.id, failure.meta.name, failure.meta.item, failure.reason
+        )?;
+    }
+    writeln!(
+        out,
+        "{} of {total} instance(s) load; {} do(es) not",
+        total - failures.len(),
+        failures.len()
+    )?;
+    Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn instance(
+    plugins: &Plugins,
+    command: InstanceCommand,
+    out: &mut dyn Write,
+) -> Result<ExitCode, CliError> {
+    match command {
+        InstanceCommand::Create {
+            item,
+            name,
+            config,
+            status,
+            priority,
+            scope,
+            description,
+        } => {
+            let key = parse_item(plugins.registry(), &item)?;
+            let values = config.new_values(plugins.registry(), &key)?;
+            let mut new = NewInstance::new(key, name)
+                .status(status.into())
+                .description(description);
+            if let Some(values) = values {
+                new = new.config_values(values);
+            }
+            if let Some(priority) = priority {
+                new = new.priority(priority);
+            }
+            if let Some(scope) = scope {
+                new = new.scope(scope);
+            }
+            let meta = plugins.create_instance(new)?;
+            writeln!(out, "{}", meta.id)?;
+        }
+        InstanceCommand::Edit {
+            id,
+            name,
+            description,
+            config,
+        } => {
+            let id: InstanceId = id.parse()?;
+            let current = plugins.store().instance(id)?;
+            let values = config.edited_values(plugins, &current.meta.item, id)?;
+            let meta = plugins.update_instance(
+                id,
+                current.meta.version,
+                InstanceUpdate {
+                    name,
+                    description,
+                    config: values,
+                    ..InstanceUpdate::default()
+                },
+            )?;
+            writeln!(out, "{} is at version {}", meta.id, meta.version)?;
+        }
+        InstanceCommand::Status { status, ids } => {
+            let ids = parse_ids(&ids)?;
+            let changed = plugins.set_status(&ids, status.into())?;
+            writeln!(out, "{changed} instance(s) changed")?;
+        }
+        InstanceCommand::Priority { ids, set, shift } => {
+            let ids = parse_ids(&ids)?;
+            let change = match (set, shift) {
+                (Some(value), _) => PriorityChange::Set(value),
+                (None, Some(delta)) => PriorityChange::Shift(delta),
+                (None, None) => {
+                    return Err(Error::InvalidInput {
+                        field: "priority",
+                        reason: "give --set VALUE or --shift DELTA".into(),
+                    }
+                    .into());
+                }
+            };
+            let changed = plugins.set_priority(&ids, change)?;
+            writeln!(out, "{changed} instance(s) changed")?;
+        }
+        InstanceCommand::Delete { id } => {
+            let id: InstanceId = id.parse()?;
+            plugins.delete_instance(id)?;
+            writeln!(out, "{id} deleted")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+impl ConfigArgs {
+    /// The config of a new instance: the JSON file, or the `--set` fields as a form.
+    fn new_values(
+        &self,
+        registry: &Registry,
+        key: &ItemKey,
+    ) -> Result<Option<ConfigValues>, Error> {
+        if let Some(values) = self.file()? {
+            return Ok(Some(values));
+        }
+        let Some(schema) = registry.item(key)?.schema() else {
+            return match self.set.is_empty() {
+                true => Ok(None),
+                false => Err(Error::InvalidInput {
+                    field: "--set",
+                    reason: format!("`{key}` takes no config"),
+                }),
+            };
+        };
+        let form = self.form(schema)?;
+        values_from_form(schema, &form)
+            .map(Some)
+            .map_err(|errors| Error::InvalidConfig {
+                item: key.to_string(),
+                errors,
+            })
+    }
+
+    /// The config after an edit: the JSON file, or the stored config with the `--set` fields
+    /// replaced; `None` when neither is given (the config stays).
+    fn edited_values(
+        &self,
+        plugins: &Plugins,
+        key: &ItemKey,
+        id: InstanceId,
+    ) -> Result<Option<ConfigValues>, Error> {
+        if let Some(values) = self.file()? {
+            return Ok(Some(values));
+        }
+        if self.set.is_empty() {
+            return Ok(None);
+        }
+        let schema = plugins
+            .registry()
+            .item(key)?
+            .schema()
+            .ok_or_else(|| Error::InvalidInput {
+                field: "--set",
+                reason: format!("`{key}` takes no config"),
+            })?;
+        let stored = plugins.config_values(id)?.unwrap_or_default();
+        let form = self.form(schema)?;
+        values_with_form(schema, &stored, &form)
+            .map(Some)
+            .map_err(|errors| Error::InvalidConfig {
+                item: key.to_string(),
+                errors,
+            })
+    }
+
+    fn file(&self) -> Result<Option<ConfigValues>, Error> {
+        let Some(path) = &self.config else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(|err| Error::InvalidInput {
+            field: "config",
+            reason: format!("cannot read {}: {err}", path.display()),
+        })?;
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|err| Error::InvalidInput {
+                field: "config",
+                reason: format!("{} is not a JSON object: {err}", path.display()),
+            })
+    }
+
+    /// The `--set FIELD=VALUE` pairs as form data; an unknown field is an error.
+    fn form(&self, schema: &plugin_runtime::ConfigSchema) -> Result<FormData, Error> {
+        let mut form = FormData::new();
+        for pair in &self.set {
+            let (field, value) = pair.split_once('=').ok_or_else(|| Error::InvalidInput {
+                field: "--set",
+                reason: format!("`{pair}` is not FIELD=VALUE"),
+            })?;
+            if !schema.fields.iter().any(|known| known.name == field) {
+                let known: Vec<&str> = schema.fields.iter().map(|known| known.name).collect();
+                return Err(Error::InvalidInput {
+                    field: "--set",
+                    reason: format!(
+                        "unknown field `{field}`; the fields are: {}",
+                        known.join(", ")
+                    ),
+                });
+            }
+            form.push(field, value);
+        }
+        Ok(form)
+    }
+}
+
+/// `TYPE/ITEM` (the type's name must be unique across namespaces) or `NAMESPACE:TYPE/ITEM`.
+fn parse_item(registry: &Registry, text: &str) -> Result<ItemKey, Error> {
+    let malformed = || Error::InvalidInput {
+        field: "item",
+        reason: format!(
+            "`{text}` is not TYPE/ITEM or NAMESPACE:TYPE/ITEM, like payment_gateway/stripe"
+        ),
+    };
+    let (type_part, item) = text.rsplit_once('/').ok_or_else(malformed)?;
+    let type_key = match type_part.split_once(':') {
+        Some((namespace, name)) => TypeKey {
+            namespace: namespace.into(),
+            name: name.into(),
+        },
+        None => {
+            let matches: Vec<TypeKey> = registry
+                .types()
+                .iter()
+                .map(|ty| ty.info.key())
+                .filter(|key| key.name == type_part)
+                .collect();
+            match matches.as_slice() {
+                [key] => key.clone(),
+                [] => return Err(Error::UnknownType(type_part.into())),
+                _ => {
+                    return Err(Error::InvalidInput {
+                        field: "item",
+                        reason: format!(
+                            "`{type_part}` names a type in several namespaces; write NAMESPACE:{type_part}/{item}"
+                        ),
+                    });
+                }
+            }
+        }
+    };
+    let key = ItemKey {
+        type_key,
+        name: item.into(),
+    };
+    registry.item(&key)?;
+    Ok(key)
+}
+
+fn parse_ids(ids: &[String]) -> Result<Vec<InstanceId>, Error> {
+    ids.iter().map(|id| id.parse()).collect()
+}
+
+/// Errors are one line: the lines of a message joined with "; " (after a line ending in a
+/// colon, with a space).
+fn one_line(message: &str) -> String {
+    let mut joined = String::new();
+    for line in message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+    {
+        if !joined.is_empty() {
+            joined.push_str(if joined.ends_with(':') { " " } else { "; " });
+        }
+        joined.push_str(line);
+    }
+    joined
+}
