@@ -115,6 +115,13 @@ enum Command {
     /// Encryption keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Serve the web admin alone (operators log in with the token in PLUGIN_ADMIN_TOKEN).
+    #[cfg(feature = "admin")]
+    Admin {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        bind: std::net::SocketAddr,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -242,8 +249,16 @@ impl PluginsCli {
             writeln!(out, "{}", &*Key::generate().to_base64())?;
             return Ok(ExitCode::SUCCESS);
         }
-        // The CLI syncs only when asked, and needs no watcher.
-        let plugins = builder.skip_sync().no_watch().build()?;
+        // The CLI syncs only when asked; only the long-running admin watches for changes.
+        let builder = builder.skip_sync();
+        #[cfg(feature = "admin")]
+        let builder = match self.command {
+            Command::Admin { .. } => builder,
+            _ => builder.no_watch(),
+        };
+        #[cfg(not(feature = "admin"))]
+        let builder = builder.no_watch();
+        let plugins = builder.build()?;
         match self.command {
             Command::Sync {
                 mode,
@@ -277,6 +292,12 @@ impl PluginsCli {
                 Ok(ExitCode::SUCCESS)
             }
             Command::Keys(KeysCommand::Generate) => unreachable!("handled before connecting"),
+            #[cfg(feature = "admin")]
+            Command::Admin { bind } => {
+                let auth = plugin_admin::Auth::token_from_env("PLUGIN_ADMIN_TOKEN")?;
+                plugin_admin::Admin::new(plugins, auth).serve(bind)?;
+                Ok(ExitCode::SUCCESS)
+            }
         }
     }
 }

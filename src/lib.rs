@@ -123,6 +123,9 @@ pub use plugin_runtime::*;
 #[doc(hidden)]
 pub use plugin_runtime::__private;
 
+/// The web admin: an axum `Router` to mount (feature `admin`).
+#[cfg(feature = "admin")]
+pub use plugin_admin as admin;
 #[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]

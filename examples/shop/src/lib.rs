@@ -6,6 +6,9 @@
 //! serves the shop on `SHOP_BIND` (default `127.0.0.1:8000`). `shop plugins ...` is the
 //! plugins CLI of this binary (`shop plugins --help`).
 //!
+//! The web admin is mounted at `/admin`; operators log in with the token in
+//! `PLUGIN_ADMIN_TOKEN` (without it, the demo makes one up and prints it).
+//!
 //! Configs are encrypted with the keys in `PLUGIN_SYSTEM_KEY` (base64, comma-separated, the
 //! current one first); without it the demo keeps a key of its own in `shop.key` (created on
 //! the first run), which a real deployment would not do.
@@ -19,6 +22,7 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use clap::{Parser, Subcommand};
 use maud::{DOCTYPE, Markup, html};
+use plugin_system::admin::{Admin, Auth};
 use plugin_system::cli::PluginsCli;
 use plugin_system::prelude::*;
 use plugin_system::{Failure, NewInstance, PluginsBuilder};
@@ -130,23 +134,54 @@ fn serve(builder: PluginsBuilder, bind: SocketAddr) -> ExitCode {
 }
 
 async fn run_server(plugins: Plugins, bind: SocketAddr) -> std::io::Result<()> {
+    let (auth, token) = admin_auth()?;
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let address = listener.local_addr()?;
     println!("shop: serving on http://{address}/");
-    println!("shop: manage its plugins with `shop plugins --help`");
-    axum::serve(listener, app(plugins))
+    println!("shop: plugins admin on http://{address}/admin (log in with {token})");
+    println!("shop: or manage its plugins with `shop plugins --help`");
+    axum::serve(listener, app(plugins, auth))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
 }
 
-/// The shop's routes.
-pub fn app(plugins: Plugins) -> Router {
+/// The admin's login: `PLUGIN_ADMIN_TOKEN`, or a token made up for this run (printed: this is
+/// a demo). Returns how to describe the token on the console.
+fn admin_auth() -> std::io::Result<(Auth, String)> {
+    let to_io = |err: plugin_system::Error| std::io::Error::other(err.to_string());
+    if std::env::var_os("PLUGIN_ADMIN_TOKEN").is_some() {
+        let auth = Auth::token_from_env("PLUGIN_ADMIN_TOKEN").map_err(to_io)?;
+        return Ok((auth, "the token in PLUGIN_ADMIN_TOKEN".into()));
+    }
+    let token = demo_token();
+    Ok((
+        Auth::token(token.clone()).map_err(to_io)?,
+        format!("the token {token}"),
+    ))
+}
+
+/// A random token for this run.
+fn demo_token() -> String {
+    Key::generate()
+        .to_base64()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(24)
+        .collect()
+}
+
+/// The shop's routes, with the plugins admin at `/admin`.
+pub fn app(plugins: Plugins, auth: Auth) -> Router {
+    let admin = Admin::new(plugins.clone(), auth)
+        .mounted_at("/admin")
+        .router();
     Router::new()
         .route("/", get(home))
         .route("/checkout", post(checkout))
         .with_state(Arc::new(plugins))
+        .nest("/admin", admin)
 }
 
 /// On the first run, the instances an operator would create: Stripe (test mode) selected,
@@ -221,6 +256,7 @@ async fn home(State(plugins): Shared) -> Markup {
         form method="post" action="/checkout" {
             button type="submit" { "Pay order #1001 (€42.00)" }
         }
+        p { a href="/admin" { "Plugins admin" } }
         h2 { "Order updates go to" }
         ul #notifiers {
             @for notifier in &notifiers {

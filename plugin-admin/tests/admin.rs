@@ -1,0 +1,454 @@
+//! The admin over HTTP (the router, driven request by request): authentication, CSRF, the
+//! create wizard with field errors, edits that keep secrets, bulk actions, escaping.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use plugin_admin::{Admin, Auth};
+use plugin_system::prelude::*;
+use tower::ServiceExt;
+
+#[plugin_type(name = "payment_gateway")]
+pub trait PaymentGateway {
+    fn charge(&self, amount: u64) -> String;
+}
+
+#[derive(PluginConfig, Clone)]
+pub struct StripeConfig {
+    /// Secret API key.
+    #[config(secret, min_length = 8)]
+    pub api_key: String,
+    #[config(choices("eur", "usd"), default = "eur")]
+    pub currency: String,
+    #[config(default = 30, min = 1, max = 300)]
+    pub timeout_secs: u32,
+    pub sandbox: bool,
+}
+
+pub struct Stripe(StripeConfig);
+
+impl From<StripeConfig> for Stripe {
+    fn from(config: StripeConfig) -> Self {
+        Stripe(config)
+    }
+}
+
+#[plugin_item(name = "stripe", config = StripeConfig, priority = 10)]
+impl PaymentGateway for Stripe {
+    fn charge(&self, amount: u64) -> String {
+        format!("stripe:{amount}:{}", self.0.currency)
+    }
+}
+
+#[derive(Default)]
+pub struct Cash;
+
+#[plugin_item(name = "cash", priority = 50)]
+impl PaymentGateway for Cash {
+    fn charge(&self, amount: u64) -> String {
+        format!("cash:{amount}")
+    }
+}
+
+const TOKEN: &str = "correct-horse-battery-staple";
+const SECRET: &str = "sk_live_TOPSECRET_42";
+const STRIPE: &str = "plugin-admin:payment_gateway/stripe";
+
+struct Admin_ {
+    app: Router,
+    plugins: Plugins,
+    cookie: Option<String>,
+    csrf: String,
+}
+
+struct Reply {
+    status: StatusCode,
+    location: Option<String>,
+    cookie: Option<String>,
+    body: String,
+}
+
+impl Admin_ {
+    fn new() -> Admin_ {
+        let plugins = Plugins::builder()
+            .keyring(Keyring::new(Key::generate()))
+            .no_watch()
+            .build()
+            .unwrap();
+        let app = Admin::new(plugins.clone(), Auth::token(TOKEN).unwrap())
+            .mounted_at("/admin")
+            .router();
+        Admin_ {
+            app: Router::new().nest("/admin", app),
+            plugins,
+            cookie: None,
+            csrf: String::new(),
+        }
+    }
+
+    async fn logged_in() -> Admin_ {
+        let mut admin = Admin_::new();
+        let reply = admin.post("/admin/login", &[("token", TOKEN)]).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER);
+        admin.cookie = reply
+            .cookie
+            .map(|cookie| cookie.split(';').next().unwrap().to_owned());
+        let page = admin.get("/admin").await;
+        admin.csrf = csrf_of(&page.body);
+        admin
+    }
+
+    async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let header_text = |name| {
+            response
+                .headers()
+                .get(name)
+                .map(|value: &header::HeaderValue| value.to_str().unwrap().to_owned())
+        };
+        let location = header_text(header::LOCATION);
+        let cookie = header_text(header::SET_COOKIE);
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            location,
+            cookie,
+            body: String::from_utf8(bytes.to_vec()).unwrap(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Reply {
+        let mut request = Request::get(path);
+        if let Some(cookie) = &self.cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Reply {
+        let body: Vec<String> = form
+            .iter()
+            .map(|(key, value)| format!("{}={}", encode(key), encode(value)))
+            .collect();
+        let mut request =
+            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(cookie) = &self.cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request.body(Body::from(body.join("&"))).unwrap())
+            .await
+    }
+
+    /// A form post with this user's CSRF token.
+    async fn submit(&self, path: &str, form: &[(&str, &str)]) -> Reply {
+        let mut with_token = vec![("csrf", self.csrf.as_str())];
+        with_token.extend_from_slice(form);
+        self.post(path, &with_token).await
+    }
+
+    async fn create_stripe(&self, name: &str, key: &str) -> Reply {
+        self.submit(
+            &format!("/admin/new/item?item={}", encode(STRIPE)),
+            &[
+                ("instance_name", name),
+                ("instance_description", ""),
+                ("instance_status", "active"),
+                ("instance_priority", "10"),
+                ("instance_scope", ""),
+                ("config.api_key", key),
+                ("config.currency", "usd"),
+                ("config.timeout_secs", "30"),
+                ("config.sandbox", "false"),
+            ],
+        )
+        .await
+    }
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                (byte as char).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+fn csrf_of(html: &str) -> String {
+    let start = html.find(r#"name="csrf" value=""#).expect("a CSRF input") + 19;
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn every_page_needs_a_login_and_every_write_a_csrf_token() {
+    let admin = Admin_::new();
+    for path in ["/admin", "/admin/instances", "/admin/new", "/admin/audit"] {
+        let reply = admin.get(path).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(reply.location.as_deref(), Some("/admin/login"), "{path}");
+    }
+    let id = InstanceId::new().to_string();
+    let writes = [
+        "/admin/instances/bulk".to_owned(),
+        format!("/admin/instances/{id}/quick"),
+        format!("/admin/instances/{id}/edit"),
+        format!("/admin/instances/{id}/delete"),
+        format!("/admin/new/item?item={}", encode(STRIPE)),
+        "/admin/logout".to_owned(),
+    ];
+    for path in &writes {
+        let reply = admin.post(path, &[("csrf", "x")]).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::SEE_OTHER,
+            "unauthenticated {path}"
+        );
+    }
+
+    // A wrong token is refused; the right one opens a session.
+    let wrong = admin.post("/admin/login", &[("token", "guess")]).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let admin = Admin_::logged_in().await;
+    let cookie = admin.cookie.clone().unwrap();
+    assert!(cookie.starts_with("plugin_admin="), "{cookie}");
+    assert_eq!(admin.get("/admin").await.status, StatusCode::OK);
+
+    // Logged in, but without the form's token: refused.
+    for path in &writes {
+        for form in [vec![], vec![("csrf", "forged")]] {
+            let reply = admin.post(path, &form).await;
+            assert_eq!(reply.status, StatusCode::FORBIDDEN, "{path} {form:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_application_can_bring_its_own_check() {
+    let plugins = Plugins::builder()
+        .keyring(Keyring::new(Key::generate()))
+        .no_watch()
+        .build()
+        .unwrap();
+    let auth = Auth::custom(|headers| {
+        let user = headers.get("x-user")?.to_str().ok()?;
+        (user == "ada").then(|| user.to_owned())
+    });
+    let app = Admin::new(plugins, auth).router();
+    let request = |user: Option<&str>| {
+        let mut request = Request::get("/instances");
+        if let Some(user) = user {
+            request = request.header("x-user", user);
+        }
+        request.body(Body::empty()).unwrap()
+    };
+    let refused = app.clone().oneshot(request(None)).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let other = app.clone().oneshot(request(Some("mallory"))).await.unwrap();
+    assert_eq!(other.status(), StatusCode::UNAUTHORIZED);
+    let ada = app.oneshot(request(Some("ada"))).await.unwrap();
+    assert_eq!(ada.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_create_wizard_shows_field_errors_then_creates() {
+    let admin = Admin_::logged_in().await;
+    let pick = admin.get("/admin/new").await;
+    assert!(pick.body.contains("stripe"), "{}", pick.body);
+    let form = admin
+        .get(&format!("/admin/new/item?item={}", encode(STRIPE)))
+        .await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.body.contains(r#"name="config.api_key""#));
+    assert!(form.body.contains(r#"type="password""#));
+
+    // One invalid field: the form comes back with the error beside it, and no secret.
+    let invalid = admin.create_stripe("Stripe live", "short").await;
+    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        invalid.body.contains("must be at least 8 characters long"),
+        "{}",
+        invalid.body
+    );
+    assert!(
+        invalid.body.contains(r#"value="Stripe live""#),
+        "the name is kept"
+    );
+    assert!(
+        !invalid.body.contains("short\""),
+        "a typed secret is not sent back"
+    );
+    assert!(
+        admin
+            .plugins
+            .get::<dyn PaymentGateway>()
+            .unwrap()
+            .meta()
+            .name
+            == "cash"
+    );
+
+    // Fixed: created, and the application serves it at once.
+    let created = admin.create_stripe("Stripe live", SECRET).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let gateway = admin.plugins.get::<dyn PaymentGateway>().unwrap();
+    assert_eq!(gateway.meta().name, "Stripe live");
+    assert_eq!(gateway.charge(5), "stripe:5:usd");
+
+    // A taken name is a form error, not a server error.
+    let duplicate = admin.create_stripe("Stripe live", SECRET).await;
+    assert_eq!(duplicate.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(duplicate.body.contains("already"), "{}", duplicate.body);
+}
+
+#[tokio::test]
+async fn secrets_never_reach_a_page_and_a_blank_secret_keeps_the_stored_one() {
+    let admin = Admin_::logged_in().await;
+    admin.create_stripe("Stripe live", SECRET).await;
+    let id = admin.plugins.get::<dyn PaymentGateway>().unwrap().meta().id;
+    let edit_path = format!("/admin/instances/{id}/edit");
+    for path in [
+        "/admin",
+        "/admin/instances",
+        "/admin/audit",
+        edit_path.as_str(),
+    ] {
+        let page = admin.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(!page.body.contains("TOPSECRET"), "{path} shows the secret");
+    }
+    let saved = admin
+        .submit(
+            &edit_path,
+            &[
+                ("version", "1"),
+                ("instance_name", "Stripe EU"),
+                ("instance_description", "renamed"),
+                ("instance_status", "active"),
+                ("instance_priority", "10"),
+                ("config.api_key", ""),
+                ("config.currency", "eur"),
+                ("config.timeout_secs", "60"),
+                ("config.sandbox", "false"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let values = admin.plugins.config_values(id).unwrap().unwrap();
+    assert_eq!(values["api_key"], SECRET, "blank kept the stored secret");
+    assert_eq!(values["timeout_secs"], 60);
+
+    // Saving from a page opened before that edit is a conflict, not a lost update.
+    let stale = admin
+        .submit(
+            &edit_path,
+            &[
+                ("version", "1"),
+                ("instance_name", "Stale"),
+                ("instance_status", "active"),
+                ("instance_priority", "10"),
+                ("config.currency", "eur"),
+                ("config.timeout_secs", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        stale.body.contains("someone changed this instance"),
+        "{}",
+        stale.body
+    );
+    assert_eq!(
+        admin.plugins.store().instance(id).unwrap().meta.name,
+        "Stripe EU"
+    );
+}
+
+#[tokio::test]
+async fn bulk_actions_and_inline_edits_change_what_the_application_serves() {
+    let admin = Admin_::logged_in().await;
+    admin.create_stripe("Stripe live", SECRET).await;
+    let stripe = admin
+        .plugins
+        .get::<dyn PaymentGateway>()
+        .unwrap()
+        .meta()
+        .clone();
+    let id = stripe.id.to_string();
+    let disabled = admin
+        .submit(
+            "/admin/instances/bulk",
+            &[("action", "disable"), ("id", &id)],
+        )
+        .await;
+    assert_eq!(disabled.status, StatusCode::SEE_OTHER);
+    assert!(
+        disabled.location.unwrap().contains("1%20instance"),
+        "a notice"
+    );
+    assert_eq!(
+        admin
+            .plugins
+            .get::<dyn PaymentGateway>()
+            .unwrap()
+            .meta()
+            .name,
+        "cash"
+    );
+
+    let version = admin
+        .plugins
+        .store()
+        .instance(stripe.id)
+        .unwrap()
+        .meta
+        .version
+        .to_string();
+    let quick = admin
+        .submit(
+            &format!("/admin/instances/{id}/quick"),
+            &[
+                ("version", &version),
+                ("status", "active"),
+                ("priority", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(quick.status, StatusCode::SEE_OTHER);
+    let served = admin.plugins.get::<dyn PaymentGateway>().unwrap();
+    assert_eq!(
+        (served.meta().name.as_str(), served.meta().priority),
+        ("Stripe live", 1)
+    );
+
+    let list = admin.get("/admin/instances?status=active").await;
+    assert!(
+        list.body.contains("Stripe live") && list.body.contains(">yes<"),
+        "{}",
+        list.body
+    );
+    let types = admin.get("/admin").await;
+    assert!(
+        types.body.contains("<td>2</td><td>0</td><td>0</td>"),
+        "counts: {}",
+        types.body
+    );
+}
+
+#[tokio::test]
+async fn markup_in_names_is_shown_as_text() {
+    let admin = Admin_::logged_in().await;
+    let hostile = "<script>alert(1)</script>";
+    let created = admin.create_stripe(hostile, SECRET).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let list = admin.get("/admin/instances").await;
+    assert!(list.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(!list.body.contains(hostile));
+    let notice = admin
+        .get("/admin/instances?notice=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E")
+        .await;
+    assert!(!notice.body.contains("<img"), "{}", notice.body);
+}
