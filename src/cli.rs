@@ -258,7 +258,8 @@ impl PluginsCli {
         };
         #[cfg(not(feature = "admin"))]
         let builder = builder.no_watch();
-        let plugins = builder.build()?;
+        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        let plugins = builder.build()?.acting_as(format!("cli:{user}"));
         match self.command {
             Command::Sync {
                 mode,

@@ -436,34 +436,41 @@ impl Store for Flaky {
         self.check()?;
         self.inner.revision()
     }
-    fn insert_instance(&self, record: &InstanceRecord) -> Result<(), Error> {
+    fn insert_instance(&self, record: &InstanceRecord, actor: &str) -> Result<(), Error> {
         self.check()?;
-        self.inner.insert_instance(record)
+        self.inner.insert_instance(record, actor)
     }
     fn update_instance(
         &self,
         id: InstanceId,
         expected_version: i64,
         change: &InstanceChange,
+        actor: &str,
     ) -> Result<InstanceRecord, Error> {
         self.check()?;
-        self.inner.update_instance(id, expected_version, change)
+        self.inner
+            .update_instance(id, expected_version, change, actor)
     }
-    fn set_status(&self, ids: &[InstanceId], status: Status) -> Result<usize, Error> {
+    fn set_status(&self, ids: &[InstanceId], status: Status, actor: &str) -> Result<usize, Error> {
         self.check()?;
-        self.inner.set_status(ids, status)
+        self.inner.set_status(ids, status, actor)
     }
-    fn set_priority(&self, ids: &[InstanceId], change: PriorityChange) -> Result<usize, Error> {
+    fn set_priority(
+        &self,
+        ids: &[InstanceId],
+        change: PriorityChange,
+        actor: &str,
+    ) -> Result<usize, Error> {
         self.check()?;
-        self.inner.set_priority(ids, change)
+        self.inner.set_priority(ids, change, actor)
     }
-    fn delete_instance(&self, id: InstanceId) -> Result<(), Error> {
+    fn delete_instance(&self, id: InstanceId, actor: &str) -> Result<(), Error> {
         self.check()?;
-        self.inner.delete_instance(id)
+        self.inner.delete_instance(id, actor)
     }
-    fn reseal_configs(&self, reseal: &Reseal<'_>) -> Result<usize, Error> {
+    fn reseal_configs(&self, reseal: &Reseal<'_>, actor: &str) -> Result<usize, Error> {
         self.check()?;
-        self.inner.reseal_configs(reseal)
+        self.inner.reseal_configs(reseal, actor)
     }
     fn audit_trail(&self, limit: usize) -> Result<Vec<AuditEntry>, Error> {
         self.check()?;
@@ -516,7 +523,9 @@ fn a_reload_by_the_watcher_never_replaces_a_newer_snapshot_from_a_write() {
     let email = plugins.get::<dyn Notifier>().unwrap().meta().id;
     // Another process disables `email`; the watcher notices and starts a slow reload...
     *store.slow_watcher_reads.lock().unwrap() = true;
-    store.set_status(&[email], Status::Disabled).unwrap();
+    store
+        .set_status(&[email], Status::Disabled, "another process")
+        .unwrap();
     wait_until(|| *store.watcher_reading.lock().unwrap());
     // ...during which this process enables it again.
     plugins.set_status(&[email], Status::Active).unwrap();

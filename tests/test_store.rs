@@ -405,7 +405,7 @@ fn operator_instance(store: &dyn Store, item: &ItemInfo, name: &str) -> Instance
     let mut record =
         plugin_system::InstanceRecord::sync_default(InstanceId::new(), item.key(), name, 3);
     record.sealed_config = Some(vec![1, 2, 3]);
-    store.insert_instance(&record).unwrap();
+    store.insert_instance(&record, "an operator").unwrap();
     record.meta.id
 }
 
@@ -592,7 +592,9 @@ fn a_ciphertext_copied_to_another_row_does_not_decrypt(db: &TestDatabase) {
         sealed_config: Some(sealed_a),
         ..Default::default()
     };
-    store.update_instance(b.id, b.version, &change).unwrap();
+    store
+        .update_instance(b.id, b.version, &change, "an attacker")
+        .unwrap();
     plugins.refresh().unwrap();
     let failures = plugins.load_failures();
     assert_eq!(failures.len(), 1);
@@ -753,6 +755,22 @@ fn bulk_status_and_priority_then_delete_with_an_audit_row_each_and_no_secret(db:
         assert!(!format!("{entry:?}").contains("sk_audit"), "{entry:?}");
     }
     assert_eq!(store.audit_trail(2).unwrap().len(), 2);
+    // Who: the deployment syncs, the application writes, unless a handle says who it is.
+    assert!(trail.iter().all(|e| e.actor
+        == if e.action == "sync" {
+            "plugin-system"
+        } else {
+            "application"
+        }));
+    plugins
+        .acting_as("ops:alice")
+        .set_status(&[a.id], Status::Active)
+        .unwrap();
+    let latest = &store.audit_trail(1).unwrap()[0];
+    assert_eq!(
+        (latest.actor.as_str(), latest.action.as_str()),
+        ("ops:alice", "status")
+    );
 }
 
 fn unknown_and_malformed_instance_ids_are_typed_errors(db: &TestDatabase) {

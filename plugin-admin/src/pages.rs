@@ -27,6 +27,11 @@ pub(crate) struct Notice {
     notice: Option<String>,
 }
 
+/// The handle the user's writes go through: audited as `admin:<user>`.
+fn writer(state: &AdminState, user: &User) -> plugin_runtime::Plugins {
+    state.plugins.acting_as(format!("admin:{}", user.name))
+}
+
 /// A redirect to an admin path, with a notice for the next page.
 fn redirect(state: &AdminState, path: &str, notice: &str) -> Response {
     let separator = if path.contains('?') { '&' } else { '?' };
@@ -359,7 +364,7 @@ pub(crate) async fn bulk(State(state): Shared, user: User, Form(form): Pairs) ->
         Ok(_) => return redirect(&state, "/instances", "Select at least one instance."),
         Err(err) => return error_page(&state, &user, StatusCode::BAD_REQUEST, &err.to_string()),
     };
-    let plugins = &state.plugins;
+    let plugins = writer(&state, &user);
     let result = match form::value(&form, "action") {
         Some("activate") => plugins.set_status(&ids, Status::Active),
         Some("reserve") => plugins.set_status(&ids, Status::Reserved),
@@ -419,7 +424,7 @@ pub(crate) async fn quick_edit(
         priority: Some(priority),
         ..InstanceUpdate::default()
     };
-    match state.plugins.update_instance(id, version, update) {
+    match writer(&state, &user).update_instance(id, version, update) {
         Ok(meta) => redirect(&state, "/instances", &format!("Saved `{}`.", meta.name)),
         Err(Error::Conflict { .. }) => redirect(
             &state,
@@ -634,7 +639,7 @@ pub(crate) async fn create(
         if let Some(values) = config {
             new = new.config_values(values);
         }
-        match state.plugins.create_instance(new) {
+        match writer(&state, &user).create_instance(new) {
             Ok(created) => {
                 return redirect(
                     &state,
@@ -787,7 +792,7 @@ pub(crate) async fn edit(
             priority: Some(meta.priority),
             config,
         };
-        match state.plugins.update_instance(record.meta.id, version, update) {
+        match writer(&state, &user).update_instance(record.meta.id, version, update) {
             Ok(saved) => {
                 return redirect(&state, "/instances", &format!("Saved `{}`.", saved.name));
             }
@@ -810,7 +815,10 @@ pub(crate) async fn delete(
     if let Some(refused) = user.csrf_refusal(&form) {
         return refused;
     }
-    match id.parse().and_then(|id| state.plugins.delete_instance(id)) {
+    match id
+        .parse()
+        .and_then(|id| writer(&state, &user).delete_instance(id))
+    {
         Ok(()) => redirect(&state, "/instances", "Deleted."),
         Err(err) => error_page(&state, &user, status_of(&err), &err.to_string()),
     }

@@ -424,6 +424,11 @@ async fn bulk_actions_and_inline_edits_change_what_the_application_serves() {
         ("Stripe live", 1)
     );
 
+    let audit = admin.get("/admin/audit").await;
+    assert!(
+        audit.body.contains("admin:operator"),
+        "writes are audited as the admin's user"
+    );
     let list = admin.get("/admin/instances?status=active").await;
     assert!(
         list.body.contains("Stripe live") && list.body.contains(">yes<"),

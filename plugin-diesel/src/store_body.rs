@@ -397,11 +397,11 @@ impl Store for DieselStore<Db> {
         Ok(u64::try_from(revision).unwrap_or(0))
     }
 
-    fn insert_instance(&self, record: &InstanceRecord) -> Result<(), Error> {
+    fn insert_instance(&self, record: &InstanceRecord, actor: &str) -> Result<(), Error> {
         self.write::<()>(|conn| {
             let item_id = item_row_id(conn, &record.meta.item)?;
             insert_records(conn, &[(&item_id, record)])?;
-            audit(conn, AuditEntry::created(record))?;
+            audit(conn, AuditEntry::created(record, actor))?;
             Ok(((), true))
         })
     }
@@ -411,6 +411,7 @@ impl Store for DieselStore<Db> {
         id: InstanceId,
         expected_version: i64,
         change: &InstanceChange,
+        actor: &str,
     ) -> Result<InstanceRecord, Error> {
         self.write(|conn| {
             let current = load_one(conn, id)?;
@@ -430,31 +431,36 @@ impl Store for DieselStore<Db> {
                     actual: expected_version + 1,
                 });
             }
-            audit(conn, AuditEntry::updated(id, change))?;
+            audit(conn, AuditEntry::updated(id, change, actor))?;
             Ok((next, true))
         })
     }
 
-    fn set_status(&self, ids: &[InstanceId], status: Status) -> Result<usize, Error> {
+    fn set_status(&self, ids: &[InstanceId], status: Status, actor: &str) -> Result<usize, Error> {
         self.bulk(ids, |record| {
             (record.meta.status != status).then(|| {
-                let audit = AuditEntry::status(record.meta.id, status);
+                let audit = AuditEntry::status(record.meta.id, status, actor);
                 (status, record.meta.priority, audit)
             })
         })
     }
 
-    fn set_priority(&self, ids: &[InstanceId], change: PriorityChange) -> Result<usize, Error> {
+    fn set_priority(
+        &self,
+        ids: &[InstanceId],
+        change: PriorityChange,
+        actor: &str,
+    ) -> Result<usize, Error> {
         self.bulk(ids, |record| {
             let (from, to) = (record.meta.priority, change.apply(record.meta.priority));
             (from != to).then(|| {
-                let audit = AuditEntry::priority(record.meta.id, from, to);
+                let audit = AuditEntry::priority(record.meta.id, from, to, actor);
                 (record.meta.status, to, audit)
             })
         })
     }
 
-    fn delete_instance(&self, id: InstanceId) -> Result<(), Error> {
+    fn delete_instance(&self, id: InstanceId, actor: &str) -> Result<(), Error> {
         self.write(|conn| {
             let deleted = diesel::delete(
                 plugin_instances::table.filter(plugin_instances::id.eq(id.to_string())),
@@ -464,12 +470,12 @@ impl Store for DieselStore<Db> {
             if deleted == 0 {
                 return Err(Error::UnknownInstance(id));
             }
-            audit(conn, AuditEntry::deleted(id))?;
+            audit(conn, AuditEntry::deleted(id, actor))?;
             Ok(((), true))
         })
     }
 
-    fn reseal_configs(&self, reseal: &Reseal<'_>) -> Result<usize, Error> {
+    fn reseal_configs(&self, reseal: &Reseal<'_>, actor: &str) -> Result<usize, Error> {
         self.write(|conn| {
             let sealed: Vec<(String, Option<Vec<u8>>)> = plugin_instances::table
                 .select((plugin_instances::id, plugin_instances::config))
@@ -489,7 +495,7 @@ impl Store for DieselStore<Db> {
                 count += 1;
             }
             if count > 0 {
-                audit(conn, AuditEntry::resealed(count))?;
+                audit(conn, AuditEntry::resealed(count, actor))?;
             }
             Ok((count, count > 0))
         })

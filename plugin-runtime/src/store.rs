@@ -42,7 +42,8 @@ impl PriorityChange {
 pub struct AuditEntry {
     /// When the write committed (to the millisecond in the database stores).
     pub at: SystemTime,
-    /// Who wrote: `plugin-system` for the runtime's own writes.
+    /// Who wrote: the [`Plugins`](crate::Plugins) handle's actor (the admin's user, `cli:...`,
+    /// `application` by default), or `plugin-system` for a sync.
     pub actor: String,
     /// `sync`, `create`, `update`, `status`, `priority`, `delete` or `reseal`.
     pub action: String,
@@ -53,51 +54,52 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
-    fn new(action: &str, instance: Option<InstanceId>, detail: String) -> AuditEntry {
+    fn new(actor: &str, action: &str, instance: Option<InstanceId>, detail: String) -> AuditEntry {
         AuditEntry {
             at: SystemTime::now(),
-            actor: "plugin-system".into(),
+            actor: actor.into(),
             action: action.into(),
             instance,
             detail,
         }
     }
 
-    /// A sync that changed rows.
+    /// A sync that changed rows (by the deployment: actor `plugin-system`).
     pub fn synced(report: &SyncReport) -> AuditEntry {
         let detail = format!("{} change(s)", report.actions.len());
-        AuditEntry::new("sync", None, detail)
+        AuditEntry::new("plugin-system", "sync", None, detail)
     }
 
     /// A new instance.
-    pub fn created(record: &InstanceRecord) -> AuditEntry {
+    pub fn created(record: &InstanceRecord, actor: &str) -> AuditEntry {
         let detail = format!("name={:?} item={}", record.meta.name, record.meta.item);
-        AuditEntry::new("create", Some(record.meta.id), detail)
+        AuditEntry::new(actor, "create", Some(record.meta.id), detail)
     }
 
     /// An edit: the names of the fields it changed.
-    pub fn updated(id: InstanceId, change: &InstanceChange) -> AuditEntry {
-        AuditEntry::new("update", Some(id), change.changed_fields())
+    pub fn updated(id: InstanceId, change: &InstanceChange, actor: &str) -> AuditEntry {
+        AuditEntry::new(actor, "update", Some(id), change.changed_fields())
     }
 
     /// A status change of one instance (of a bulk action).
-    pub fn status(id: InstanceId, status: Status) -> AuditEntry {
-        AuditEntry::new("status", Some(id), status.as_str().into())
+    pub fn status(id: InstanceId, status: Status, actor: &str) -> AuditEntry {
+        AuditEntry::new(actor, "status", Some(id), status.as_str().into())
     }
 
     /// A priority change of one instance (of a bulk action).
-    pub fn priority(id: InstanceId, from: i32, to: i32) -> AuditEntry {
-        AuditEntry::new("priority", Some(id), format!("{from} -> {to}"))
+    pub fn priority(id: InstanceId, from: i32, to: i32, actor: &str) -> AuditEntry {
+        AuditEntry::new(actor, "priority", Some(id), format!("{from} -> {to}"))
     }
 
     /// A deleted instance.
-    pub fn deleted(id: InstanceId) -> AuditEntry {
-        AuditEntry::new("delete", Some(id), String::new())
+    pub fn deleted(id: InstanceId, actor: &str) -> AuditEntry {
+        AuditEntry::new(actor, "delete", Some(id), String::new())
     }
 
     /// A key rotation that re-encrypted `count` configs.
-    pub fn resealed(count: usize) -> AuditEntry {
-        AuditEntry::new("reseal", None, format!("{count} config(s) re-encrypted"))
+    pub fn resealed(count: usize, actor: &str) -> AuditEntry {
+        let detail = format!("{count} config(s) re-encrypted");
+        AuditEntry::new(actor, "reseal", None, detail)
     }
 }
 
@@ -119,7 +121,7 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
     fn revision(&self) -> Result<u64, Error>;
 
     /// Inserts a new instance (id, version 1 and timestamps set by the caller).
-    fn insert_instance(&self, record: &InstanceRecord) -> Result<(), Error>;
+    fn insert_instance(&self, record: &InstanceRecord, actor: &str) -> Result<(), Error>;
 
     /// Applies a change if the row is still at `expected_version`; else [`Error::Conflict`].
     fn update_instance(
@@ -127,22 +129,28 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
         id: InstanceId,
         expected_version: i64,
         change: &InstanceChange,
+        actor: &str,
     ) -> Result<InstanceRecord, Error>;
 
     /// Sets the status of every listed instance; returns how many changed.
-    fn set_status(&self, ids: &[InstanceId], status: Status) -> Result<usize, Error>;
+    fn set_status(&self, ids: &[InstanceId], status: Status, actor: &str) -> Result<usize, Error>;
 
     /// Changes the priority of every listed instance; returns how many changed.
-    fn set_priority(&self, ids: &[InstanceId], change: PriorityChange) -> Result<usize, Error>;
+    fn set_priority(
+        &self,
+        ids: &[InstanceId],
+        change: PriorityChange,
+        actor: &str,
+    ) -> Result<usize, Error>;
 
     /// Deletes an instance.
-    fn delete_instance(&self, id: InstanceId) -> Result<(), Error>;
+    fn delete_instance(&self, id: InstanceId, actor: &str) -> Result<(), Error>;
 
     /// Rewrites sealed configs in one transaction (key rotation): `reseal` gets each
     /// instance's id and envelope and returns the new envelope, or `None` to keep the row as
     /// it is. The first error aborts the whole rewrite, leaving every row untouched. Versions
     /// do not change (the config's values do not); returns how many rows were rewritten.
-    fn reseal_configs(&self, reseal: &Reseal<'_>) -> Result<usize, Error>;
+    fn reseal_configs(&self, reseal: &Reseal<'_>, actor: &str) -> Result<usize, Error>;
 
     /// The latest `limit` rows of the audit trail, newest first.
     fn audit_trail(&self, limit: usize) -> Result<Vec<AuditEntry>, Error>;
@@ -324,7 +332,7 @@ impl Store for MemoryStore {
         Ok(self.lock().revision)
     }
 
-    fn insert_instance(&self, record: &InstanceRecord) -> Result<(), Error> {
+    fn insert_instance(&self, record: &InstanceRecord, actor: &str) -> Result<(), Error> {
         let mut state = self.lock();
         if !state.items.contains_key(&record.meta.item) {
             return Err(Error::Store(format!(
@@ -334,7 +342,7 @@ impl Store for MemoryStore {
         }
         state.check_unique_name(record)?;
         state.instances.insert(record.meta.id, record.clone());
-        state.audit.push(AuditEntry::created(record));
+        state.audit.push(AuditEntry::created(record, actor));
         state.revision += 1;
         Ok(())
     }
@@ -344,45 +352,51 @@ impl Store for MemoryStore {
         id: InstanceId,
         expected_version: i64,
         change: &InstanceChange,
+        actor: &str,
     ) -> Result<InstanceRecord, Error> {
         let mut state = self.lock();
         let current = state.instances.get(&id).ok_or(Error::UnknownInstance(id))?;
         let next = change.applied_to(current, expected_version)?;
         state.check_unique_name(&next)?;
         state.instances.insert(id, next.clone());
-        state.audit.push(AuditEntry::updated(id, change));
+        state.audit.push(AuditEntry::updated(id, change, actor));
         state.revision += 1;
         Ok(next)
     }
 
-    fn set_status(&self, ids: &[InstanceId], status: Status) -> Result<usize, Error> {
+    fn set_status(&self, ids: &[InstanceId], status: Status, actor: &str) -> Result<usize, Error> {
         self.bulk(ids, |record| {
             let changed = record.meta.status != status;
             record.meta.status = status;
-            changed.then(|| AuditEntry::status(record.meta.id, status))
+            changed.then(|| AuditEntry::status(record.meta.id, status, actor))
         })
     }
 
-    fn set_priority(&self, ids: &[InstanceId], change: PriorityChange) -> Result<usize, Error> {
+    fn set_priority(
+        &self,
+        ids: &[InstanceId],
+        change: PriorityChange,
+        actor: &str,
+    ) -> Result<usize, Error> {
         self.bulk(ids, |record| {
             let (from, to) = (record.meta.priority, change.apply(record.meta.priority));
             record.meta.priority = to;
-            (from != to).then(|| AuditEntry::priority(record.meta.id, from, to))
+            (from != to).then(|| AuditEntry::priority(record.meta.id, from, to, actor))
         })
     }
 
-    fn delete_instance(&self, id: InstanceId) -> Result<(), Error> {
+    fn delete_instance(&self, id: InstanceId, actor: &str) -> Result<(), Error> {
         let mut state = self.lock();
         state
             .instances
             .remove(&id)
             .ok_or(Error::UnknownInstance(id))?;
-        state.audit.push(AuditEntry::deleted(id));
+        state.audit.push(AuditEntry::deleted(id, actor));
         state.revision += 1;
         Ok(())
     }
 
-    fn reseal_configs(&self, reseal: &Reseal<'_>) -> Result<usize, Error> {
+    fn reseal_configs(&self, reseal: &Reseal<'_>, actor: &str) -> Result<usize, Error> {
         let mut state = self.lock();
         let mut resealed = Vec::new();
         for (id, record) in &state.instances {
@@ -399,7 +413,7 @@ impl Store for MemoryStore {
             }
         }
         if count > 0 {
-            state.audit.push(AuditEntry::resealed(count));
+            state.audit.push(AuditEntry::resealed(count, actor));
             state.revision += 1;
         }
         Ok(count)
@@ -551,7 +565,7 @@ mod tests {
             created_at: now,
             updated_at: now,
         };
-        store.insert_instance(&record).unwrap();
+        store.insert_instance(&record, "test").unwrap();
         id
     }
 
@@ -779,7 +793,7 @@ mod tests {
             .collect();
         let missing = InstanceId::new();
         let err = store
-            .set_status(&[ids[0], missing], Status::Disabled)
+            .set_status(&[ids[0], missing], Status::Disabled, "test")
             .unwrap_err();
         assert!(matches!(err, Error::UnknownInstance(id) if id == missing));
         assert!(
@@ -789,10 +803,12 @@ mod tests {
                 .iter()
                 .all(|r| r.meta.status == Status::Active)
         );
-        assert_eq!(store.set_status(&ids, Status::Disabled).unwrap(), 2);
-        assert_eq!(store.set_status(&ids, Status::Disabled).unwrap(), 0);
+        assert_eq!(store.set_status(&ids, Status::Disabled, "test").unwrap(), 2);
+        assert_eq!(store.set_status(&ids, Status::Disabled, "test").unwrap(), 0);
         assert_eq!(
-            store.set_priority(&ids, PriorityChange::Shift(-1)).unwrap(),
+            store
+                .set_priority(&ids, PriorityChange::Shift(-1), "test")
+                .unwrap(),
             2
         );
     }

@@ -95,6 +95,80 @@ fn sync_dry_run_then_sync_then_nothing_to_do() {
 }
 
 #[test]
+fn an_unopenable_database_is_one_line_with_the_reason() {
+    let output = Command::cargo_bin("shop")
+        .unwrap()
+        .args(["plugins", "list"])
+        .env("SHOP_DATABASE_URL", "sqlite:///nonexistent-dir/x/shop.db")
+        .env("PLUGIN_SYSTEM_KEY", Key::generate().to_base64().as_str())
+        .assert()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    let stderr = String::from_utf8(output).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("Unable to open the database file"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn admin_serves_the_admin_on_its_own_address_and_needs_a_token() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let shop = Shop::synced();
+    let url = format!("sqlite://{}", shop.dir.path().join("shop.db").display());
+    let refused = Command::cargo_bin("shop")
+        .unwrap()
+        .args(["plugins", "admin", "--bind", "127.0.0.1:0"])
+        .env("SHOP_DATABASE_URL", &url)
+        .env("PLUGIN_SYSTEM_KEY", &shop.key)
+        .env_remove("PLUGIN_ADMIN_TOKEN")
+        .assert()
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(
+        String::from_utf8(refused)
+            .unwrap()
+            .contains("set PLUGIN_ADMIN_TOKEN")
+    );
+
+    let mut server = std::process::Command::new(assert_cmd::cargo::cargo_bin("shop"))
+        .args(["plugins", "admin", "--bind", "127.0.0.1:0"])
+        .env("SHOP_DATABASE_URL", &url)
+        .env("PLUGIN_SYSTEM_KEY", &shop.key)
+        .env("PLUGIN_ADMIN_TOKEN", "cli-admin-token-0123456789")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .trim()
+        .strip_prefix("plugins admin: http://")
+        .and_then(|rest| rest.strip_suffix('/'))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    write!(
+        stream,
+        "GET /login HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    server.kill().unwrap();
+    let _ = server.wait();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("Admin token"), "{response}");
+}
+
+#[test]
 fn list_as_a_table_and_as_json() {
     let shop = Shop::synced();
     let table = shop.ok(&["list"]);

@@ -36,6 +36,8 @@ use crate::{Error, PluginConfig};
 #[derive(Clone)]
 pub struct Plugins {
     inner: Arc<Inner>,
+    /// Who this handle's writes are audited as.
+    actor: Arc<str>,
 }
 
 struct Inner {
@@ -65,6 +67,9 @@ impl std::fmt::Debug for Plugins {
             .finish_non_exhaustive()
     }
 }
+
+/// Who writes through a handle that did not say (`acting_as`).
+const DEFAULT_ACTOR: &str = "application";
 
 /// Builds a [`Plugins`] handle: validate the registry, sync it into the store, load.
 #[must_use = "call .build() to get the Plugins handle"]
@@ -217,7 +222,10 @@ impl PluginsBuilder {
                 .map_err(|err| Error::Store(format!("cannot start the watcher thread: {err}")))?;
             let _ = inner.watcher.set(watcher);
         }
-        Ok(Plugins { inner })
+        Ok(Plugins {
+            inner,
+            actor: DEFAULT_ACTOR.into(),
+        })
     }
 }
 
@@ -343,6 +351,20 @@ impl Plugins {
         self.inner.refresh()
     }
 
+    /// This handle, writing as `actor` in the audit trail (the admin's user, `cli:alice`).
+    /// Lookups and everything else are shared with the original.
+    pub fn acting_as(&self, actor: impl Into<String>) -> Plugins {
+        Plugins {
+            inner: Arc::clone(&self.inner),
+            actor: actor.into().into(),
+        }
+    }
+
+    /// Who this handle's writes are audited as.
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
     /// Whether the store answered the watcher's last check.
     pub fn store_health(&self) -> StoreHealth {
         watch::lock(&self.inner.store_health).clone()
@@ -372,7 +394,7 @@ impl Plugins {
             created_at: now,
             updated_at: now,
         };
-        self.inner.store.insert_instance(&record)?;
+        self.inner.store.insert_instance(&record, &self.actor)?;
         self.inner.reload()?;
         Ok(record.meta)
     }
@@ -402,31 +424,31 @@ impl Plugins {
             priority: update.priority,
             sealed_config,
         };
-        let record = self
-            .inner
-            .store
-            .update_instance(id, expected_version, &change)?;
+        let record =
+            self.inner
+                .store
+                .update_instance(id, expected_version, &change, &self.actor)?;
         self.inner.reload()?;
         Ok(record.meta)
     }
 
     /// Sets the status of instances; returns how many changed.
     pub fn set_status(&self, ids: &[InstanceId], status: Status) -> Result<usize, Error> {
-        let changed = self.inner.store.set_status(ids, status)?;
+        let changed = self.inner.store.set_status(ids, status, &self.actor)?;
         self.inner.reload()?;
         Ok(changed)
     }
 
     /// Changes the priority of instances; returns how many changed.
     pub fn set_priority(&self, ids: &[InstanceId], change: PriorityChange) -> Result<usize, Error> {
-        let changed = self.inner.store.set_priority(ids, change)?;
+        let changed = self.inner.store.set_priority(ids, change, &self.actor)?;
         self.inner.reload()?;
         Ok(changed)
     }
 
     /// Deletes an instance.
     pub fn delete_instance(&self, id: InstanceId) -> Result<(), Error> {
-        self.inner.store.delete_instance(id)?;
+        self.inner.store.delete_instance(id, &self.actor)?;
         self.inner.reload()
     }
 
@@ -441,7 +463,7 @@ impl Plugins {
             })
         })?;
         let snapshot = self.inner.snapshot.load();
-        let rewritten = self.inner.store.reseal_configs(&|id, sealed| {
+        let reseal = |id: InstanceId, sealed: &[u8]| {
             if !keyring.needs_rotation(sealed) {
                 return Ok(None);
             }
@@ -458,7 +480,8 @@ impl Plugins {
                 }
             })?;
             Ok(Some(keyring.seal(id, &plaintext)))
-        })?;
+        };
+        let rewritten = self.inner.store.reseal_configs(&reseal, &self.actor)?;
         self.inner.reload()?;
         Ok(rewritten)
     }
