@@ -385,6 +385,19 @@ fn keys_generate_and_rotate() {
     );
     // Now the new key alone reads everything.
     shop.plugins_with_key(new, &["check"]).success();
+    // A keyring that cannot open a row rotates nothing and says which instance.
+    let stranger = Key::generate().to_base64().to_string();
+    let output = shop
+        .plugins_with_key(&stranger, &["keys", "rotate"])
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    let stderr = String::from_utf8(output).unwrap();
+    assert!(
+        stderr.contains("`Stripe`") && stderr.contains("does not load"),
+        "{stderr}"
+    );
     // A malformed key is one clear line.
     let output = shop
         .plugins_with_key("not-base64!", &["list"])
