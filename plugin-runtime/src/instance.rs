@@ -281,6 +281,39 @@ pub(crate) fn check_instance_name(name: &str) -> Result<(), Error> {
     })
 }
 
+/// The longest description the stores accept.
+pub const MAX_DESCRIPTION: usize = 2000;
+
+/// Checks a description: at most [`MAX_DESCRIPTION`] characters; line breaks and tabs are
+/// fine, other control characters (NUL among them, which PostgreSQL refuses in text) are not.
+pub(crate) fn check_description(description: &str) -> Result<(), Error> {
+    let reason = if description.chars().count() > MAX_DESCRIPTION {
+        "the description is longer than 2000 characters"
+    } else if description
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        "the description must not contain control characters other than line breaks and tabs"
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidInput {
+        field: "description",
+        reason: reason.into(),
+    })
+}
+
+/// Checks a scope (tenant key): the rules of instance names.
+pub(crate) fn check_scope(scope: &str) -> Result<(), Error> {
+    check_instance_name(scope).map_err(|err| match err {
+        Error::InvalidInput { reason, .. } => Error::InvalidInput {
+            field: "scope",
+            reason: reason.replace("the name", "the scope"),
+        },
+        other => other,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

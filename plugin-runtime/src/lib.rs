@@ -26,7 +26,8 @@ pub use config::{
 pub use crypto::{Key, Keyring};
 pub use error::{Error, PluginError};
 pub use instance::{
-    InstanceChange, InstanceId, InstanceMeta, InstanceRecord, MAX_INSTANCE_NAME, Status,
+    InstanceChange, InstanceId, InstanceMeta, InstanceRecord, MAX_DESCRIPTION, MAX_INSTANCE_NAME,
+    Status,
 };
 pub use plugins::{
     AllFailed, Attempt, BreakerState, Failure, HealthPolicy, InstanceUpdate, LoadFailure,

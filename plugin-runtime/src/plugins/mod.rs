@@ -23,7 +23,8 @@ pub use watch::StoreHealth;
 use crate::config::ConfigValues;
 use crate::crypto::{CryptoError, Keyring};
 use crate::instance::{
-    InstanceChange, InstanceId, InstanceMeta, InstanceRecord, Status, check_instance_name,
+    InstanceChange, InstanceId, InstanceMeta, InstanceRecord, Status, check_description,
+    check_instance_name, check_scope,
 };
 use crate::registration::{ItemInfo, ItemKey, Plugin, PluginType};
 use crate::registry::Registry;
@@ -375,6 +376,10 @@ impl Plugins {
     pub fn create_instance(&self, new: NewInstance) -> Result<InstanceMeta, Error> {
         let item = self.inner.registry.item(&new.item)?;
         check_instance_name(&new.name)?;
+        check_description(&new.description)?;
+        if let Some(scope) = &new.scope {
+            check_scope(scope)?;
+        }
         let id = InstanceId::new();
         let sealed_config = self.inner.seal_config(item, id, new.config.as_ref())?;
         let now = SystemTime::now();
@@ -408,6 +413,9 @@ impl Plugins {
     ) -> Result<InstanceMeta, Error> {
         if let Some(name) = &update.name {
             check_instance_name(name)?;
+        }
+        if let Some(description) = &update.description {
+            check_description(description)?;
         }
         let sealed_config = match &update.config {
             Some(values) => {
