@@ -535,6 +535,58 @@ fn a_reload_by_the_watcher_never_replaces_a_newer_snapshot_from_a_write() {
     assert_eq!(plugins.get::<dyn Notifier>().unwrap().meta().name, "email");
 }
 
+#[test]
+fn lookups_never_serve_an_instance_after_its_disable_was_observed() {
+    use std::sync::atomic::AtomicU64;
+    // A writer flips `email` between DISABLED and ACTIVE a fixed number of times, publishing
+    // an epoch: odd once a disable has returned, even before an enable starts. Readers note the
+    // epoch, look up, and note it again: if it was odd and unchanged throughout, `email` must
+    // not be what they got.
+    const FLIPS: u64 = 2000;
+    let plugins = Plugins::builder()
+        .keyring(key())
+        .no_watch()
+        .build()
+        .unwrap();
+    let email = plugins.get::<dyn Notifier>().unwrap().meta().id;
+    let epoch = AtomicU64::new(0);
+    let checked = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..3 {
+            scope.spawn(|| {
+                while epoch.load(Ordering::SeqCst) < 2 * FLIPS - 1 {
+                    let before = epoch.load(Ordering::SeqCst);
+                    let served = plugins.get::<dyn Notifier>().unwrap().meta().id;
+                    let after = epoch.load(Ordering::SeqCst);
+                    if before % 2 == 1 && before == after {
+                        assert_ne!(
+                            served, email,
+                            "a disabled instance was served (epoch {before})"
+                        );
+                        checked.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            });
+        }
+        scope.spawn(|| {
+            for flip in 0..FLIPS {
+                plugins.set_status(&[email], Status::Disabled).unwrap();
+                // Odd: the disable has returned, and no enable has started. Held a moment, so
+                // readers look up inside it.
+                epoch.store(2 * flip + 1, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_micros(50));
+                // Even: an enable may be under way.
+                epoch.store(2 * flip + 2, Ordering::SeqCst);
+                plugins.set_status(&[email], Status::Active).unwrap();
+            }
+        });
+    });
+    assert!(
+        checked.load(Ordering::SeqCst) > 0,
+        "the readers checked disabled epochs"
+    );
+}
+
 /// Polls `condition` for up to 10 s (a liveness bound for slow CI machines, not a timing).
 fn wait_until(condition: impl Fn() -> bool) {
     for _ in 0..1000 {

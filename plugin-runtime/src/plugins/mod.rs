@@ -197,7 +197,18 @@ impl PluginsBuilder {
             None => Arc::new(MemoryStore::new()),
         };
         let last_sync = match self.sync {
-            Some(options) => Some(store.sync(registry, &options)?),
+            Some(options) => {
+                let report = store.sync(registry, &options)?;
+                tracing::info!(
+                    types_created = report.types_created,
+                    items_created = report.items_created,
+                    instances_created = report.instances_created,
+                    items_orphaned = report.items_orphaned,
+                    instances_deleted = report.instances_deleted,
+                    "plugin registry synced"
+                );
+                Some(report)
+            }
             None => None,
         };
         let selectors: ByType<Arc<dyn Selector>> = registry
