@@ -83,6 +83,11 @@ impl<C: R2D2Connection + 'static> std::fmt::Debug for DieselStore<C> {
     }
 }
 
+/// How long a write waits for a connection before it fails (the database is down, or every
+/// connection is busy): long enough for a server restart's blip, short enough that a request
+/// fails with a clear error instead of hanging.
+const CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A pool of up to `size` connections. One connection is made first, directly, so a failure
 /// is reported at once with the driver's own reason rather than after a pool time-out.
 fn connection_pool<C: R2D2Connection + 'static>(
@@ -100,7 +105,7 @@ fn connection_pool<C: R2D2Connection + 'static>(
     Pool::builder()
         .max_size(size)
         .min_idle(Some(1))
-        .connection_timeout(std::time::Duration::from_secs(10))
+        .connection_timeout(CONNECTION_TIMEOUT)
         .connection_customizer(Box::new(customizer))
         .build(ConnectionManager::new(url.target()))
         .map_err(|err| {
