@@ -296,6 +296,14 @@ fn removed_code_orphans_rows_that_are_kept_never_selected_and_pruned_only_on_req
     );
     let err = after.get_by_id::<dyn PaymentGateway>(live.id).unwrap_err();
     assert!(matches!(err, Error::Orphaned { .. }), "{err}");
+    // `plugins check` lists it (it reads `load_failures`).
+    let failures = after.load_failures();
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.meta.id == live.id && f.reason.contains("code is gone")),
+        "{failures:?}"
+    );
 
     // A dry run lists what a prune would delete, and deletes nothing.
     let store = after.store();
