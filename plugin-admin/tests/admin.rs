@@ -457,3 +457,48 @@ async fn markup_in_names_is_shown_as_text() {
         .await;
     assert!(!notice.body.contains("<img"), "{}", notice.body);
 }
+
+#[tokio::test]
+async fn hostile_form_input_and_malformed_ids_get_clear_answers() {
+    let admin = Admin_::logged_in().await;
+    for (name, expected) in [
+        ("nul\u{0}byte", "control characters"),
+        (&"x".repeat(201)[..], "longer than 200 characters"),
+        ("", "must not be empty"),
+    ] {
+        let reply = admin.create_stripe(name, SECRET).await;
+        assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{name:?}");
+        assert!(reply.body.contains(expected), "{name:?}: {}", reply.body);
+        assert!(!reply.body.contains("TOPSECRET"));
+    }
+    assert!(
+        admin.plugins.store().instances().unwrap().len() == 1,
+        "only cash's default"
+    );
+
+    for path in [
+        "/admin/instances/not-an-id/edit",
+        "/admin/instances/%27%20OR%201=1/edit",
+    ] {
+        let reply = admin.get(path).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}");
+        assert!(
+            reply.body.contains("not a valid plugin instance id"),
+            "{}",
+            reply.body
+        );
+    }
+    let unknown = admin
+        .get(&format!("/admin/instances/{}/edit", InstanceId::new()))
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let bad_item = admin.get("/admin/new/item?item=nonsense").await;
+    assert_eq!(bad_item.status, StatusCode::BAD_REQUEST);
+    let bulk = admin
+        .submit(
+            "/admin/instances/bulk",
+            &[("action", "disable"), ("id", "junk")],
+        )
+        .await;
+    assert_eq!(bulk.status, StatusCode::BAD_REQUEST);
+}

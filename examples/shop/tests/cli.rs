@@ -231,6 +231,19 @@ fn create_validates_like_the_form_and_reports_every_field() {
     let err = shop.fails(&["instance", "create", "--item", "stripe", "--name", "S"]);
     assert!(err.contains("TYPE/ITEM"), "{err}");
 
+    let long = "n".repeat(201);
+    let err = shop.fails(&[
+        "instance",
+        "create",
+        "--item",
+        "payment_gateway/stripe",
+        "--name",
+        &long,
+        "--set",
+        "api_key=sk_test_0123456789",
+    ]);
+    assert!(err.contains("longer than 200 characters"), "{err}");
+
     let id = shop.create_stripe("Stripe");
     assert_eq!(id.len(), 36, "{id}");
     let err = shop.fails(&[
