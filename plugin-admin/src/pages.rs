@@ -576,6 +576,29 @@ fn read_meta(form: &[(String, String)], filled: &mut Filled) -> Option<Meta> {
     })
 }
 
+/// The config a form submits, validated by the item's schema (errors go beside their
+/// fields). On an edit, `stored` fills the secret fields left blank.
+fn read_config(
+    item: &ItemInfo,
+    form: &[(String, String)],
+    stored: Option<&plugin_runtime::ConfigValues>,
+    filled: &mut Filled,
+) -> Option<plugin_runtime::ConfigValues> {
+    let schema = item.schema()?;
+    let mut submitted = form::config_form(form);
+    if let Some(stored) = stored {
+        submitted.keep_stored_secrets(schema, stored);
+    }
+    match plugin_runtime::config::values_from_form(schema, &submitted) {
+        Ok(values) => Some(values),
+        Err(errors) => {
+            let item = item.key().to_string();
+            place_error(filled, &Error::InvalidConfig { item, errors });
+            None
+        }
+    }
+}
+
 /// Puts the error of a refused write beside its field (or above the form).
 fn place_error(filled: &mut Filled, err: &Error) {
     match err {
@@ -610,24 +633,7 @@ pub(crate) async fn create(
     };
     let mut filled = Filled::from_form(&form);
     let meta = read_meta(&form, &mut filled);
-    let config = match item.schema() {
-        Some(schema) => {
-            match plugin_runtime::config::values_from_form(schema, &form::config_form(&form)) {
-                Ok(values) => Some(values),
-                Err(errors) => {
-                    place_error(
-                        &mut filled,
-                        &Error::InvalidConfig {
-                            item: item.key().to_string(),
-                            errors,
-                        },
-                    );
-                    None
-                }
-            }
-        }
-        None => None,
-    };
+    let config = read_config(item, &form, None, &mut filled);
     if let (Some(meta), true) = (meta, filled.errors.is_empty()) {
         let mut new = NewInstance::new(item.key(), meta.name)
             .description(meta.description)
@@ -760,30 +766,9 @@ pub(crate) async fn edit(
         .and_then(|version| version.parse().ok())
         .unwrap_or(record.meta.version);
     let stored = state.plugins.config_values(record.meta.id).ok().flatten();
-    let config = match item.schema() {
-        Some(schema) => {
-            let mut submitted = form::config_form(&form);
-            if let Some(stored) = &stored {
-                submitted.keep_stored_secrets(schema, stored);
-            }
-            match plugin_runtime::config::values_from_form(schema, &submitted) {
-                // Unchanged config: not re-encrypted, the plugin not rebuilt.
-                Ok(values) if stored.as_ref() == Some(&values) => None,
-                Ok(values) => Some(values),
-                Err(errors) => {
-                    place_error(
-                        &mut filled,
-                        &Error::InvalidConfig {
-                            item: item.key().to_string(),
-                            errors,
-                        },
-                    );
-                    None
-                }
-            }
-        }
-        None => None,
-    };
+    let config = read_config(item, &form, stored.as_ref(), &mut filled)
+        // Unchanged config: not re-encrypted, the plugin not rebuilt.
+        .filter(|values| stored.as_ref() != Some(values));
     if let (Some(meta), true) = (meta, filled.errors.is_empty()) {
         let update = InstanceUpdate {
             name: Some(meta.name),

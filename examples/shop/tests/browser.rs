@@ -130,15 +130,23 @@ async fn screenshot(client: &Client, name: &str) {
     std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
 }
 
-async fn selected_gateway(client: &Client, base: &str) -> String {
-    client.goto(&format!("{base}/")).await.unwrap();
+/// The text of the element `locator` finds, waiting for it (a submitted form's next page may
+/// still be loading).
+async fn text_of(client: &Client, locator: Locator<'_>) -> String {
     client
-        .find(Locator::Id("selected-gateway"))
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(locator)
         .await
         .unwrap()
         .text()
         .await
         .unwrap()
+}
+
+async fn selected_gateway(client: &Client, base: &str) -> String {
+    client.goto(&format!("{base}/")).await.unwrap();
+    text_of(client, Locator::Id("selected-gateway")).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -180,13 +188,7 @@ async fn an_operator_configures_selects_and_disables_a_gateway_in_the_browser() 
         .submit()
         .await
         .unwrap();
-    let types = client
-        .find(Locator::Id("types"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let types = text_of(&client, Locator::Id("types")).await;
     assert!(types.contains("payment_gateway"), "{types}");
     visited.record(&client).await;
     screenshot(&client, "admin-types").await;
@@ -208,26 +210,14 @@ async fn an_operator_configures_selects_and_disables_a_gateway_in_the_browser() 
     form.set_by_name("instance_priority", "1").await.unwrap();
     form.set_by_name("config.api_key", "sk_live").await.unwrap();
     form.submit().await.unwrap();
-    let errors = client
-        .find(Locator::Css(".errors"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let errors = text_of(&client, Locator::Css(".errors")).await;
     assert!(errors.contains("at least 8 characters"), "{errors}");
     visited.record(&client).await;
     screenshot(&client, "admin-create-with-an-error").await;
     let form = client.form(Locator::Id("instance-form")).await.unwrap();
     form.set_by_name("config.api_key", SECRET).await.unwrap();
     form.submit().await.unwrap();
-    let notice = client
-        .find(Locator::Css(".notice"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let notice = text_of(&client, Locator::Css(".notice")).await;
     assert!(notice.contains("Created `Stripe live`"), "{notice}");
     visited.record(&client).await;
     screenshot(&client, "admin-instances").await;
@@ -275,13 +265,7 @@ async fn an_operator_configures_selects_and_disables_a_gateway_in_the_browser() 
         .submit()
         .await
         .unwrap();
-    let notice = client
-        .find(Locator::Css(".notice"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let notice = text_of(&client, Locator::Css(".notice")).await;
     assert!(notice.contains("1 instance(s) changed"), "{notice}");
     visited.record(&client).await;
     assert!(
