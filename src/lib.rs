@@ -83,6 +83,14 @@
 //! This keeps them linked, and makes a named crate that registered nothing a start-up error
 //! instead of a silently empty plugin list.
 //!
+//! # Features
+//!
+//! - `sqlite` (default): the SQLite store, compiled in; `postgres`, `mysql`: PostgreSQL and
+//!   MySQL/MariaDB (they need libpq and libmysqlclient or libmariadb). With any of them,
+//!   `Plugins::builder().database_url("sqlite://plugins.db")` and the `database` module.
+//! - `cli`: `cli::PluginsCli`, the `plugins` subcommand for the application's binary.
+//! - `admin`: the `admin` module, the web admin (an axum `Router`), and `plugins admin` in the CLI.
+//!
 //! # Details
 //!
 //! - `#[plugin_type(name = "...")]` goes on a trait. It must have at least one required method
