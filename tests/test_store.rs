@@ -99,10 +99,13 @@ fn stripe(name: &str, api_key: &str, status: Status, priority: i32) -> NewInstan
         .priority(priority)
 }
 
+/// A handle on the test's database. No watcher: these tests say when a handle refreshes
+/// (`tests/test_serving.rs` tests the watcher).
 fn plugins(db: &TestDatabase, keyring: &Keyring) -> Plugins {
     Plugins::builder()
         .database_url(&db.url)
         .keyring(keyring.clone())
+        .no_watch()
         .build()
         .unwrap_or_else(|err| panic!("{}: {err}", db.backend))
 }
