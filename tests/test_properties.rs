@@ -61,6 +61,25 @@ fn form_pairs() -> impl Strategy<Value = Vec<(String, String)>> {
     proptest::collection::vec((key, value), 0..24)
 }
 
+/// Found by the property below: the schema (the admin's and the CLI's check) accepted 200 for
+/// an `i8` field, whose typed config then failed to build. The schema now holds the type's range.
+#[test]
+fn the_schema_knows_the_range_of_the_rust_type() {
+    let form = FormData::from_pairs([("api_key", "00.00000"), ("retries", "200"), ("slug", "on")]);
+    let errors = values_from_form(Everything::schema(), &form).unwrap_err();
+    let retries: Vec<_> = errors
+        .for_field("retries")
+        .map(|e| e.message.clone())
+        .collect();
+    assert_eq!(retries, ["must be at most 127"], "{errors}");
+    assert!(Everything::from_form(&form).is_err());
+    let retries = Everything::schema().field("retries").unwrap();
+    assert_eq!((retries.min, retries.max), (Some(-128.0), Some(127.0)));
+    // A bound of its own that is tighter stays.
+    let timeout = Everything::schema().field("timeout_secs").unwrap();
+    assert_eq!((timeout.min, timeout.max), (Some(1.0), Some(300.0)));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(CASES))]
 

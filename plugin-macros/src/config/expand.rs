@@ -157,6 +157,9 @@ fn field_schema(field: &Field, private: &TokenStream) -> TokenStream {
     if let Some(max) = field.max.map(float) {
         out.extend(quote!(.with_max(#max)));
     }
+    // After its own bounds: the type's range narrows them (a `u8` holds 0 to 255).
+    let range = of_type(quote!(RANGE));
+    out.extend(quote!(.within(#range)));
     if let Some(min) = field.min_length {
         out.extend(quote!(.with_min_length(#min)));
     }

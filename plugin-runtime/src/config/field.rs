@@ -24,6 +24,9 @@ pub trait ConfigField: Sized {
     /// Whether an operator must supply a value when there is no default (`false` for types
     /// with a natural empty value: `bool`, `Vec<String>`, `Option<T>`).
     const REQUIRED: bool = true;
+    /// The values the Rust type can hold, for number types (`u8`: 0 to 255): the schema
+    /// checks them, so a form the admin accepts always builds the typed config.
+    const RANGE: Option<(f64, f64)> = None;
 
     /// Reads the field from its stored value.
     fn from_value(value: &Value) -> Result<Self, ValueError>;
@@ -139,6 +142,7 @@ macro_rules! integer_fields {
     ($($ty:ty),* $(,)?) => {$(
         impl ConfigField for $ty {
             const KIND: FieldKind = FieldKind::Integer;
+            const RANGE: Option<(f64, f64)> = Some((<$ty>::MIN as f64, <$ty>::MAX as f64));
 
             fn from_value(value: &Value) -> Result<Self, ValueError> {
                 let int = integer_of(value)?;
@@ -244,6 +248,7 @@ impl<T: ConfigField> ConfigField for Option<T> {
     const KIND: FieldKind = T::KIND;
     const OPTIONAL: bool = true;
     const REQUIRED: bool = false;
+    const RANGE: Option<(f64, f64)> = T::RANGE;
 
     fn from_value(value: &Value) -> Result<Self, ValueError> {
         match value {

@@ -185,6 +185,23 @@ impl FieldSchema {
         self
     }
 
+    /// Narrows `min` and `max` to the range the field's Rust type can hold (given by
+    /// [`ConfigField::RANGE`](super::ConfigField::RANGE)); bounds of its own that are tighter
+    /// stay.
+    pub const fn within(mut self, range: Option<(f64, f64)>) -> Self {
+        if let Some((low, high)) = range {
+            self.min = match self.min {
+                Some(own) if own > low => Some(own),
+                _ => Some(low),
+            };
+            self.max = match self.max {
+                Some(own) if own < high => Some(own),
+                _ => Some(high),
+            };
+        }
+        self
+    }
+
     /// Sets the fewest characters allowed.
     pub const fn with_min_length(mut self, min_length: usize) -> Self {
         self.min_length = Some(min_length);
