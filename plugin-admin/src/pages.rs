@@ -102,15 +102,20 @@ pub(crate) async fn login(State(state): Shared, Form(login): Form<Login>) -> Res
         return (StatusCode::UNAUTHORIZED, page).into_response();
     }
     let session = state.sessions.start("operator");
+    with_cookie(&state, &session, "", "/")
+}
+
+/// A redirect to `to` that sets the session cookie to `value` (with `attributes` added).
+fn with_cookie(state: &AdminState, value: &str, attributes: &str, to: &str) -> Response {
     let path = if state.base.is_empty() {
         "/"
     } else {
         &state.base
     };
-    let cookie = format!("{COOKIE}={session}; Path={path}; HttpOnly; SameSite=Strict");
+    let cookie = format!("{COOKIE}={value}; Path={path}; HttpOnly; SameSite=Strict{attributes}");
     (
         [(header::SET_COOKIE, cookie)],
-        Redirect::to(&state.path("/")),
+        Redirect::to(&state.path(to)),
     )
         .into_response()
 }
@@ -122,17 +127,7 @@ pub(crate) async fn logout(State(state): Shared, user: User, Form(form): Pairs) 
     if let Some(session) = &user.session {
         state.sessions.end(session);
     }
-    let path = if state.base.is_empty() {
-        "/"
-    } else {
-        &state.base
-    };
-    let cookie = format!("{COOKIE}=; Path={path}; HttpOnly; SameSite=Strict; Max-Age=0");
-    (
-        [(header::SET_COOKIE, cookie)],
-        Redirect::to(&state.path("/login")),
-    )
-        .into_response()
+    with_cookie(&state, "", "; Max-Age=0", "/login")
 }
 
 // Types.

@@ -224,6 +224,13 @@ async fn every_page_needs_a_login_and_every_write_a_csrf_token() {
             assert_eq!(reply.status, StatusCode::FORBIDDEN, "{path} {form:?}");
         }
     }
+
+    // Logging out ends the session: the old cookie no longer opens a page.
+    let out = admin.submit("/admin/logout", &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.location.as_deref(), Some("/admin/login"));
+    assert!(out.cookie.unwrap().contains("Max-Age=0"));
+    assert_eq!(admin.get("/admin").await.status, StatusCode::SEE_OTHER);
 }
 
 #[tokio::test]
