@@ -644,30 +644,29 @@ fn parse_item(registry: &Registry, text: &str) -> Result<ItemKey, Error> {
             "`{text}` is not TYPE/ITEM or NAMESPACE:TYPE/ITEM, like payment_gateway/stripe"
         ),
     };
+    if text.contains(':') {
+        let key: ItemKey = text.parse()?;
+        registry.item(&key)?;
+        return Ok(key);
+    }
     let (type_part, item) = text.rsplit_once('/').ok_or_else(malformed)?;
-    let type_key = match type_part.split_once(':') {
-        Some((namespace, name)) => TypeKey {
-            namespace: namespace.into(),
-            name: name.into(),
-        },
-        None => {
-            let matches: Vec<TypeKey> = registry
-                .types()
-                .iter()
-                .map(|ty| ty.info.key())
-                .filter(|key| key.name == type_part)
-                .collect();
-            match matches.as_slice() {
-                [key] => key.clone(),
-                [] => return Err(Error::UnknownType(type_part.into())),
-                _ => {
-                    return Err(Error::InvalidInput {
-                        field: "item",
-                        reason: format!(
-                            "`{type_part}` names a type in several namespaces; write NAMESPACE:{type_part}/{item}"
-                        ),
-                    });
-                }
+    let type_key = {
+        let matches: Vec<TypeKey> = registry
+            .types()
+            .iter()
+            .map(|ty| ty.info.key())
+            .filter(|key| key.name == type_part)
+            .collect();
+        match matches.as_slice() {
+            [key] => key.clone(),
+            [] => return Err(Error::UnknownType(type_part.into())),
+            _ => {
+                return Err(Error::InvalidInput {
+                    field: "item",
+                    reason: format!(
+                        "`{type_part}` names a type in several namespaces; write NAMESPACE:{type_part}/{item}"
+                    ),
+                });
             }
         }
     };

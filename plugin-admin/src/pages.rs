@@ -56,6 +56,21 @@ fn query_encode(value: &str) -> String {
         .collect()
 }
 
+/// The page of a refused request: the error, with the status that fits it.
+fn refused(state: &AdminState, user: &User, err: &Error) -> Response {
+    error_page(state, user, status_of(err), &err.to_string())
+}
+
+/// The page of a read the store could not answer (the database is down).
+fn unreadable(state: &AdminState, user: &User, err: &Error) -> Response {
+    error_page(
+        state,
+        user,
+        StatusCode::SERVICE_UNAVAILABLE,
+        &err.to_string(),
+    )
+}
+
 /// A page with a status code (errors the operator can act on).
 fn error_page(state: &AdminState, user: &User, status: StatusCode, message: &str) -> Response {
     let body = html! { p.error { (message) } p { a href=(state.path("/instances")) { "Back to the instances" } } };
@@ -137,12 +152,7 @@ pub(crate) async fn types(State(state): Shared, user: User, Query(q): Query<Noti
     let records = match state.plugins.store().instances() {
         Ok(records) => records,
         Err(err) => {
-            return error_page(
-                &state,
-                &user,
-                StatusCode::SERVICE_UNAVAILABLE,
-                &err.to_string(),
-            );
+            return unreadable(&state, &user, &err);
         }
     };
     let mut counts: BTreeMap<&TypeKey, [usize; 3]> = BTreeMap::new();
@@ -215,12 +225,7 @@ pub(crate) async fn instances(
     let mut records = match state.plugins.store().instances() {
         Ok(records) => records,
         Err(err) => {
-            return error_page(
-                &state,
-                &user,
-                StatusCode::SERVICE_UNAVAILABLE,
-                &err.to_string(),
-            );
+            return unreadable(&state, &user, &err);
         }
     };
     let failures = state.plugins.load_failures();
@@ -357,7 +362,7 @@ pub(crate) async fn bulk(State(state): Shared, user: User, Form(form): Pairs) ->
     let ids = match ids {
         Ok(ids) if !ids.is_empty() => ids,
         Ok(_) => return redirect(&state, "/instances", "Select at least one instance."),
-        Err(err) => return error_page(&state, &user, StatusCode::BAD_REQUEST, &err.to_string()),
+        Err(err) => return refused(&state, &user, &err),
     };
     let plugins = writer(&state, &user);
     let result = match form::value(&form, "action") {
@@ -381,7 +386,7 @@ pub(crate) async fn bulk(State(state): Shared, user: User, Form(form): Pairs) ->
             "/instances",
             &format!("{changed} instance(s) changed."),
         ),
-        Err(err) => error_page(&state, &user, status_of(&err), &err.to_string()),
+        Err(err) => refused(&state, &user, &err),
     }
 }
 
@@ -412,7 +417,7 @@ pub(crate) async fn quick_edit(
     })();
     let (id, version, status, priority) = match parsed {
         Ok(parsed) => parsed,
-        Err(err) => return error_page(&state, &user, StatusCode::BAD_REQUEST, &err.to_string()),
+        Err(err) => return refused(&state, &user, &err),
     };
     let update = InstanceUpdate {
         status: Some(status),
@@ -426,7 +431,7 @@ pub(crate) async fn quick_edit(
             "/instances",
             "Not saved: someone changed that instance since this page was loaded; here it is now.",
         ),
-        Err(err) => error_page(&state, &user, status_of(&err), &err.to_string()),
+        Err(err) => refused(&state, &user, &err),
     }
 }
 
@@ -474,24 +479,8 @@ pub(crate) struct ItemQuery {
     item: String,
 }
 
-fn parse_item_key(text: &str) -> Option<ItemKey> {
-    let (namespace, rest) = text.split_once(':')?;
-    let (type_name, item) = rest.rsplit_once('/')?;
-    Some(ItemKey {
-        type_key: TypeKey {
-            namespace: namespace.into(),
-            name: type_name.into(),
-        },
-        name: item.into(),
-    })
-}
-
 fn find_item(state: &AdminState, text: &str) -> Result<&'static ItemInfo, Error> {
-    let key = parse_item_key(text).ok_or_else(|| Error::InvalidInput {
-        field: "item",
-        reason: "expected NAMESPACE:TYPE/ITEM".into(),
-    })?;
-    state.plugins.registry().item(&key)
+    state.plugins.registry().item(&text.parse::<ItemKey>()?)
 }
 
 pub(crate) async fn create_page(
@@ -501,7 +490,7 @@ pub(crate) async fn create_page(
 ) -> Response {
     match find_item(&state, &query.item) {
         Ok(item) => create_form(&state, &user, item, &Filled::defaults(item)).into_response(),
-        Err(err) => error_page(&state, &user, status_of(&err), &err.to_string()),
+        Err(err) => refused(&state, &user, &err),
     }
 }
 
@@ -624,7 +613,7 @@ pub(crate) async fn create(
     }
     let item = match find_item(&state, &query.item) {
         Ok(item) => item,
-        Err(err) => return error_page(&state, &user, status_of(&err), &err.to_string()),
+        Err(err) => return refused(&state, &user, &err),
     };
     let mut filled = Filled::from_form(&form);
     let meta = read_meta(&form, &mut filled);
@@ -667,7 +656,7 @@ pub(crate) async fn edit_page(
 ) -> Response {
     let record = match id.parse().and_then(|id| state.plugins.store().instance(id)) {
         Ok(record) => record,
-        Err(err) => return error_page(&state, &user, status_of(&err), &err.to_string()),
+        Err(err) => return refused(&state, &user, &err),
     };
     let mut filled = Filled::default();
     filled.set("instance_name", record.meta.name.clone());
@@ -745,7 +734,7 @@ pub(crate) async fn edit(
     }
     let record = match id.parse().and_then(|id| state.plugins.store().instance(id)) {
         Ok(record) => record,
-        Err(err) => return error_page(&state, &user, status_of(&err), &err.to_string()),
+        Err(err) => return refused(&state, &user, &err),
     };
     let Ok(item) = state.plugins.registry().item(&record.meta.item) else {
         return error_page(
@@ -800,7 +789,7 @@ pub(crate) async fn delete(
         .and_then(|id| writer(&state, &user).delete_instance(id))
     {
         Ok(()) => redirect(&state, "/instances", "Deleted."),
-        Err(err) => error_page(&state, &user, status_of(&err), &err.to_string()),
+        Err(err) => refused(&state, &user, &err),
     }
 }
 
@@ -810,12 +799,7 @@ pub(crate) async fn audit(State(state): Shared, user: User) -> Response {
     let trail = match state.plugins.store().audit_trail(200) {
         Ok(trail) => trail,
         Err(err) => {
-            return error_page(
-                &state,
-                &user,
-                StatusCode::SERVICE_UNAVAILABLE,
-                &err.to_string(),
-            );
+            return unreadable(&state, &user, &err);
         }
     };
     let body = html! {
@@ -878,13 +862,6 @@ mod tests {
     #[test]
     fn query_values_are_encoded() {
         assert_eq!(query_encode("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
-    }
-
-    #[test]
-    fn item_keys_parse() {
-        let key = parse_item_key("shop:payment_gateway/stripe").unwrap();
-        assert_eq!(key.to_string(), "shop:payment_gateway/stripe");
-        assert!(parse_item_key("stripe").is_none());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use plugin_runtime::store::{AuditEntry, ChangeFeed, PriorityChange, Reseal, Store};
+use plugin_runtime::store::{AuditEntry, BulkEdit, ChangeFeed, PriorityChange, Reseal, Store};
 use plugin_runtime::sync::{
     StoredInstance, StoredItem, StoredState, StoredType, SyncAction, SyncOptions, SyncReport, plan,
 };
@@ -437,12 +437,7 @@ impl Store for DieselStore<Db> {
     }
 
     fn set_status(&self, ids: &[InstanceId], status: Status, actor: &str) -> Result<usize, Error> {
-        self.bulk(ids, |record| {
-            (record.meta.status != status).then(|| {
-                let audit = AuditEntry::status(record.meta.id, status, actor);
-                (status, record.meta.priority, audit)
-            })
-        })
+        self.bulk(ids, BulkEdit::Status(status), actor)
     }
 
     fn set_priority(
@@ -451,13 +446,7 @@ impl Store for DieselStore<Db> {
         change: PriorityChange,
         actor: &str,
     ) -> Result<usize, Error> {
-        self.bulk(ids, |record| {
-            let (from, to) = (record.meta.priority, change.apply(record.meta.priority));
-            (from != to).then(|| {
-                let audit = AuditEntry::priority(record.meta.id, from, to, actor);
-                (record.meta.status, to, audit)
-            })
-        })
+        self.bulk(ids, BulkEdit::Priority(change), actor)
     }
 
     fn delete_instance(&self, id: InstanceId, actor: &str) -> Result<(), Error> {
@@ -535,16 +524,12 @@ impl Store for DieselStore<Db> {
 impl DieselStore<Db> {
     /// Applies a status/priority edit to every listed instance (all must exist) in one
     /// transaction; returns how many changed.
-    fn bulk(
-        &self,
-        ids: &[InstanceId],
-        edit: impl Fn(&InstanceRecord) -> Option<(Status, i32, AuditEntry)>,
-    ) -> Result<usize, Error> {
+    fn bulk(&self, ids: &[InstanceId], edit: BulkEdit, actor: &str) -> Result<usize, Error> {
         self.write(|conn| {
             let mut changed = 0;
             for &id in ids {
                 let record = load_one(conn, id)?;
-                if let Some((status, priority, entry)) = edit(&record) {
+                if let Some((status, priority, entry)) = edit.apply(&record.meta, actor) {
                     diesel::update(
                         plugin_instances::table.filter(plugin_instances::id.eq(id.to_string())),
                     )

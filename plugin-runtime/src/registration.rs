@@ -172,6 +172,31 @@ impl fmt::Display for ItemKey {
     }
 }
 
+/// The inverse of `Display`: `NAMESPACE:TYPE/ITEM` (what the admin's links and the CLI carry).
+impl std::str::FromStr for ItemKey {
+    type Err = crate::Error;
+
+    fn from_str(text: &str) -> Result<ItemKey, crate::Error> {
+        let parsed = text.split_once(':').and_then(|(namespace, rest)| {
+            let (type_name, item) = rest.rsplit_once('/')?;
+            Some(ItemKey {
+                type_key: TypeKey {
+                    namespace: namespace.into(),
+                    name: type_name.into(),
+                },
+                name: item.into(),
+            })
+        });
+        parsed.ok_or_else(|| crate::Error::InvalidInput {
+            field: "item",
+            reason: format!(
+                "`{}` is not NAMESPACE:TYPE/ITEM, like shop:payment_gateway/stripe",
+                crate::instance::truncate(text)
+            ),
+        })
+    }
+}
+
 /// A crate the application named with [`link!`](crate::link): it must contribute registrations.
 #[derive(Debug)]
 pub struct LinkedCrate {
@@ -304,5 +329,17 @@ impl<T: ?Sized> fmt::Debug for Plugin<T> {
         f.debug_struct("Plugin")
             .field("meta", &self.loaded.meta)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_keys_parse() {
+        let key: ItemKey = "shop:payment_gateway/stripe".parse().unwrap();
+        assert_eq!(key.to_string(), "shop:payment_gateway/stripe");
+        assert!("stripe".parse::<ItemKey>().is_err());
     }
 }

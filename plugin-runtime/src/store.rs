@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use crate::Error;
-use crate::instance::{InstanceChange, InstanceId, InstanceRecord, Status};
+use crate::instance::{InstanceChange, InstanceId, InstanceMeta, InstanceRecord, Status};
 use crate::registration::ItemKey;
 use crate::registry::Registry;
 use crate::sync::{
@@ -32,6 +32,36 @@ impl PriorityChange {
         match self {
             PriorityChange::Set(value) => value,
             PriorityChange::Shift(delta) => current.saturating_add(delta),
+        }
+    }
+}
+
+/// A bulk action (`set_status`, `set_priority`): the one rule every store applies to each
+/// listed instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkEdit {
+    /// Set the status.
+    Status(Status),
+    /// Change the priority.
+    Priority(PriorityChange),
+}
+
+impl BulkEdit {
+    /// The instance's new status and priority, with the audit entry of the change; `None`
+    /// when the action changes nothing for it (no write, no version bump).
+    pub fn apply(self, meta: &InstanceMeta, actor: &str) -> Option<(Status, i32, AuditEntry)> {
+        match self {
+            BulkEdit::Status(status) => (meta.status != status).then(|| {
+                let entry = AuditEntry::status(meta.id, status, actor);
+                (status, meta.priority, entry)
+            }),
+            BulkEdit::Priority(change) => {
+                let (from, to) = (meta.priority, change.apply(meta.priority));
+                (from != to).then(|| {
+                    let entry = AuditEntry::priority(meta.id, from, to, actor);
+                    (meta.status, to, entry)
+                })
+            }
         }
     }
 }
@@ -365,11 +395,7 @@ impl Store for MemoryStore {
     }
 
     fn set_status(&self, ids: &[InstanceId], status: Status, actor: &str) -> Result<usize, Error> {
-        self.bulk(ids, |record| {
-            let changed = record.meta.status != status;
-            record.meta.status = status;
-            changed.then(|| AuditEntry::status(record.meta.id, status, actor))
-        })
+        self.bulk(ids, BulkEdit::Status(status), actor)
     }
 
     fn set_priority(
@@ -378,11 +404,7 @@ impl Store for MemoryStore {
         change: PriorityChange,
         actor: &str,
     ) -> Result<usize, Error> {
-        self.bulk(ids, |record| {
-            let (from, to) = (record.meta.priority, change.apply(record.meta.priority));
-            record.meta.priority = to;
-            (from != to).then(|| AuditEntry::priority(record.meta.id, from, to, actor))
-        })
+        self.bulk(ids, BulkEdit::Priority(change), actor)
     }
 
     fn delete_instance(&self, id: InstanceId, actor: &str) -> Result<(), Error> {
@@ -433,12 +455,8 @@ impl Store for MemoryStore {
 
 impl MemoryStore {
     /// Applies `edit` to every listed instance (all must exist), bumping versions of those
-    /// that changed (`edit` returns their audit entry).
-    fn bulk(
-        &self,
-        ids: &[InstanceId],
-        mut edit: impl FnMut(&mut InstanceRecord) -> Option<AuditEntry>,
-    ) -> Result<usize, Error> {
+    /// that changed.
+    fn bulk(&self, ids: &[InstanceId], edit: BulkEdit, actor: &str) -> Result<usize, Error> {
         let mut state = self.lock();
         if let Some(missing) = ids.iter().find(|id| !state.instances.contains_key(id)) {
             return Err(Error::UnknownInstance(*missing));
@@ -447,8 +465,10 @@ impl MemoryStore {
         let now = SystemTime::now();
         for id in ids {
             if let Some(record) = state.instances.get_mut(id)
-                && let Some(entry) = edit(record)
+                && let Some((status, priority, entry)) = edit.apply(&record.meta, actor)
             {
+                record.meta.status = status;
+                record.meta.priority = priority;
                 record.meta.version += 1;
                 record.updated_at = now;
                 state.audit.push(entry);
