@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use plugin_system::SyncOptions;
+use plugin_system::sync::run as sync_store;
 
 fn sync(c: &mut Criterion) {
     let mut group = c.benchmark_group("sync into SQLite");
@@ -23,7 +24,7 @@ fn sync(c: &mut Criterion) {
                     (dir, store)
                 },
                 |(dir, store)| {
-                    let report = store.sync(registry, &SyncOptions::default()).unwrap();
+                    let report = sync_store(&*store, registry, &SyncOptions::default()).unwrap();
                     assert_eq!(report.instances_created, types * 10);
                     (dir, store)
                 },
@@ -32,10 +33,10 @@ fn sync(c: &mut Criterion) {
         });
         let (_dir, url) = support::sqlite();
         let store = plugin_system::database::open(&url).unwrap();
-        store.sync(registry, &SyncOptions::default()).unwrap();
+        sync_store(&*store, registry, &SyncOptions::default()).unwrap();
         group.bench_function(format!("{types} x 10, no change"), |b| {
             b.iter(|| {
-                let report = store.sync(registry, &SyncOptions::default()).unwrap();
+                let report = sync_store(&*store, registry, &SyncOptions::default()).unwrap();
                 assert!(report.is_noop());
             })
         });

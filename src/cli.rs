@@ -36,8 +36,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use plugin_runtime::config::{FormData, values_from_form, values_with_form};
 use plugin_runtime::sync::{SyncMode, SyncOptions};
 use plugin_runtime::{
-    ConfigValues, Error, InstanceId, InstanceUpdate, ItemKey, Key, NewInstance, Plugins,
-    PluginsBuilder, PriorityChange, Registry, Status, TypeKey,
+    ConfigValues, Error, InstanceId, InstanceQuery, InstanceSummary, InstanceUpdate, ItemKey, Key,
+    LoadState, NewInstance, Plugins, PluginsBuilder, PriorityChange, Registry, Status, TypeKey,
 };
 
 /// Manage this application's plugins: sync the registry, inspect and edit instances, check
@@ -60,7 +60,7 @@ pub enum CliError {
 impl std::fmt::Display for CliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CliError::Plugins(err) => f.write_str(&one_line(&err.to_string())),
+            CliError::Plugins(err) => f.write_str(&one_line(&err.report())),
             CliError::Output(err) => write!(f, "cannot write the output: {err}"),
         }
     }
@@ -318,7 +318,7 @@ fn sync(
         prune,
         dry_run,
     };
-    let report = plugins.store().sync(plugins.registry(), &options)?;
+    let report = plugins.sync(&options)?;
     for action in &report.actions {
         writeln!(out, "{}{action}", if dry_run { "would " } else { "" })?;
     }
@@ -326,7 +326,7 @@ fn sync(
         out,
         "types: {} created, {} found, {} updated, {} orphaned, {} deleted; \
          items: {} created, {} found, {} updated, {} renamed, {} orphaned, {} deleted; \
-         instances: {} created, {} deleted{}",
+         instances: {} created, {} deleted ({} of them configured){}",
         report.types_created,
         report.types_found,
         report.types_updated,
@@ -340,6 +340,7 @@ fn sync(
         report.items_deleted,
         report.instances_created,
         report.instances_deleted,
+        report.configured_instances_deleted,
         if dry_run {
             " (dry run: nothing written)"
         } else {
@@ -350,21 +351,16 @@ fn sync(
 }
 
 fn list(plugins: &Plugins, json: bool, out: &mut dyn Write) -> Result<ExitCode, CliError> {
-    let failures = plugins.load_failures();
-    let mut records = plugins.store().instances()?;
-    records.sort_by(|a, b| {
-        (&a.meta.item, a.meta.status, a.meta.priority, a.meta.id).cmp(&(
-            &b.meta.item,
-            b.meta.status,
-            b.meta.priority,
-            b.meta.id,
-        ))
-    });
-    let problem = |id: InstanceId| {
-        failures
-            .iter()
-            .find(|failure| failure.meta.id == id)
-            .map(|failure| failure.reason.clone())
+    let records = plugins
+        .instances(&InstanceQuery {
+            limit: usize::MAX,
+            ..InstanceQuery::default()
+        })
+        .rows;
+    let problem = |record: &InstanceSummary| match &record.load {
+        LoadState::Loaded => None,
+        LoadState::Failed(reason) => Some(reason.clone()),
+        LoadState::Orphaned => Some("its item's code is gone (orphaned)".to_owned()),
     };
     if json {
         let rows: Vec<serde_json::Value> = records
@@ -381,8 +377,8 @@ fn list(plugins: &Plugins, json: bool, out: &mut dyn Write) -> Result<ExitCode, 
                     "priority": meta.priority,
                     "version": meta.version,
                     "description": record.description,
-                    "loads": problem(meta.id).is_none(),
-                    "error": problem(meta.id),
+                    "loads": problem(record).is_none(),
+                    "error": problem(record),
                 })
             })
             .collect();
@@ -400,7 +396,7 @@ fn list(plugins: &Plugins, json: bool, out: &mut dyn Write) -> Result<ExitCode, 
                 meta.scope.clone().unwrap_or_else(|| "-".into()),
                 meta.status.as_str().to_owned(),
                 meta.priority.to_string(),
-                match problem(meta.id) {
+                match problem(record) {
                     None => "yes".to_owned(),
                     Some(reason) => format!("no: {reason}"),
                 },
@@ -432,7 +428,7 @@ fn list(plugins: &Plugins, json: bool, out: &mut dyn Write) -> Result<ExitCode, 
 
 fn check(plugins: &Plugins, out: &mut dyn Write) -> Result<ExitCode, CliError> {
     let failures = plugins.load_failures();
-    let total = plugins.store().instances()?.len();
+    let total = plugins.instances(&InstanceQuery::default()).total;
     for failure in &failures {
         writeln!(
             out,
@@ -492,7 +488,7 @@ fn instance(
             config,
         } => {
             let id: InstanceId = id.parse()?;
-            let current = plugins.store().instance(id)?;
+            let current = plugins.instance(id)?;
             let values = config.edited_values(plugins, &current.meta.item, id)?;
             let meta = plugins.update_instance(
                 id,
@@ -620,14 +616,10 @@ impl ConfigArgs {
                 field: "--set",
                 reason: format!("`{pair}` is not FIELD=VALUE"),
             })?;
-            if !schema.fields.iter().any(|known| known.name == field) {
-                let known: Vec<&str> = schema.fields.iter().map(|known| known.name).collect();
+            if let Some(reason) = plugin_runtime::config::unknown_field(schema, field) {
                 return Err(Error::InvalidInput {
                     field: "--set",
-                    reason: format!(
-                        "unknown field `{field}`; the fields are: {}",
-                        known.join(", ")
-                    ),
+                    reason,
                 });
             }
             form.push(field, value);

@@ -1,7 +1,8 @@
 //! `#[derive(PluginConfig)]` through the facade: the DESIGN §4 `StripeConfig`, forms, stored
 //! rows, JSON Schema, and secrets kept out of `Debug`.
 
-use plugin_system::{ConfigValues, FieldKind, FormData, PluginConfig};
+use plugin_system::prelude::*;
+use plugin_system::{ConfigValues, FieldKind, FormData, InstanceUpdate};
 use serde_json::{Value, json};
 
 /// Stripe settings.
@@ -125,7 +126,10 @@ fn a_form_with_three_bad_fields_gives_three_errors() {
         ]
     );
     let shown = errors.to_string();
-    assert!(shown.starts_with("invalid config (3 errors):"), "{shown}");
+    assert!(
+        shown.starts_with("api_key: must be at least 8 characters long; timeout_secs: "),
+        "{shown}"
+    );
     assert!(
         !shown.contains("short"),
         "error messages must not echo a secret: {shown}"
@@ -294,4 +298,84 @@ mod kitchen_sink {
             .collect();
         assert_eq!(fields, ["contact", "code", "ratio", "offset", "type"]);
     }
+}
+
+#[plugin_type(name = "counter")]
+pub trait Counter {
+    fn count(&self) -> u32;
+}
+
+#[derive(PluginConfig, Clone)]
+pub struct CounterConfig {
+    #[config(default = 1, min = 0)]
+    pub count: u32,
+    #[config(default = "tally")]
+    pub label: String,
+}
+
+pub struct Tally(CounterConfig);
+
+impl From<CounterConfig> for Tally {
+    fn from(config: CounterConfig) -> Self {
+        Tally(config)
+    }
+}
+
+#[plugin_item(name = "tally", config = CounterConfig)]
+impl Counter for Tally {
+    fn count(&self) -> u32 {
+        self.0.count
+    }
+}
+
+/// A misspelled key (`"Count": 3`) used to be stored and the field silently kept its default.
+/// Every write path refuses it, with the message `--set` gives: the key, a did-you-mean, the
+/// fields.
+#[test]
+fn a_misspelled_config_key_is_refused_on_create_and_on_update() {
+    let plugins = Plugins::builder()
+        .keyring(Keyring::new(Key::generate()))
+        .no_watch()
+        .build()
+        .unwrap();
+    let misspelled = values(json!({"Count": 3}));
+    let err = plugins
+        .create_instance(
+            NewInstance::of::<dyn Counter>("tally", "Tally").config_values(misspelled.clone()),
+        )
+        .unwrap_err();
+    let Error::InvalidConfig { errors, .. } = &err else {
+        panic!("expected InvalidConfig, got {err:?}");
+    };
+    let error = &errors.errors()[0];
+    assert_eq!(error.field, "Count");
+    assert_eq!(
+        error.message,
+        "unknown field `Count`; did you mean `count`? the fields are: count, label"
+    );
+    assert_eq!(
+        plugins.instances(&Default::default()).total,
+        0,
+        "nothing stored"
+    );
+
+    let created = plugins
+        .create_instance(
+            NewInstance::of::<dyn Counter>("tally", "Tally")
+                .config_values(values(json!({"count": 3}))),
+        )
+        .unwrap();
+    let update = InstanceUpdate {
+        config: Some(misspelled),
+        ..InstanceUpdate::default()
+    };
+    let err = plugins
+        .update_instance(created.id, created.version, update)
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidConfig { .. }), "{err:?}");
+    assert_eq!(
+        plugins.get::<dyn Counter>().unwrap().count(),
+        3,
+        "the stored config stays"
+    );
 }

@@ -142,8 +142,13 @@ fn no_secret_or_key_in_logs_debug_output_errors_or_the_audit_trail() {
     seen.push(format!("{key:?} {:?}", Keyring::new(key.clone())));
     seen.push(format!("{plugins:?}"));
     seen.push(format!("{:?}", plugins.get::<dyn Mailer>()));
-    seen.push(format!("{:?}", plugins.store().instances().unwrap()));
-    for entry in plugins.store().audit_trail(100).unwrap() {
+    seen.push(format!(
+        "{:?}",
+        plugin_system::Store::instances(&*store).unwrap()
+    ));
+    seen.push(format!("{:?}", plugins.instances(&Default::default())));
+    let audit = plugin_system::store::AuditQuery::latest(100);
+    for entry in plugins.audit(&audit).unwrap() {
         seen.push(format!("{entry:?}"));
     }
     let form = plugin_system::config::FormData::from_pairs([("password", SECRET)]);

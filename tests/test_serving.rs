@@ -9,10 +9,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use plugin_system::prelude::*;
 use plugin_system::select::{Candidates, RoundRobin};
-use plugin_system::store::{ChangeFeed, Reseal, Store};
+use plugin_system::store::{
+    AuditQuery, AuditRecord, Store, StoreError, StoreErrorKind, Transaction,
+};
 use plugin_system::{
-    AuditEntry, BreakerState, Context, Failure, HealthPolicy, InstanceChange, InstanceRecord,
-    MemoryStore, Outcome, PriorityChange, Registry, Selector, SyncOptions, SyncReport,
+    BreakerState, Context, Failure, HealthPolicy, InstanceRecord, MemoryStore, Outcome, Selector,
 };
 use support::TestDatabase;
 
@@ -400,26 +401,38 @@ async fn async_failover_times_out_a_slow_instance_and_broadcast_runs_concurrentl
 struct Flaky {
     inner: MemoryStore,
     down: Mutex<bool>,
+    /// Only reads of every instance fail (a reload), while writes succeed.
+    reloads_fail: Mutex<bool>,
     slow_watcher_reads: Mutex<bool>,
     watcher_reading: Mutex<bool>,
 }
 
 impl Flaky {
-    fn check(&self) -> Result<(), Error> {
+    fn check(&self) -> Result<(), StoreError> {
         if *self.down.lock().unwrap() {
-            return Err(Error::Store("connection refused".into()));
+            return Err(StoreError::new(
+                StoreErrorKind::Unavailable,
+                "connection refused",
+            ));
         }
         Ok(())
     }
 }
 
+/// A decorator: each primitive checks the fault, then delegates.
 impl Store for Flaky {
-    fn sync(&self, registry: &Registry, options: &SyncOptions) -> Result<SyncReport, Error> {
+    fn revision(&self) -> Result<u64, StoreError> {
         self.check()?;
-        self.inner.sync(registry, options)
+        self.inner.revision()
     }
-    fn instances(&self) -> Result<Vec<InstanceRecord>, Error> {
+    fn instances(&self) -> Result<Vec<InstanceRecord>, StoreError> {
         self.check()?;
+        if *self.reloads_fail.lock().unwrap() {
+            return Err(StoreError::new(
+                StoreErrorKind::Unavailable,
+                "read timed out",
+            ));
+        }
         let records = self.inner.instances();
         let watcher = std::thread::current().name() == Some("plugin-system-watch");
         if watcher && *self.slow_watcher_reads.lock().unwrap() {
@@ -428,56 +441,20 @@ impl Store for Flaky {
         }
         records
     }
-    fn instance(&self, id: InstanceId) -> Result<InstanceRecord, Error> {
+    fn instance(&self, id: InstanceId) -> Result<Option<InstanceRecord>, StoreError> {
         self.check()?;
         self.inner.instance(id)
     }
-    fn revision(&self) -> Result<u64, Error> {
+    fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
         self.check()?;
-        self.inner.revision()
+        self.inner.audit(query)
     }
-    fn insert_instance(&self, record: &InstanceRecord, actor: &str) -> Result<(), Error> {
-        self.check()?;
-        self.inner.insert_instance(record, actor)
-    }
-    fn update_instance(
+    fn write(
         &self,
-        id: InstanceId,
-        expected_version: i64,
-        change: &InstanceChange,
-        actor: &str,
-    ) -> Result<InstanceRecord, Error> {
+        work: &mut dyn FnMut(&mut dyn Transaction) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         self.check()?;
-        self.inner
-            .update_instance(id, expected_version, change, actor)
-    }
-    fn set_status(&self, ids: &[InstanceId], status: Status, actor: &str) -> Result<usize, Error> {
-        self.check()?;
-        self.inner.set_status(ids, status, actor)
-    }
-    fn set_priority(
-        &self,
-        ids: &[InstanceId],
-        change: PriorityChange,
-        actor: &str,
-    ) -> Result<usize, Error> {
-        self.check()?;
-        self.inner.set_priority(ids, change, actor)
-    }
-    fn delete_instance(&self, id: InstanceId, actor: &str) -> Result<(), Error> {
-        self.check()?;
-        self.inner.delete_instance(id, actor)
-    }
-    fn reseal_configs(&self, reseal: &Reseal<'_>, actor: &str) -> Result<usize, Error> {
-        self.check()?;
-        self.inner.reseal_configs(reseal, actor)
-    }
-    fn audit_trail(&self, limit: usize) -> Result<Vec<AuditEntry>, Error> {
-        self.check()?;
-        self.inner.audit_trail(limit)
-    }
-    fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>, Error> {
-        Ok(None)
+        self.inner.write(work)
     }
 }
 
@@ -495,10 +472,7 @@ fn an_unreachable_store_keeps_the_last_snapshot_serving_and_says_so() {
     *store.down.lock().unwrap() = true;
     wait_until(|| !plugins.store_health().reachable);
     let health = plugins.store_health();
-    assert_eq!(
-        health.last_error.as_deref(),
-        Some("store error: connection refused")
-    );
+    assert_eq!(health.last_error.as_deref(), Some("connection refused"));
     // Lookups serve the last snapshot; writes fail with the store's error.
     assert_eq!(plugins.get::<dyn Notifier>().unwrap().meta().name, "email");
     let err = plugins
@@ -509,6 +483,43 @@ fn an_unreachable_store_keeps_the_last_snapshot_serving_and_says_so() {
     *store.down.lock().unwrap() = false;
     wait_until(|| plugins.store_health().reachable);
     assert!(plugins.store_health().last_error.is_none());
+}
+
+#[test]
+fn a_committed_write_whose_reload_fails_is_ok_and_leaves_the_snapshot_to_refresh() {
+    let store = Arc::new(Flaky::default());
+    let plugins = Plugins::builder()
+        .shared_store(store.clone())
+        .keyring(key())
+        .no_watch()
+        .build()
+        .unwrap();
+    *store.reloads_fail.lock().unwrap() = true;
+    // The row is written; only the reload after it fails. Reporting an error here would make
+    // the caller retry into a duplicate name.
+    let created = plugins
+        .create_instance(gateway("Committed", "eu", "ok", 1))
+        .expect("a committed write is Ok even when the reload fails");
+    let retry = plugins.create_instance(gateway("Committed", "eu", "ok", 1));
+    assert!(
+        matches!(retry, Err(Error::DuplicateInstanceName { .. })),
+        "{retry:?}"
+    );
+    assert!(
+        plugins.get_by_id::<dyn PaymentGateway>(created.id).is_err(),
+        "the snapshot is the old one until a refresh succeeds"
+    );
+    assert!(plugins.refresh().is_err(), "the store still cannot be read");
+    *store.reloads_fail.lock().unwrap() = false;
+    assert!(plugins.refresh().unwrap(), "the stale snapshot is reloaded");
+    assert_eq!(
+        plugins
+            .get_by_id::<dyn PaymentGateway>(created.id)
+            .unwrap()
+            .meta()
+            .name,
+        "Committed"
+    );
 }
 
 #[test]
@@ -523,8 +534,15 @@ fn a_reload_by_the_watcher_never_replaces_a_newer_snapshot_from_a_write() {
     let email = plugins.get::<dyn Notifier>().unwrap().meta().id;
     // Another process disables `email`; the watcher notices and starts a slow reload...
     *store.slow_watcher_reads.lock().unwrap() = true;
-    store
-        .set_status(&[email], Status::Disabled, "another process")
+    let another_process = Plugins::builder()
+        .shared_store(store.clone())
+        .keyring(key())
+        .skip_sync()
+        .no_watch()
+        .build()
+        .unwrap();
+    another_process
+        .set_status(&[email], Status::Disabled)
         .unwrap();
     wait_until(|| *store.watcher_reading.lock().unwrap());
     // ...during which this process enables it again.

@@ -1,6 +1,5 @@
 //! The admin's pages and the writes behind its forms.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Form;
@@ -9,8 +8,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use plugin_runtime::{
-    Error, InstanceId, InstanceUpdate, ItemInfo, ItemKey, NewInstance, PriorityChange, Status,
-    TypeKey,
+    Error, InstanceId, InstanceRecord, InstanceUpdate, ItemInfo, ItemKey, NewInstance,
+    PriorityChange, Status,
 };
 use serde::Deserialize;
 
@@ -148,22 +147,7 @@ pub(crate) async fn logout(State(state): Shared, user: User, Form(form): Pairs) 
 // Types.
 
 pub(crate) async fn types(State(state): Shared, user: User, Query(q): Query<Notice>) -> Response {
-    // One read of the instances for every count on the page.
-    let records = match state.plugins.store().instances() {
-        Ok(records) => records,
-        Err(err) => {
-            return unreadable(&state, &user, &err);
-        }
-    };
-    let mut counts: BTreeMap<&TypeKey, [usize; 3]> = BTreeMap::new();
-    for record in &records {
-        let slot = match record.meta.status {
-            Status::Active => 0,
-            Status::Reserved => 1,
-            Status::Disabled => 2,
-        };
-        counts.entry(&record.meta.item.type_key).or_default()[slot] += 1;
-    }
+    let counts = state.plugins.instance_counts();
     let registry = state.plugins.registry();
     let body = html! {
         table #types {
@@ -171,7 +155,8 @@ pub(crate) async fn types(State(state): Shared, user: User, Query(q): Query<Noti
             tbody {
                 @for ty in registry.types() {
                     @let key = ty.info.key();
-                    @let [active, reserved, disabled] = counts.get(&key).copied().unwrap_or_default();
+                    @let count = counts.get(&key).copied().unwrap_or_default();
+                    @let (active, reserved, disabled) = (count.active, count.reserved, count.disabled);
                     tr {
                         td {
                             a href=(format!("{}?type={}", state.path("/instances"), query_encode(&key.to_string()))) { (key) }
@@ -222,12 +207,23 @@ pub(crate) async fn instances(
     user: User,
     Query(filters): Query<Filters>,
 ) -> Response {
-    let mut records = match state.plugins.store().instances() {
-        Ok(records) => records,
-        Err(err) => {
-            return unreadable(&state, &user, &err);
-        }
-    };
+    let mut records: Vec<InstanceRecord> = state
+        .plugins
+        .instances(&plugin_runtime::InstanceQuery {
+            limit: usize::MAX,
+            ..Default::default()
+        })
+        .rows
+        .into_iter()
+        .map(|row| InstanceRecord {
+            meta: row.meta,
+            description: row.description,
+            sealed_config: None,
+            orphaned: row.load == plugin_runtime::LoadState::Orphaned,
+            created_at: row.updated_at,
+            updated_at: row.updated_at,
+        })
+        .collect();
     let failures = state.plugins.load_failures();
     records.retain(|record| {
         let meta = &record.meta;
@@ -654,7 +650,7 @@ pub(crate) async fn edit_page(
     user: User,
     Path(id): Path<String>,
 ) -> Response {
-    let record = match id.parse().and_then(|id| state.plugins.store().instance(id)) {
+    let record = match id.parse().and_then(|id| state.plugins.instance(id)) {
         Ok(record) => record,
         Err(err) => return refused(&state, &user, &err),
     };
@@ -732,7 +728,7 @@ pub(crate) async fn edit(
     if let Some(refused) = user.csrf_refusal(&form) {
         return refused;
     }
-    let record = match id.parse().and_then(|id| state.plugins.store().instance(id)) {
+    let record = match id.parse().and_then(|id| state.plugins.instance(id)) {
         Ok(record) => record,
         Err(err) => return refused(&state, &user, &err),
     };
@@ -796,8 +792,14 @@ pub(crate) async fn delete(
 // The audit trail.
 
 pub(crate) async fn audit(State(state): Shared, user: User) -> Response {
-    let trail = match state.plugins.store().audit_trail(200) {
-        Ok(trail) => trail,
+    let trail = match state
+        .plugins
+        .audit(&plugin_runtime::AuditQuery::latest(200))
+    {
+        Ok(trail) => trail
+            .into_iter()
+            .map(|record| record.entry)
+            .collect::<Vec<_>>(),
         Err(err) => {
             return unreadable(&state, &user, &err);
         }

@@ -368,10 +368,7 @@ async fn secrets_never_reach_a_page_and_a_blank_secret_keeps_the_stored_one() {
         "{}",
         stale.body
     );
-    assert_eq!(
-        admin.plugins.store().instance(id).unwrap().meta.name,
-        "Stripe EU"
-    );
+    assert_eq!(admin.plugins.instance(id).unwrap().meta.name, "Stripe EU");
 }
 
 #[tokio::test]
@@ -408,7 +405,6 @@ async fn bulk_actions_and_inline_edits_change_what_the_application_serves() {
 
     let version = admin
         .plugins
-        .store()
         .instance(stripe.id)
         .unwrap()
         .meta
@@ -479,7 +475,7 @@ async fn hostile_form_input_and_malformed_ids_get_clear_answers() {
         assert!(!reply.body.contains("TOPSECRET"));
     }
     assert!(
-        admin.plugins.store().instances().unwrap().len() == 1,
+        admin.plugins.instances(&Default::default()).total == 1,
         "only cash's default"
     );
 

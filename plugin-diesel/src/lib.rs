@@ -23,6 +23,7 @@ compile_error!("plugin-diesel needs at least one backend feature: `sqlite`, `pos
 use std::sync::Arc;
 
 use diesel::r2d2::{ConnectionManager, Pool, PooledConnection, R2D2Connection};
+use plugin_runtime::store::{StoreError, StoreErrorKind};
 use plugin_runtime::{Error, Store};
 
 mod database_url;
@@ -64,13 +65,17 @@ impl<C: R2D2Connection + 'static> DieselStore<C> {
         Ok(DieselStore { pool, url })
     }
 
-    fn conn(&self) -> Result<PooledConnection<ConnectionManager<C>>, Error> {
+    fn conn(&self) -> Result<PooledConnection<ConnectionManager<C>>, StoreError> {
         self.pool.get().map_err(|err| {
-            Error::Store(format!(
-                "no connection to the {} database {}: {err}",
-                self.url.backend(),
-                self.url
-            ))
+            StoreError::new(
+                StoreErrorKind::Unavailable,
+                format!(
+                    "no connection to the {} database {}",
+                    self.url.backend(),
+                    self.url
+                ),
+            )
+            .with_source(err)
         })
     }
 }
@@ -95,12 +100,16 @@ fn connection_pool<C: R2D2Connection + 'static>(
     size: u32,
     customizer: impl diesel::r2d2::CustomizeConnection<C, diesel::r2d2::Error> + 'static,
 ) -> Result<Pool<ConnectionManager<C>>, Error> {
+    let cannot_connect = || {
+        StoreError::new(
+            StoreErrorKind::Unavailable,
+            format!("cannot connect to the {} database {url}", url.backend()),
+        )
+    };
     if let Err(err) = C::establish(url.target()) {
-        return Err(Error::Store(format!(
-            "cannot connect to the {} database {url}: {}",
-            url.backend(),
-            err.to_string().trim_end()
-        )));
+        return Err(cannot_connect()
+            .with_source(Trimmed(err.to_string()))
+            .into());
     }
     Pool::builder()
         .max_size(size)
@@ -108,12 +117,32 @@ fn connection_pool<C: R2D2Connection + 'static>(
         .connection_timeout(CONNECTION_TIMEOUT)
         .connection_customizer(Box::new(customizer))
         .build(ConnectionManager::new(url.target()))
-        .map_err(|err| {
-            Error::Store(format!(
-                "cannot connect to the {} database {url}: {err}",
-                url.backend()
-            ))
-        })
+        .map_err(|err| cannot_connect().with_source(err).into())
+}
+
+/// A driver's message as an error, without the line break libpq ends it with.
+#[derive(Debug)]
+struct Trimmed(String);
+
+impl std::fmt::Display for Trimmed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.trim_end())
+    }
+}
+
+impl std::error::Error for Trimmed {}
+
+/// A migration failure: the store's schema could not be created or upgraded.
+pub(crate) fn migration_failed(
+    url: &DatabaseUrl,
+    cause: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+) -> Error {
+    StoreError::new(
+        StoreErrorKind::Migration,
+        format!("the migrations of the plugin tables in {url} failed"),
+    )
+    .with_source(cause)
+    .into()
 }
 
 /// The store in a SQLite file.
@@ -127,9 +156,10 @@ pub type PgStore = DieselStore<diesel::PgConnection>;
 pub type MysqlStore = DieselStore<diesel::MysqlConnection>;
 
 /// Opens the store the URL names: connects, runs the pending migrations, and returns it
-/// ready for [`Store::sync`]. A backend whose feature is off is an error that names the
-/// feature; a connection failure is an error with the server's own reason (and never the
-/// password).
+/// ready to sync (`Plugins::sync`, or `plugin_runtime::sync::run`). A backend whose feature
+/// is off is an error that names the feature; a connection failure is an
+/// [`Unavailable`](StoreErrorKind::Unavailable) error whose source is the server's own
+/// reason (and never shows the password).
 pub fn open(url: &str) -> Result<Arc<dyn Store>, Error> {
     let parsed = DatabaseUrl::parse(url)?;
     match parsed.backend() {
@@ -140,9 +170,9 @@ pub fn open(url: &str) -> Result<Arc<dyn Store>, Error> {
         #[cfg(feature = "mysql")]
         Backend::Mysql => Ok(Arc::new(MysqlStore::open(url)?)),
         #[allow(unreachable_patterns)]
-        backend => Err(Error::Store(format!(
-            "{parsed} needs the `{}` feature of plugin-system, which this build does not enable",
-            backend.feature()
-        ))),
+        backend => Err(Error::BackendNotEnabled {
+            url: parsed.to_string(),
+            feature: backend.feature(),
+        }),
     }
 }

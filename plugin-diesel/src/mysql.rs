@@ -9,11 +9,12 @@ use diesel::prelude::*;
 use diesel::r2d2::CustomizeConnection;
 use diesel::sql_types::{Integer, Nullable};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-use plugin_runtime::{ChangeFeed, Error};
+use plugin_runtime::Error;
+use plugin_runtime::store::{ChangeFeed, StoreError, StoreErrorKind};
 
 use crate::rows::{TxError, db};
 use crate::schema::plugin_revision;
-use crate::{Backend, DieselStore};
+use crate::{Backend, DieselStore, migration_failed};
 
 // The same queries compiled for this backend's connection type: intended, see the file.
 #[allow(clippy::duplicate_mod)]
@@ -65,20 +66,24 @@ impl DieselStore<Db> {
         .get_result(&mut conn)
         .map_err(db)?;
         if acquired != Some(1) {
-            return Err(Error::Store(format!(
-                "another process held the migration lock of {} for {MIGRATION_LOCK_SECONDS} s",
-                self.url
-            )));
+            return Err(StoreError::new(
+                StoreErrorKind::Conflict,
+                format!(
+                    "another process held the migration lock of {} for {MIGRATION_LOCK_SECONDS} s",
+                    self.url
+                ),
+            )
+            .into());
         }
         let result = conn
             .run_pending_migrations(MIGRATIONS)
             .map(|_| ())
-            .map_err(|err| Error::Store(format!("migrations failed: {err}")));
+            .map_err(|err| migration_failed(&self.url, err));
         let released: QueryResult<Option<i32>> = diesel::select(sql::<Nullable<Integer>>(
             &format!("RELEASE_LOCK({MIGRATION_LOCK})"),
         ))
         .get_result(&mut conn);
-        result.and(released.map(|_| ()).map_err(db))
+        result.and(released.map(|_| ()).map_err(|err| db(err).into()))
     }
 }
 
@@ -87,7 +92,7 @@ fn announce_change(_: &mut Db) -> QueryResult<()> {
     Ok(())
 }
 
-fn change_feed(_: &DieselStore<Db>) -> Result<Option<Box<dyn ChangeFeed>>, Error> {
+fn change_feed(_: &DieselStore<Db>) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {
     Ok(None)
 }
 

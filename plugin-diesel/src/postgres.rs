@@ -6,12 +6,11 @@ use diesel::prelude::*;
 use diesel::r2d2::CustomizeConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use plugin_runtime::Error;
-
-use plugin_runtime::ChangeFeed;
+use plugin_runtime::store::{ChangeFeed, StoreError, StoreErrorKind};
 
 use crate::rows::{TxError, db};
 use crate::schema::plugin_revision;
-use crate::{Backend, DieselStore};
+use crate::{Backend, DieselStore, migration_failed};
 
 // The same queries compiled for this backend's connection type: intended, see the file.
 #[allow(clippy::duplicate_mod)]
@@ -46,7 +45,7 @@ impl DieselStore<Db> {
                 .execute(conn)?;
             conn.run_pending_migrations(MIGRATIONS)
                 .map(|_| ())
-                .map_err(|err| TxError(Error::Store(format!("migrations failed: {err}"))))
+                .map_err(|err| TxError(migration_failed(&self.url, err)))
         })
         .map_err(Error::from)
     }
@@ -69,7 +68,7 @@ struct Announcements {
 }
 
 impl ChangeFeed for Announcements {
-    fn changed(&mut self) -> Result<bool, Error> {
+    fn changed(&mut self) -> Result<bool, StoreError> {
         let mut any = false;
         for notification in self.conn.notifications_iter() {
             notification.map_err(db)?;
@@ -80,9 +79,14 @@ impl ChangeFeed for Announcements {
 }
 
 /// Opens a connection that LISTENs, for the watcher of a `Plugins` handle.
-fn change_feed(store: &DieselStore<Db>) -> Result<Option<Box<dyn ChangeFeed>>, Error> {
-    let mut conn = Db::establish(store.url.target())
-        .map_err(|err| Error::Store(format!("cannot listen on {}: {err}", store.url)))?;
+fn change_feed(store: &DieselStore<Db>) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {
+    let mut conn = Db::establish(store.url.target()).map_err(|err| {
+        StoreError::new(
+            StoreErrorKind::Unavailable,
+            format!("cannot listen for changes on {}", store.url),
+        )
+        .with_source(err)
+    })?;
     diesel::sql_query(format!("LISTEN {CHANNEL}"))
         .execute(&mut conn)
         .map_err(db)?;

@@ -6,14 +6,77 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use plugin_runtime::store::{StoreError, StoreErrorKind};
 use plugin_runtime::sync::{StoredItem, StoredType};
-use plugin_runtime::{Error, InstanceMeta, InstanceRecord, ItemKey, TypeKey};
+use plugin_runtime::{Error, InstanceId, InstanceMeta, InstanceRecord, ItemKey, Status, TypeKey};
 
 use crate::schema::{plugin_instances, plugin_items, plugin_types};
 
-/// A diesel error as the store's error.
-pub(crate) fn db(err: DieselError) -> Error {
-    Error::Store(err.to_string())
+/// A failed query as the store's error: its kind read from diesel's, the driver's error kept
+/// as the source.
+pub(crate) fn db(err: DieselError) -> StoreError {
+    let kind = kind_of(&err);
+    let message = match kind {
+        StoreErrorKind::Unavailable => "the connection to the database failed",
+        StoreErrorKind::Conflict => "the database refused the write because of a concurrent one",
+        StoreErrorKind::Constraint => "a row broke a constraint of the plugin tables",
+        StoreErrorKind::Corrupt => "a row of the plugin tables cannot be read",
+        _ => "a query of the plugin tables failed",
+    };
+    StoreError::new(kind, message).with_source(err)
+}
+
+/// diesel's error kinds, as the store's.
+fn kind_of(err: &DieselError) -> StoreErrorKind {
+    match err {
+        DieselError::DatabaseError(kind, info) => match kind {
+            DatabaseErrorKind::UniqueViolation
+            | DatabaseErrorKind::ForeignKeyViolation
+            | DatabaseErrorKind::NotNullViolation
+            | DatabaseErrorKind::CheckViolation => StoreErrorKind::Constraint,
+            DatabaseErrorKind::SerializationFailure => StoreErrorKind::Conflict,
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
+                StoreErrorKind::Unavailable
+            }
+            _ => {
+                // Drivers report some conditions only in their message: a lost server
+                // (MySQL "server has gone away", "Lost connection"), a busy SQLite file.
+                let message = info.message().to_ascii_lowercase();
+                if ["gone away", "lost connection", "connection", "terminating"]
+                    .iter()
+                    .any(|sign| message.contains(sign))
+                {
+                    StoreErrorKind::Unavailable
+                } else if ["database is locked", "deadlock", "lock wait timeout"]
+                    .iter()
+                    .any(|sign| message.contains(sign))
+                {
+                    StoreErrorKind::Conflict
+                } else {
+                    StoreErrorKind::Other
+                }
+            }
+        },
+        DieselError::DeserializationError(_) | DieselError::SerializationError(_) => {
+            StoreErrorKind::Corrupt
+        }
+        DieselError::BrokenTransactionManager => StoreErrorKind::Unavailable,
+        _ => StoreErrorKind::Other,
+    }
+}
+
+/// A stored value that does not read back (an id that is not a UUID, an unknown status).
+pub(crate) fn corrupt(what: &str, value: &str, cause: Error) -> StoreError {
+    StoreError::new(
+        StoreErrorKind::Corrupt,
+        format!("the stored {what} `{value}` cannot be read"),
+    )
+    .with_source(cause)
+}
+
+/// A stored instance id.
+pub(crate) fn parse_id(id: &str) -> Result<InstanceId, StoreError> {
+    id.parse().map_err(|err| corrupt("instance id", id, err))
 }
 
 /// diesel's transactions need an error type that converts from its own errors.
@@ -21,7 +84,7 @@ pub(crate) struct TxError(pub(crate) Error);
 
 impl From<DieselError> for TxError {
     fn from(err: DieselError) -> Self {
-        TxError(db(err))
+        TxError(Error::Store(db(err)))
     }
 }
 
@@ -35,24 +98,6 @@ impl From<TxError> for Error {
     fn from(err: TxError) -> Self {
         err.0
     }
-}
-
-/// A unique-key violation on an instance row as the typed duplicate-name error.
-pub(crate) fn duplicate_name(err: DieselError, record: &InstanceMeta) -> Error {
-    match err {
-        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-            Error::DuplicateInstanceName {
-                item: record.item.to_string(),
-                name: record.name.clone(),
-                scope: record.scope.clone(),
-            }
-        }
-        other => db(other),
-    }
-}
-
-pub(crate) fn now_millis() -> i64 {
-    to_millis(SystemTime::now())
 }
 
 pub(crate) fn from_millis(millis: i64) -> SystemTime {
@@ -189,7 +234,7 @@ pub(crate) type InstanceRow = (
     bool,
 );
 
-pub(crate) fn record_from_row(row: InstanceRow) -> Result<InstanceRecord, Error> {
+pub(crate) fn record_from_row(row: InstanceRow) -> Result<InstanceRecord, StoreError> {
     let (
         id,
         namespace,
@@ -208,7 +253,7 @@ pub(crate) fn record_from_row(row: InstanceRow) -> Result<InstanceRecord, Error>
     ) = row;
     Ok(InstanceRecord {
         meta: InstanceMeta {
-            id: id.parse()?,
+            id: parse_id(&id)?,
             name,
             item: ItemKey {
                 type_key: TypeKey {
@@ -217,7 +262,9 @@ pub(crate) fn record_from_row(row: InstanceRow) -> Result<InstanceRecord, Error>
                 },
                 name: item,
             },
-            status: status.parse()?,
+            status: status
+                .parse::<Status>()
+                .map_err(|err| corrupt("status", &status, err))?,
             priority,
             scope: if scope.is_empty() { None } else { Some(scope) },
             version,
@@ -298,17 +345,25 @@ pub(crate) struct Ids {
 }
 
 impl Ids {
-    pub(crate) fn type_id(&self, key: &TypeKey) -> Result<&str, Error> {
+    pub(crate) fn type_id(&self, key: &TypeKey) -> Result<&str, StoreError> {
         self.types
             .get(key)
             .map(String::as_str)
-            .ok_or_else(|| Error::Store(format!("type {key} has no row")))
+            .ok_or_else(|| no_row("type", &key.to_string()))
     }
 
-    pub(crate) fn item_id(&self, key: &ItemKey) -> Result<&str, Error> {
+    pub(crate) fn item_id(&self, key: &ItemKey) -> Result<&str, StoreError> {
         self.items
             .get(key)
             .map(String::as_str)
-            .ok_or_else(|| Error::Store(format!("item {key} has no row")))
+            .ok_or_else(|| no_row("item", &key.to_string()))
     }
+}
+
+/// A row the write needs is missing (the store is not synced with this registry).
+pub(crate) fn no_row(what: &str, key: &str) -> StoreError {
+    StoreError::new(
+        StoreErrorKind::Constraint,
+        format!("{what} {key} has no row; run sync first"),
+    )
 }

@@ -8,10 +8,11 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::CustomizeConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-use plugin_runtime::{ChangeFeed, Error};
+use plugin_runtime::Error;
+use plugin_runtime::store::{ChangeFeed, StoreError};
 
 use crate::rows::TxError;
-use crate::{Backend, DatabaseUrl, DieselStore};
+use crate::{Backend, DatabaseUrl, DieselStore, migration_failed};
 
 // The same queries compiled for this backend's connection type: intended, see the file.
 #[allow(clippy::duplicate_mod)]
@@ -60,7 +61,7 @@ impl DieselStore<Db> {
         write_transaction(&mut conn, |conn| {
             conn.run_pending_migrations(MIGRATIONS)
                 .map(|_| ())
-                .map_err(|err| TxError(Error::Store(format!("migrations failed: {err}"))))
+                .map_err(|err| TxError(migration_failed(&self.url, err)))
         })
         .map_err(Error::from)
     }
@@ -71,7 +72,7 @@ fn announce_change(_: &mut Db) -> QueryResult<()> {
     Ok(())
 }
 
-fn change_feed(_: &DieselStore<Db>) -> Result<Option<Box<dyn ChangeFeed>>, Error> {
+fn change_feed(_: &DieselStore<Db>) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {
     Ok(None)
 }
 

@@ -2,105 +2,32 @@
 //! includes this file with `#[path]` after naming its connection type `Db` and its
 //! `write_transaction`. (diesel checks every query against one concrete backend, so code
 //! generic over backends would need a bound per query; this keeps the queries plain.)
+//!
+//! Only primitives live here: the rules of each write (the sync plan, versions, audit rows,
+//! revision bumps) are the runtime's, in `plugin_runtime::store`.
 
 use std::collections::HashMap;
 
 use diesel::prelude::*;
-use plugin_runtime::store::{AuditEntry, BulkEdit, ChangeFeed, PriorityChange, Reseal, Store};
-use plugin_runtime::sync::{
-    StoredInstance, StoredItem, StoredState, StoredType, SyncAction, SyncOptions, SyncReport, plan,
+use plugin_runtime::store::{
+    AuditEntry, AuditQuery, AuditRecord, ChangeFeed, Store, StoreError, Transaction,
 };
-use plugin_runtime::{
-    Error, InstanceChange, InstanceId, InstanceRecord, ItemKey, Registry, Status, TypeKey,
-};
+use plugin_runtime::sync::{StoredInstance, StoredItem, StoredState, StoredType, SyncAction};
+use plugin_runtime::{Error, InstanceId, InstanceRecord, ItemKey, TypeKey};
 
 use super::{Db, announce_change, change_feed, write_transaction};
 use crate::DieselStore;
 use crate::rows::{
-    Ids, InstanceRow, InstanceValues, ItemRow, ItemValues, TypeRow, TypeValues, db, duplicate_name,
-    from_millis, item_from_row, now_millis, record_from_row, to_millis, types_from_rows,
+    Ids, InstanceRow, InstanceValues, ItemRow, ItemValues, TxError, TypeRow, TypeValues, db,
+    from_millis, item_from_row, no_row, parse_id, record_from_row, to_millis, types_from_rows,
 };
 use crate::schema::{plugin_audit, plugin_instances, plugin_items, plugin_revision, plugin_types};
 
-impl DieselStore<Db> {
-    /// Runs `work` as one write: in a transaction holding the store's write lock, bumping the
-    /// revision when `work` reports a change.
-    fn write<T>(&self, work: impl FnOnce(&mut Db) -> Result<(T, bool), Error>) -> Result<T, Error> {
-        let mut conn = self.conn()?;
-        write_transaction(&mut conn, |conn| {
-            let (value, changed) = work(conn)?;
-            if changed {
-                bump_revision(conn)?;
-            }
-            Ok(value)
-        })
-        .map_err(Error::from)
-    }
-}
+/// Rows per statement: well under every backend's limit on bound parameters.
+const BATCH: usize = 500;
 
-/// Inserts instance rows (item row id, record) in one statement: the one path for
-/// operator-created and sync-default instances.
-fn insert_records(conn: &mut Db, records: &[(&str, &InstanceRecord)]) -> Result<(), Error> {
-    let rows: Vec<_> = records
-        .iter()
-        .map(|(item_id, record)| {
-            (
-                plugin_instances::id.eq(record.meta.id.to_string()),
-                plugin_instances::item_id.eq(*item_id),
-                plugin_instances::created_at.eq(to_millis(record.created_at)),
-                InstanceValues::of(record),
-            )
-        })
-        .collect();
-    diesel::insert_into(plugin_instances::table)
-        .values(rows)
-        .execute(conn)
-        .map(|_| ())
-        .map_err(|err| match records {
-            [(_, record)] => duplicate_name(err, &record.meta),
-            _ => db(err),
-        })
-}
-
-/// The row id of an item, by its key.
-fn item_row_id(conn: &mut Db, key: &ItemKey) -> Result<String, Error> {
-    plugin_items::table
-        .inner_join(plugin_types::table)
-        .filter(plugin_types::namespace.eq(&key.type_key.namespace))
-        .filter(plugin_types::name.eq(&key.type_key.name))
-        .filter(plugin_items::name.eq(&key.name))
-        .select(plugin_items::id)
-        .first(conn)
-        .optional()
-        .map_err(db)?
-        .ok_or_else(|| Error::Store(format!("item {key} has no row; run sync first")))
-}
-
-/// Bumps the revision (the change other processes poll for) and announces the write to
-/// listeners where the backend can push (delivered when the transaction commits).
-fn bump_revision(conn: &mut Db) -> Result<(), Error> {
-    diesel::update(plugin_revision::table.filter(plugin_revision::id.eq(1)))
-        .set(plugin_revision::revision.eq(plugin_revision::revision + 1))
-        .execute(conn)
-        .map_err(db)?;
-    announce_change(conn).map_err(db)
-}
-
-fn audit(conn: &mut Db, entry: AuditEntry) -> Result<(), Error> {
-    diesel::insert_into(plugin_audit::table)
-        .values((
-            plugin_audit::at.eq(to_millis(entry.at)),
-            plugin_audit::actor.eq(entry.actor),
-            plugin_audit::action.eq(entry.action),
-            plugin_audit::instance_id.eq(entry.instance.map(|id| id.to_string())),
-            plugin_audit::detail.eq(entry.detail),
-        ))
-        .execute(conn)
-        .map(|_| ())
-        .map_err(db)
-}
-
-fn load_records(conn: &mut Db, only: Option<InstanceId>) -> Result<Vec<InstanceRecord>, Error> {
+/// The instance rows with their item's key and orphan flag, optionally only some ids.
+fn load_records(conn: &mut Db, only: Option<&[String]>) -> Result<Vec<InstanceRecord>, StoreError> {
     let mut query = plugin_instances::table
         .inner_join(plugin_items::table.inner_join(plugin_types::table))
         .select((
@@ -120,20 +47,15 @@ fn load_records(conn: &mut Db, only: Option<InstanceId>) -> Result<Vec<InstanceR
             plugin_items::orphaned,
         ))
         .into_boxed();
-    if let Some(id) = only {
-        query = query.filter(plugin_instances::id.eq(id.to_string()));
+    if let Some(ids) = only {
+        query = query.filter(plugin_instances::id.eq_any(ids));
     }
     let rows: Vec<InstanceRow> = query.load(conn).map_err(db)?;
     rows.into_iter().map(record_from_row).collect()
 }
 
-fn load_one(conn: &mut Db, id: InstanceId) -> Result<InstanceRecord, Error> {
-    load_records(conn, Some(id))?
-        .pop()
-        .ok_or(Error::UnknownInstance(id))
-}
-
-fn stored_state(conn: &mut Db) -> Result<(StoredState, Ids), Error> {
+/// Row ids of every type and item, by key.
+fn load_ids(conn: &mut Db) -> Result<(Ids, Vec<TypeRow>, Vec<ItemRow>), StoreError> {
     let types: Vec<TypeRow> = plugin_types::table
         .select((
             plugin_types::id,
@@ -164,26 +86,51 @@ fn stored_state(conn: &mut Db) -> Result<(StoredState, Ids), Error> {
         .load(conn)
         .map_err(db)?;
     let mut ids = Ids::default();
-    let mut state = StoredState::default();
-    for (id, stored) in types_from_rows(types) {
-        ids.types.insert(stored.key.clone(), id);
-        state.types.push(stored);
+    for row in &types {
+        let key = TypeKey {
+            namespace: row.1.clone(),
+            name: row.2.clone(),
+        };
+        ids.types.insert(key, row.0.clone());
     }
-    for (id, stored) in items.into_iter().map(item_from_row) {
-        ids.items.insert(stored.key.clone(), id);
-        state.items.push(stored);
+    for row in &items {
+        let key = ItemKey {
+            type_key: TypeKey {
+                namespace: row.1.clone(),
+                name: row.2.clone(),
+            },
+            name: row.3.clone(),
+        };
+        ids.items.insert(key, row.0.clone());
     }
-    state.instances = load_records(conn, None)?
-        .into_iter()
-        .map(|record| StoredInstance {
-            id: record.meta.id,
-            item: record.meta.item,
-            name: record.meta.name,
-            scope: record.meta.scope,
-            has_config: record.sealed_config.is_some(),
-        })
-        .collect();
-    Ok((state, ids))
+    Ok((ids, types, items))
+}
+
+/// One write transaction of a diesel store.
+struct DieselTx<'a> {
+    conn: &'a mut Db,
+    /// Item row ids looked up so far (inserts of many instances of one item look it up once).
+    item_ids: HashMap<ItemKey, String>,
+}
+
+impl DieselTx<'_> {
+    fn item_row_id(&mut self, key: &ItemKey) -> Result<String, StoreError> {
+        if let Some(id) = self.item_ids.get(key) {
+            return Ok(id.clone());
+        }
+        let id: String = plugin_items::table
+            .inner_join(plugin_types::table)
+            .filter(plugin_types::namespace.eq(&key.type_key.namespace))
+            .filter(plugin_types::name.eq(&key.type_key.name))
+            .filter(plugin_items::name.eq(&key.name))
+            .select(plugin_items::id)
+            .first(self.conn)
+            .optional()
+            .map_err(db)?
+            .ok_or_else(|| no_row("item", &key.to_string()))?;
+        self.item_ids.insert(key.clone(), id.clone());
+        Ok(id)
+    }
 }
 
 /// Rows a sync creates, many rows per statement (row ids are made here, so the batches need
@@ -197,13 +144,10 @@ struct Creations<'a> {
     instances: Vec<(String, InstanceRecord)>,
 }
 
-/// Rows per insert statement: well under every backend's limit on bound parameters.
-const BATCH: usize = 500;
-
 impl Creations<'_> {
     /// Inserts the new types, parents before their sub-types (MySQL checks foreign keys row
     /// by row). Before the other actions, which may point existing types at new parents.
-    fn insert_types(&mut self, conn: &mut Db, ids: &Ids) -> Result<(), Error> {
+    fn insert_types(&mut self, conn: &mut Db, ids: &Ids) -> Result<(), StoreError> {
         let new: HashMap<&TypeKey, &StoredType> =
             self.types.iter().map(|(_, row)| (&row.key, *row)).collect();
         let depth = |row: &StoredType| {
@@ -232,7 +176,7 @@ impl Creations<'_> {
                         TypeValues::of(row, parent_id),
                     ))
                 })
-                .collect::<Result<Vec<_>, Error>>()?;
+                .collect::<Result<Vec<_>, StoreError>>()?;
             diesel::insert_into(plugin_types::table)
                 .values(rows)
                 .execute(conn)
@@ -243,7 +187,7 @@ impl Creations<'_> {
 
     /// Inserts the new items and default instances, after the other actions (a renamed
     /// item frees its old name first).
-    fn insert_items_and_instances(&self, conn: &mut Db) -> Result<(), Error> {
+    fn insert_items_and_instances(&self, conn: &mut Db) -> Result<(), StoreError> {
         for chunk in self.items.chunks(BATCH) {
             let rows: Vec<_> = chunk
                 .iter()
@@ -262,14 +206,35 @@ impl Creations<'_> {
                 .map_err(db)?;
         }
         for chunk in self.instances.chunks(BATCH) {
-            let rows: Vec<(&str, &InstanceRecord)> = chunk
-                .iter()
-                .map(|(item_id, record)| (item_id.as_str(), record))
-                .collect();
-            insert_records(conn, &rows)?;
+            insert_rows(
+                conn,
+                chunk.iter().map(|(item, record)| (item.as_str(), record)),
+            )?;
         }
         Ok(())
     }
+}
+
+/// Inserts instance rows (item row id, record) in one statement.
+fn insert_rows<'r>(
+    conn: &mut Db,
+    records: impl Iterator<Item = (&'r str, &'r InstanceRecord)>,
+) -> Result<(), StoreError> {
+    let rows: Vec<_> = records
+        .map(|(item_id, record)| {
+            (
+                plugin_instances::id.eq(record.meta.id.to_string()),
+                plugin_instances::item_id.eq(item_id),
+                plugin_instances::created_at.eq(to_millis(record.created_at)),
+                InstanceValues::of(record),
+            )
+        })
+        .collect();
+    diesel::insert_into(plugin_instances::table)
+        .values(rows)
+        .execute(conn)
+        .map(|_| ())
+        .map_err(db)
 }
 
 fn apply<'a>(
@@ -277,9 +242,9 @@ fn apply<'a>(
     ids: &mut Ids,
     creations: &mut Creations<'a>,
     action: &'a SyncAction,
-) -> Result<(), Error> {
+) -> Result<(), StoreError> {
     match action {
-        // Inserted before the other actions run (see `sync`).
+        // Inserted before the other actions run (see `apply_sync`).
         SyncAction::CreateType(_) => {}
         SyncAction::UpdateType(row) => {
             let parent_id = row
@@ -298,7 +263,7 @@ fn apply<'a>(
                 .execute(conn)
                 .map_err(db)?;
         }
-        SyncAction::DeleteType(key) => {
+        SyncAction::DeleteType { key, .. } => {
             diesel::delete(plugin_types::table.filter(plugin_types::id.eq(ids.type_id(key)?)))
                 .execute(conn)
                 .map_err(db)?;
@@ -330,7 +295,7 @@ fn apply<'a>(
                 .execute(conn)
                 .map_err(db)?;
         }
-        SyncAction::DeleteItem(key) => {
+        SyncAction::DeleteItem { key, .. } => {
             diesel::delete(plugin_items::table.filter(plugin_items::id.eq(ids.item_id(key)?)))
                 .execute(conn)
                 .map_err(db)?;
@@ -355,197 +320,231 @@ fn apply<'a>(
     Ok(())
 }
 
-impl Store for DieselStore<Db> {
-    fn sync(&self, registry: &Registry, options: &SyncOptions) -> Result<SyncReport, Error> {
-        self.write(|conn| {
-            let (state, mut ids) = stored_state(conn)?;
-            let report = plan(registry, &state, options);
-            if options.dry_run || report.is_noop() {
-                return Ok((report, false));
-            }
-            let mut creations = Creations::default();
-            for action in &report.actions {
-                if let SyncAction::CreateType(row) = action {
-                    let id = uuid::Uuid::now_v7().to_string();
-                    ids.types.insert(row.key.clone(), id.clone());
-                    creations.types.push((id, row));
-                }
-            }
-            creations.insert_types(conn, &ids)?;
-            for action in &report.actions {
-                apply(conn, &mut ids, &mut creations, action)?;
-            }
-            creations.insert_items_and_instances(conn)?;
-            audit(conn, AuditEntry::synced(&report))?;
-            Ok((report, true))
+impl Transaction for DieselTx<'_> {
+    fn stored_state(&mut self) -> Result<StoredState, StoreError> {
+        let (_, types, items) = load_ids(self.conn)?;
+        Ok(StoredState {
+            types: types_from_rows(types)
+                .into_iter()
+                .map(|(_, row)| row)
+                .collect(),
+            items: items.into_iter().map(|row| item_from_row(row).1).collect(),
+            instances: load_records(self.conn, None)?
+                .iter()
+                .map(StoredInstance::of)
+                .collect(),
         })
     }
 
-    fn instances(&self) -> Result<Vec<InstanceRecord>, Error> {
+    fn apply_sync(&mut self, actions: &[SyncAction]) -> Result<(), StoreError> {
+        let (mut ids, _, _) = load_ids(self.conn)?;
+        let mut creations = Creations::default();
+        for action in actions {
+            if let SyncAction::CreateType(row) = action {
+                let id = uuid::Uuid::now_v7().to_string();
+                ids.types.insert(row.key.clone(), id.clone());
+                creations.types.push((id, row));
+            }
+        }
+        creations.insert_types(self.conn, &ids)?;
+        for action in actions {
+            apply(self.conn, &mut ids, &mut creations, action)?;
+        }
+        creations.insert_items_and_instances(self.conn)?;
+        // Item ids may have moved (renames, deletes): forget what was cached.
+        self.item_ids.clear();
+        Ok(())
+    }
+
+    fn instances(&mut self) -> Result<Vec<InstanceRecord>, StoreError> {
+        load_records(self.conn, None)
+    }
+
+    fn instances_by_id(&mut self, ids: &[InstanceId]) -> Result<Vec<InstanceRecord>, StoreError> {
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let mut records = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(BATCH) {
+            records.extend(load_records(self.conn, Some(chunk))?);
+        }
+        Ok(records)
+    }
+
+    fn find_instance(
+        &mut self,
+        item: &ItemKey,
+        scope: Option<&str>,
+        name: &str,
+    ) -> Result<Option<InstanceId>, StoreError> {
+        let found: Option<String> = plugin_instances::table
+            .inner_join(plugin_items::table.inner_join(plugin_types::table))
+            .filter(plugin_types::namespace.eq(&item.type_key.namespace))
+            .filter(plugin_types::name.eq(&item.type_key.name))
+            .filter(plugin_items::name.eq(&item.name))
+            // Global instances are stored with scope '' (see the migrations).
+            .filter(plugin_instances::scope.eq(scope.unwrap_or("")))
+            .filter(plugin_instances::name.eq(name))
+            .select(plugin_instances::id)
+            .first(self.conn)
+            .optional()
+            .map_err(db)?;
+        found.as_deref().map(parse_id).transpose()
+    }
+
+    fn insert_instances(&mut self, records: &[InstanceRecord]) -> Result<(), StoreError> {
+        let mut rows = Vec::with_capacity(records.len());
+        for record in records {
+            rows.push((self.item_row_id(&record.meta.item)?, record));
+        }
+        for chunk in rows.chunks(BATCH) {
+            insert_rows(
+                self.conn,
+                chunk.iter().map(|(item, record)| (item.as_str(), *record)),
+            )?;
+        }
+        Ok(())
+    }
+
+    fn update_instances(&mut self, records: &[InstanceRecord]) -> Result<(), StoreError> {
+        for record in records {
+            diesel::update(
+                plugin_instances::table.filter(plugin_instances::id.eq(record.meta.id.to_string())),
+            )
+            .set(InstanceValues::of(record))
+            .execute(self.conn)
+            .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    fn delete_instances(&mut self, ids: &[InstanceId]) -> Result<usize, StoreError> {
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let mut deleted = 0;
+        for chunk in ids.chunks(BATCH) {
+            deleted +=
+                diesel::delete(plugin_instances::table.filter(plugin_instances::id.eq_any(chunk)))
+                    .execute(self.conn)
+                    .map_err(db)?;
+        }
+        Ok(deleted)
+    }
+
+    fn append_audit(&mut self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        for chunk in entries.chunks(BATCH) {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|entry| {
+                    (
+                        plugin_audit::at.eq(to_millis(entry.at)),
+                        plugin_audit::actor.eq(&entry.actor),
+                        plugin_audit::action.eq(&entry.action),
+                        plugin_audit::instance_id.eq(entry.instance.map(|id| id.to_string())),
+                        plugin_audit::detail.eq(&entry.detail),
+                    )
+                })
+                .collect();
+            diesel::insert_into(plugin_audit::table)
+                .values(rows)
+                .execute(self.conn)
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    fn bump_revision(&mut self) -> Result<u64, StoreError> {
+        diesel::update(plugin_revision::table.filter(plugin_revision::id.eq(1)))
+            .set(plugin_revision::revision.eq(plugin_revision::revision + 1))
+            .execute(self.conn)
+            .map_err(db)?;
+        // Listeners hear of it when the transaction commits (PostgreSQL's NOTIFY).
+        announce_change(self.conn).map_err(db)?;
+        read_revision(self.conn)
+    }
+}
+
+fn read_revision(conn: &mut Db) -> Result<u64, StoreError> {
+    let revision: i64 = plugin_revision::table
+        .select(plugin_revision::revision)
+        .filter(plugin_revision::id.eq(1))
+        .first(conn)
+        .map_err(db)?;
+    Ok(u64::try_from(revision).unwrap_or(0))
+}
+
+impl Store for DieselStore<Db> {
+    fn revision(&self) -> Result<u64, StoreError> {
+        read_revision(&mut *self.conn()?)
+    }
+
+    fn instances(&self) -> Result<Vec<InstanceRecord>, StoreError> {
         load_records(&mut *self.conn()?, None)
     }
 
-    fn instance(&self, id: InstanceId) -> Result<InstanceRecord, Error> {
-        load_one(&mut *self.conn()?, id)
+    fn instance(&self, id: InstanceId) -> Result<Option<InstanceRecord>, StoreError> {
+        Ok(load_records(&mut *self.conn()?, Some(&[id.to_string()]))?.pop())
     }
 
-    fn revision(&self) -> Result<u64, Error> {
-        let revision: i64 = plugin_revision::table
-            .select(plugin_revision::revision)
-            .first(&mut *self.conn()?)
-            .map_err(db)?;
-        Ok(u64::try_from(revision).unwrap_or(0))
-    }
-
-    fn insert_instance(&self, record: &InstanceRecord, actor: &str) -> Result<(), Error> {
-        self.write::<()>(|conn| {
-            let item_id = item_row_id(conn, &record.meta.item)?;
-            insert_records(conn, &[(&item_id, record)])?;
-            audit(conn, AuditEntry::created(record, actor))?;
-            Ok(((), true))
-        })
-    }
-
-    fn update_instance(
-        &self,
-        id: InstanceId,
-        expected_version: i64,
-        change: &InstanceChange,
-        actor: &str,
-    ) -> Result<InstanceRecord, Error> {
-        self.write(|conn| {
-            let current = load_one(conn, id)?;
-            let next = change.applied_to(&current, expected_version)?;
-            let updated = diesel::update(
-                plugin_instances::table
-                    .filter(plugin_instances::id.eq(id.to_string()))
-                    .filter(plugin_instances::version.eq(expected_version)),
-            )
-            .set(InstanceValues::of(&next))
-            .execute(conn)
-            .map_err(|err| duplicate_name(err, &next.meta))?;
-            if updated != 1 {
-                return Err(Error::Conflict {
-                    id,
-                    expected: expected_version,
-                    actual: expected_version + 1,
-                });
-            }
-            audit(conn, AuditEntry::updated(id, change, actor))?;
-            Ok((next, true))
-        })
-    }
-
-    fn set_status(&self, ids: &[InstanceId], status: Status, actor: &str) -> Result<usize, Error> {
-        self.bulk(ids, BulkEdit::Status(status), actor)
-    }
-
-    fn set_priority(
-        &self,
-        ids: &[InstanceId],
-        change: PriorityChange,
-        actor: &str,
-    ) -> Result<usize, Error> {
-        self.bulk(ids, BulkEdit::Priority(change), actor)
-    }
-
-    fn delete_instance(&self, id: InstanceId, actor: &str) -> Result<(), Error> {
-        self.write(|conn| {
-            let deleted = diesel::delete(
-                plugin_instances::table.filter(plugin_instances::id.eq(id.to_string())),
-            )
-            .execute(conn)
-            .map_err(db)?;
-            if deleted == 0 {
-                return Err(Error::UnknownInstance(id));
-            }
-            audit(conn, AuditEntry::deleted(id, actor))?;
-            Ok(((), true))
-        })
-    }
-
-    fn reseal_configs(&self, reseal: &Reseal<'_>, actor: &str) -> Result<usize, Error> {
-        self.write(|conn| {
-            let sealed: Vec<(String, Option<Vec<u8>>)> = plugin_instances::table
-                .select((plugin_instances::id, plugin_instances::config))
-                .filter(plugin_instances::config.is_not_null())
-                .load(conn)
-                .map_err(db)?;
-            let mut count = 0;
-            for (id, config) in sealed {
-                let Some(config) = config else { continue };
-                let Some(next) = reseal(id.parse()?, config.as_slice())? else {
-                    continue;
-                };
-                diesel::update(plugin_instances::table.filter(plugin_instances::id.eq(&id)))
-                    .set(plugin_instances::config.eq(next))
-                    .execute(conn)
-                    .map_err(db)?;
-                count += 1;
-            }
-            if count > 0 {
-                audit(conn, AuditEntry::resealed(count, actor))?;
-            }
-            Ok((count, count > 0))
-        })
-    }
-
-    fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>, Error> {
-        change_feed(self)
-    }
-
-    fn audit_trail(&self, limit: usize) -> Result<Vec<AuditEntry>, Error> {
-        let rows: Vec<(i64, String, String, Option<String>, String)> = plugin_audit::table
+    fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut select = plugin_audit::table
             .select((
+                plugin_audit::id,
                 plugin_audit::at,
                 plugin_audit::actor,
                 plugin_audit::action,
                 plugin_audit::instance_id,
                 plugin_audit::detail,
             ))
-            .order(plugin_audit::id.desc())
-            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
-            .load(&mut *self.conn()?)
-            .map_err(db)?;
-        rows.into_iter()
-            .map(|(at, actor, action, instance, detail)| {
-                Ok(AuditEntry {
-                    at: from_millis(at),
-                    actor,
-                    action,
-                    instance: instance.map(|id| id.parse()).transpose()?,
-                    detail,
+            .limit(i64::try_from(query.limit).unwrap_or(i64::MAX))
+            .into_boxed();
+        if let Some(id) = query.instance {
+            select = select.filter(plugin_audit::instance_id.eq(id.to_string()));
+        }
+        if let Some(before) = query.before {
+            select = select.filter(plugin_audit::id.lt(i64::try_from(before).unwrap_or(i64::MAX)));
+        }
+        select = match query.after {
+            // The rows just after `after`: the oldest ones past it.
+            Some(after) => select
+                .filter(plugin_audit::id.gt(i64::try_from(after).unwrap_or(i64::MAX)))
+                .order(plugin_audit::id.asc()),
+            None => select.order(plugin_audit::id.desc()),
+        };
+        let rows: Vec<(i64, i64, String, String, Option<String>, String)> =
+            select.load(&mut *self.conn()?).map_err(db)?;
+        let mut records = rows
+            .into_iter()
+            .map(|(seq, at, actor, action, instance, detail)| {
+                Ok(AuditRecord {
+                    seq: u64::try_from(seq).unwrap_or(0),
+                    entry: AuditEntry {
+                        at: from_millis(at),
+                        actor,
+                        action,
+                        instance: instance.as_deref().map(parse_id).transpose()?,
+                        detail,
+                    },
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        records.sort_by_key(|record| std::cmp::Reverse(record.seq));
+        Ok(records)
     }
-}
 
-impl DieselStore<Db> {
-    /// Applies a status/priority edit to every listed instance (all must exist) in one
-    /// transaction; returns how many changed.
-    fn bulk(&self, ids: &[InstanceId], edit: BulkEdit, actor: &str) -> Result<usize, Error> {
-        self.write(|conn| {
-            let mut changed = 0;
-            for &id in ids {
-                let record = load_one(conn, id)?;
-                if let Some((status, priority, entry)) = edit.apply(&record.meta, actor) {
-                    diesel::update(
-                        plugin_instances::table.filter(plugin_instances::id.eq(id.to_string())),
-                    )
-                    .set((
-                        plugin_instances::status.eq(status.as_str()),
-                        plugin_instances::priority.eq(priority),
-                        plugin_instances::version.eq(plugin_instances::version + 1),
-                        plugin_instances::updated_at.eq(now_millis()),
-                    ))
-                    .execute(conn)
-                    .map_err(db)?;
-                    audit(conn, entry)?;
-                    changed += 1;
-                }
-            }
-            Ok((changed, changed > 0))
+    fn write(
+        &self,
+        work: &mut dyn FnMut(&mut dyn Transaction) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut conn = self.conn()?;
+        write_transaction(&mut conn, |conn| {
+            let mut tx = DieselTx {
+                conn,
+                item_ids: HashMap::new(),
+            };
+            work(&mut tx).map_err(TxError)
         })
+        .map_err(Error::from)
+    }
+
+    fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {
+        change_feed(self)
     }
 }

@@ -1,15 +1,23 @@
-//! The one public error type of plugin-system, and the error plugin code returns.
+//! The one public error type of plugin-system, the store's error, and the error plugin code
+//! returns.
 //!
 //! Every message names what it is about (the plugin type, the item, the instance), so an
-//! operator reading a log line knows where to look without a debugger.
+//! operator reading a log line knows where to look without a debugger. Each error says its own
+//! text once: a cause is reachable through [`std::error::Error::source`], never repeated in
+//! the message. [`Error`]'s `Debug` prints the message and its causes the way a person reads
+//! them, so `fn main() -> Result<(), plugin_system::Error>` shows the helpful text.
 
 use std::fmt;
 
 use crate::config::ConfigErrors;
 use crate::instance::{InstanceId, Status};
 
-/// Everything that can go wrong in plugin-system, outside the plugins' own code.
-#[derive(Debug, thiserror::Error)]
+/// Everything that can go wrong in plugin-system.
+///
+/// Match on the variants (they stay typed from the registry through `build()`, from the store
+/// through every write); print it with `{}` for the message alone, or `{:?}` (what a `main`
+/// returning this error prints) for the message and every cause.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Two registrations claim the same key: reported with both definition sites.
@@ -155,11 +163,162 @@ pub enum Error {
         actual: i64,
     },
     /// Encryption keys: missing, malformed, or unable to open a stored config.
-    #[error("{0}")]
+    #[error(transparent)]
     Crypto(#[from] crate::crypto::CryptoError),
-    /// The store failed (database unreachable, constraint, I/O). The message keeps the real cause.
-    #[error("store error: {0}")]
-    Store(String),
+    /// The store failed: see [`StoreError::kind`] (unreachable, conflict, constraint, corrupt
+    /// rows, migrations). Its source is the driver's own error.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A plugin's own code failed (a constructor, or a method called through `?`).
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+    /// The database URL names a backend this build does not compile in.
+    #[error(
+        "{url} needs the `{feature}` feature of plugin-system, which this build does not enable"
+    )]
+    BackendNotEnabled {
+        /// The URL (its password hidden).
+        url: String,
+        /// The cargo feature that compiles the backend in.
+        feature: &'static str,
+    },
+    /// The watcher thread that serves other processes' writes could not be started.
+    #[error("cannot start the thread that watches the store for other processes' writes")]
+    Watcher(#[source] std::io::Error),
+}
+
+impl Error {
+    /// The kind of store failure, when this is one: lets a caller tell "the database is
+    /// unreachable, retry later" (503) from a bug or bad data.
+    pub fn store_kind(&self) -> Option<StoreErrorKind> {
+        match self {
+            Error::Store(err) => Some(err.kind()),
+            _ => None,
+        }
+    }
+
+    /// The message followed by each cause, joined with `": "`, on one line: for logs and
+    /// command-line tools.
+    pub fn report(&self) -> String {
+        report(self)
+    }
+}
+
+/// `message: cause: cause`, skipping a cause whose text its parent already ends with.
+pub(crate) fn report(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !cause_text.is_empty() && !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Reads like the message, then its causes (as anyhow prints an error), so the helpful text
+/// is what `fn main() -> Result<(), Error>` shows.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")?;
+        let mut source = std::error::Error::source(self);
+        if source.is_some() {
+            f.write_str("\n\nCaused by:")?;
+        }
+        while let Some(cause) = source {
+            write!(f, "\n    {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+/// What kind of store failure a [`StoreError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The store cannot be reached (connection refused or lost, pool time-out, server gone):
+    /// worth retrying later; lookups keep serving the last snapshot meanwhile.
+    Unavailable,
+    /// Another writer got in the way (a serialization failure, a lock time-out): retry.
+    Conflict,
+    /// A row broke a constraint (a unique key, a missing parent row).
+    Constraint,
+    /// A stored row cannot be read back (a malformed id, status or timestamp).
+    Corrupt,
+    /// The store's schema could not be created or upgraded.
+    Migration,
+    /// Anything else the store reports.
+    Other,
+}
+
+impl fmt::Display for StoreErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StoreErrorKind::Unavailable => "unavailable",
+            StoreErrorKind::Conflict => "conflict",
+            StoreErrorKind::Constraint => "constraint",
+            StoreErrorKind::Corrupt => "corrupt",
+            StoreErrorKind::Migration => "migration",
+            StoreErrorKind::Other => "other",
+        })
+    }
+}
+
+/// A failure of a [`Store`](crate::store::Store): its kind, what the store was doing, and the
+/// driver's own error as the source.
+///
+/// ```
+/// use plugin_runtime::store::{StoreError, StoreErrorKind};
+///
+/// let refused = std::io::Error::other("connection refused");
+/// let err = StoreError::new(StoreErrorKind::Unavailable, "cannot reach redis://cache:6379")
+///     .with_source(refused);
+/// assert_eq!(err.kind(), StoreErrorKind::Unavailable);
+/// assert_eq!(err.to_string(), "cannot reach redis://cache:6379");
+/// assert!(std::error::Error::source(&err).is_some());
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct StoreError {
+    kind: StoreErrorKind,
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl StoreError {
+    /// A store error of `kind`, saying what the store was doing (without the cause's text:
+    /// attach the cause with [`with_source`](Self::with_source)).
+    pub fn new(kind: StoreErrorKind, message: impl Into<String>) -> StoreError {
+        StoreError {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The same error, caused by `source` (the driver's error).
+    pub fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> StoreError {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Its kind.
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+
+    /// The message, without the cause.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 fn scope_suffix(scope: &Option<String>) -> String {
@@ -204,15 +363,18 @@ impl PluginError {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// The message and each cause, joined with `": "`: what a load-failure report shows.
+    pub fn report(&self) -> String {
+        report(self)
+    }
 }
 
+/// The message only: the cause is the [`source`](std::error::Error::source) (use
+/// [`report`](PluginError::report) for both on one line).
 impl fmt::Display for PluginError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)?;
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
-        }
-        Ok(())
+        f.write_str(&self.message)
     }
 }
 
@@ -238,7 +400,7 @@ impl From<&str> for PluginError {
 
 impl From<ConfigErrors> for PluginError {
     fn from(errors: ConfigErrors) -> Self {
-        Self::with_source("invalid config", errors)
+        Self::new(format!("invalid config: {errors}"))
     }
 }
 
@@ -247,12 +409,57 @@ mod tests {
     use super::*;
 
     #[test]
-    fn plugin_error_shows_its_source() {
+    fn plugin_error_says_its_message_once_and_keeps_its_source() {
         let io = std::io::Error::other("connection refused");
         let err = PluginError::with_source("gateway unreachable", io);
-        assert_eq!(err.to_string(), "gateway unreachable: connection refused");
-        assert!(std::error::Error::source(&err).is_some());
-        assert_eq!(err.message(), "gateway unreachable");
+        assert_eq!(err.to_string(), "gateway unreachable");
+        let source = std::error::Error::source(&err).expect("the cause is kept");
+        assert_eq!(source.to_string(), "connection refused");
+        assert_eq!(err.report(), "gateway unreachable: connection refused");
+        let wrapped = Error::from(err);
+        assert_eq!(wrapped.report(), "gateway unreachable: connection refused");
+    }
+
+    #[test]
+    fn config_errors_inside_errors_are_said_once() {
+        let mut errors = ConfigErrors::new();
+        errors.add("token", "this field is required");
+        let plugin = PluginError::from(errors.clone());
+        assert_eq!(
+            plugin.to_string(),
+            "invalid config: token: this field is required"
+        );
+        let err = Error::InvalidConfig {
+            item: "app:notifier/sms".into(),
+            errors,
+        };
+        assert_eq!(
+            err.report(),
+            "invalid config for item `app:notifier/sms`: token: this field is required"
+        );
+    }
+
+    #[test]
+    fn debug_reads_like_the_message_then_its_causes() {
+        let missing = crate::crypto::CryptoError::MissingKey {
+            hint: "PLUGIN_SYSTEM_KEY".into(),
+        };
+        let err = Error::from(missing.clone());
+        assert_eq!(format!("{err:?}"), missing.to_string());
+        assert!(
+            format!("{err:?}").contains("set PLUGIN_SYSTEM_KEY"),
+            "{err:?}"
+        );
+
+        let store = StoreError::new(StoreErrorKind::Unavailable, "cannot connect to db")
+            .with_source(std::io::Error::other("connection refused"));
+        let err = Error::from(store);
+        assert_eq!(err.to_string(), "cannot connect to db");
+        assert_eq!(
+            format!("{err:?}"),
+            "cannot connect to db\n\nCaused by:\n    connection refused"
+        );
+        assert_eq!(err.store_kind(), Some(StoreErrorKind::Unavailable));
     }
 
     #[test]

@@ -26,12 +26,12 @@ pub use config::{
 pub use crypto::{Key, Keyring};
 pub use error::{Error, PluginError};
 pub use instance::{
-    InstanceChange, InstanceId, InstanceMeta, InstanceRecord, MAX_DESCRIPTION, MAX_INSTANCE_NAME,
-    Status,
+    InstanceId, InstanceMeta, InstanceRecord, MAX_DESCRIPTION, MAX_INSTANCE_NAME, Status,
 };
 pub use plugins::{
-    AllFailed, Attempt, BreakerState, Failure, HealthPolicy, InstanceUpdate, LoadFailure,
-    NewInstance, Outcome, Plugins, PluginsBuilder, Scoped, Served, StoreHealth,
+    AllFailed, Attempt, BreakerState, Failure, HealthPolicy, InstancePage, InstanceQuery,
+    InstanceSort, InstanceSummary, InstanceUpdate, LoadFailure, LoadState, NewInstance, Outcome,
+    Plugins, PluginsBuilder, ScopeFilter, Scoped, Served, StatusCounts, StoreHealth,
 };
 pub use registration::{
     FromConfig, ItemInfo, ItemKey, Location, NoConfig, ParentLink, Plugin, PluginType, TypeInfo,
@@ -39,7 +39,10 @@ pub use registration::{
 };
 pub use registry::{RegisteredType, Registry};
 pub use select::{Context, Selector};
-pub use store::{AuditEntry, ChangeFeed, MemoryStore, PriorityChange, Store};
+pub use store::{
+    AuditEntry, AuditQuery, AuditRecord, ChangeFeed, MemoryStore, PriorityChange, Store,
+    StoreError, StoreErrorKind,
+};
 pub use sync::{SyncMode, SyncOptions, SyncReport};
 
 pub use plugin_macros::{PluginConfig, plugin_item, plugin_type};

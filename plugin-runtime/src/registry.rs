@@ -29,19 +29,16 @@ pub struct Registry {
 
 impl Registry {
     /// The registry of this binary: collected from the linker's slices and validated on first
-    /// use; later calls return the same registry (or the same error).
+    /// use; later calls return the same registry (or the same error, still typed:
+    /// [`Error::DuplicateRegistration`], [`Error::MissingPluginCrate`] or
+    /// [`Error::InvalidRegistration`]).
     pub fn linked() -> Result<&'static Registry, Error> {
-        static LINKED: OnceLock<Result<Registry, String>> = OnceLock::new();
-        LINKED
-            .get_or_init(|| {
-                Registry::collect(&PLUGIN_TYPES, &PLUGIN_ITEMS, &LINKED_CRATES)
-                    .map_err(|err| err.to_string())
-            })
-            .as_ref()
-            .map_err(|message| Error::InvalidRegistration {
-                what: "the linked plugins".into(),
-                reason: message.clone(),
-            })
+        static LINKED: OnceLock<Result<Registry, Error>> = OnceLock::new();
+        match LINKED.get_or_init(|| Registry::collect(&PLUGIN_TYPES, &PLUGIN_ITEMS, &LINKED_CRATES))
+        {
+            Ok(registry) => Ok(registry),
+            Err(err) => Err(copy_of(err)),
+        }
     }
 
     /// Builds a registry from explicit registrations (the linked slices, or a test's own).
@@ -204,6 +201,36 @@ impl Registry {
     /// True when some item carries a config, so a key is needed to store it.
     pub fn needs_key(&self) -> bool {
         self.items().any(ItemInfo::is_configurable)
+    }
+}
+
+/// Another copy of a registration error (they hold plain data), for each caller of `linked`.
+fn copy_of(err: &Error) -> Error {
+    match err {
+        Error::DuplicateRegistration {
+            what,
+            key,
+            first,
+            second,
+        } => Error::DuplicateRegistration {
+            what,
+            key: key.clone(),
+            first: first.clone(),
+            second: second.clone(),
+        },
+        Error::MissingPluginCrate { krate, site } => Error::MissingPluginCrate {
+            krate: krate.clone(),
+            site: site.clone(),
+        },
+        Error::InvalidRegistration { what, reason } => Error::InvalidRegistration {
+            what: what.clone(),
+            reason: reason.clone(),
+        },
+        // `collect` makes no other error.
+        other => Error::InvalidRegistration {
+            what: "the linked plugins".into(),
+            reason: other.report(),
+        },
     }
 }
 

@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use crate::instance::InstanceId;
+use crate::instance::{InstanceId, InstanceRecord};
 use crate::registration::{ItemKey, TypeKey};
 use crate::registry::Registry;
 
@@ -93,6 +93,19 @@ pub struct StoredInstance {
     pub has_config: bool,
 }
 
+impl StoredInstance {
+    /// What sync needs to know of a stored instance.
+    pub fn of(record: &InstanceRecord) -> StoredInstance {
+        StoredInstance {
+            id: record.meta.id,
+            item: record.meta.item.clone(),
+            name: record.meta.name.clone(),
+            scope: record.meta.scope.clone(),
+            has_config: record.sealed_config.is_some(),
+        }
+    }
+}
+
 /// Everything sync compares with the registry.
 #[derive(Debug, Clone, Default)]
 pub struct StoredState {
@@ -114,7 +127,12 @@ pub enum SyncAction {
     /// Mark a type whose code is gone.
     OrphanType(TypeKey),
     /// Delete a type row with its items and their instances.
-    DeleteType(TypeKey),
+    DeleteType {
+        /// The type.
+        key: TypeKey,
+        /// The instances that go with it (for the report: what a prune destroys).
+        instances: Vec<StoredInstance>,
+    },
     /// Insert an item row.
     CreateItem(StoredItem),
     /// Overwrite an item row's fields (and clear its orphaned flag).
@@ -129,7 +147,12 @@ pub enum SyncAction {
     /// Mark an item whose code is gone.
     OrphanItem(ItemKey),
     /// Delete an item row and its instances.
-    DeleteItem(ItemKey),
+    DeleteItem {
+        /// The item.
+        key: ItemKey,
+        /// The instances that go with it (for the report: what a prune destroys).
+        instances: Vec<StoredInstance>,
+    },
     /// Create the default ACTIVE instance of a config-less item.
     CreateDefaultInstance {
         /// The new instance's id.
@@ -158,8 +181,9 @@ impl fmt::Display for SyncAction {
             SyncAction::CreateType(row) => write!(f, "create type {}", row.key),
             SyncAction::UpdateType(row) => write!(f, "update type {}", row.key),
             SyncAction::OrphanType(key) => write!(f, "orphan type {key} (code gone; rows kept)"),
-            SyncAction::DeleteType(key) => {
-                write!(f, "delete type {key} with its items and instances")
+            SyncAction::DeleteType { key, instances } => {
+                write!(f, "delete type {key} with its items")?;
+                write_doomed(f, instances)
             }
             SyncAction::CreateItem(row) => write!(f, "create item {}", row.key),
             SyncAction::UpdateItem(row) => write!(f, "update item {}", row.key),
@@ -167,7 +191,10 @@ impl fmt::Display for SyncAction {
             SyncAction::OrphanItem(key) => {
                 write!(f, "orphan item {key} (code gone; instances kept)")
             }
-            SyncAction::DeleteItem(key) => write!(f, "delete item {key} with its instances"),
+            SyncAction::DeleteItem { key, instances } => {
+                write!(f, "delete item {key}")?;
+                write_doomed(f, instances)
+            }
             SyncAction::CreateDefaultInstance { item, name, .. } => {
                 write!(f, "create default instance `{name}` of {item}")
             }
@@ -177,6 +204,28 @@ impl fmt::Display for SyncAction {
             ),
         }
     }
+}
+
+/// " and its N instance(s) (M configured: `name` (id), ...)": what a delete destroys.
+fn write_doomed(f: &mut fmt::Formatter<'_>, instances: &[StoredInstance]) -> fmt::Result {
+    if instances.is_empty() {
+        return f.write_str(" (no instances)");
+    }
+    write!(f, " and its {} instance(s)", instances.len())?;
+    let configured: Vec<String> = instances
+        .iter()
+        .filter(|instance| instance.has_config)
+        .map(|instance| format!("`{}` ({})", instance.name, instance.id))
+        .collect();
+    if !configured.is_empty() {
+        write!(
+            f,
+            ", {} of them configured, their configs lost: {}",
+            configured.len(),
+            configured.join(", ")
+        )?;
+    }
+    Ok(())
 }
 
 /// What a sync did (or, in a dry run, would do).
@@ -206,9 +255,11 @@ pub struct SyncReport {
     pub items_deleted: usize,
     /// Default instances created.
     pub instances_created: usize,
-    /// Instances deleted (defaults of items turned configurable; instances of pruned rows are
-    /// counted by the store that deletes them).
+    /// Instances deleted: config-less defaults of items turned configurable, and every
+    /// instance of a pruned item or type.
     pub instances_deleted: usize,
+    /// Of those, instances with a config (an operator's work, lost with them).
+    pub configured_instances_deleted: usize,
     /// True when nothing was written.
     pub dry_run: bool,
     /// Every action, in order.
@@ -220,6 +271,22 @@ impl SyncReport {
     pub fn is_noop(&self) -> bool {
         self.actions.is_empty()
     }
+
+    fn count_deleted(&mut self, instances: &[StoredInstance]) {
+        self.instances_deleted += instances.len();
+        self.configured_instances_deleted += instances.iter().filter(|i| i.has_config).count();
+    }
+}
+
+/// Makes `store` match `registry` in one transaction, without a [`Plugins`](crate::Plugins)
+/// handle: for a deploy step that syncs before the application starts (it needs no key, and
+/// builds no plugin). [`Plugins::sync`](crate::Plugins::sync) does the same and reloads.
+pub fn run(
+    store: &dyn crate::store::Store,
+    registry: &Registry,
+    options: &SyncOptions,
+) -> Result<SyncReport, crate::Error> {
+    crate::store::rules::sync(store, registry, options)
 }
 
 /// Compares the registry with the stored state and lists the actions that make them match.
@@ -364,8 +431,16 @@ pub fn plan(registry: &Registry, stored: &StoredState, options: &SyncOptions) ->
             continue;
         }
         if options.prune {
+            let instances: Vec<StoredInstance> = instances_of
+                .get(&row.key)
+                .map(|list| list.iter().map(|i| (*i).clone()).collect())
+                .unwrap_or_default();
+            report.count_deleted(&instances);
             report.items_deleted += 1;
-            report.actions.push(SyncAction::DeleteItem(row.key.clone()));
+            report.actions.push(SyncAction::DeleteItem {
+                key: row.key.clone(),
+                instances,
+            });
         } else if !row.orphaned {
             report.items_orphaned += 1;
             report.actions.push(SyncAction::OrphanItem(row.key.clone()));
@@ -376,8 +451,27 @@ pub fn plan(registry: &Registry, stored: &StoredState, options: &SyncOptions) ->
             continue;
         }
         if options.prune {
+            // Its items' instances, unless a deleted item already accounts for them.
+            let deleted_items: BTreeSet<&ItemKey> = report
+                .actions
+                .iter()
+                .filter_map(|action| match action {
+                    SyncAction::DeleteItem { key, .. } => Some(key),
+                    _ => None,
+                })
+                .collect();
+            let instances: Vec<StoredInstance> = stored
+                .instances
+                .iter()
+                .filter(|i| i.item.type_key == row.key && !deleted_items.contains(&i.item))
+                .cloned()
+                .collect();
+            report.count_deleted(&instances);
             report.types_deleted += 1;
-            report.actions.push(SyncAction::DeleteType(row.key.clone()));
+            report.actions.push(SyncAction::DeleteType {
+                key: row.key.clone(),
+                instances,
+            });
         } else if !row.orphaned {
             report.types_orphaned += 1;
             report.actions.push(SyncAction::OrphanType(row.key.clone()));

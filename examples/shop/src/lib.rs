@@ -187,11 +187,16 @@ pub fn app(plugins: Plugins, auth: Auth) -> Router {
 /// On the first run, the instances an operator would create: Stripe (test mode) selected,
 /// PayPal in reserve, email updates, and two OTP providers, the first of them down.
 pub fn seed_demo_instances(plugins: &Plugins) -> Result<(), plugin_system::Error> {
-    let configured = plugins
-        .store()
-        .instances()?
-        .iter()
-        .any(|record| record.sealed_config.is_some());
+    let everything = plugin_system::InstanceQuery {
+        limit: usize::MAX,
+        ..Default::default()
+    };
+    let configured = plugins.instances(&everything).rows.iter().any(|row| {
+        plugins
+            .registry()
+            .item(&row.meta.item)
+            .is_ok_and(|item| item.is_configurable())
+    });
     if configured {
         return Ok(());
     }

@@ -87,19 +87,20 @@ impl ConfigErrors {
     }
 }
 
+/// Every field's error, `field: message`, separated by `"; "`. No prefix: the error that
+/// holds these (`Error::InvalidConfig`, a plugin's "invalid config") says what they are about.
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.errors.as_slice() {
-            [] => f.write_str("invalid config"),
-            [only] => write!(f, "invalid config: {only}"),
-            all => {
-                write!(f, "invalid config ({} errors):", all.len())?;
-                for error in all {
-                    write!(f, "\n  {error}")?;
-                }
-                Ok(())
-            }
+        if self.errors.is_empty() {
+            return f.write_str("no field errors");
         }
+        for (index, error) in self.errors.iter().enumerate() {
+            if index > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
     }
 }
 
@@ -142,16 +143,13 @@ mod tests {
     #[test]
     fn display_lists_every_field() {
         let mut errors = ConfigErrors::new();
-        assert_eq!(errors.to_string(), "invalid config");
+        assert_eq!(errors.to_string(), "no field errors");
         errors.add("a", "this field is required");
-        assert_eq!(
-            errors.to_string(),
-            "invalid config: a: this field is required"
-        );
+        assert_eq!(errors.to_string(), "a: this field is required");
         errors.add("b", "must be at least 1");
         assert_eq!(
             errors.to_string(),
-            "invalid config (2 errors):\n  a: this field is required\n  b: must be at least 1"
+            "a: this field is required; b: must be at least 1"
         );
         assert!(errors.has_field("b") && !errors.has_field("c"));
         assert_eq!(errors.len(), 2);

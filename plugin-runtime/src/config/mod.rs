@@ -23,7 +23,8 @@ pub use export::{REDACTED, json_schema, redacted};
 pub use field::{ConfigField, ValueError};
 pub use form::{FormData, values_from_form, values_with_form};
 pub use schema::{ConfigSchema, DefaultValue, FieldKind, FieldSchema};
-pub use validate::{check_schema, validate_values};
+pub(crate) use validate::effective;
+pub use validate::{check_schema, unknown_field, validate_values};
 
 /// A plugin config's values as stored: field name → JSON value.
 pub type ConfigValues = Map<String, Value>;

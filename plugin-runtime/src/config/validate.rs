@@ -33,12 +33,54 @@ pub(crate) fn effective(values: &ConfigValues, field: &FieldSchema) -> Option<Va
     }
 }
 
-/// Checks `values` against `schema`: every field's problems at once, in field order.
+/// Why `key` names no field of `schema` (nor an alias of one), if it does not: the closest
+/// field as a suggestion and the list of fields. Every write path (a JSON config, values set
+/// in code, `--set` on the command line) reports an unknown key with this message, so a
+/// misspelled key is an error instead of a field that silently keeps its default.
+pub fn unknown_field(schema: &ConfigSchema, key: &str) -> Option<String> {
+    let known = |field: &FieldSchema| field.name == key || field.aliases.contains(&key);
+    if schema.fields.iter().any(known) {
+        return None;
+    }
+    let names: Vec<&str> = schema.fields.iter().map(|field| field.name).collect();
+    let suggestion = closest(key, &names)
+        .map(|name| format!("did you mean `{name}`? "))
+        .unwrap_or_default();
+    let fields = if names.is_empty() {
+        "this config has no fields".to_owned()
+    } else {
+        format!("the fields are: {}", names.join(", "))
+    };
+    Some(format!(
+        "unknown field `{}`; {suggestion}{fields}",
+        crate::instance::truncate(key)
+    ))
+}
+
+/// The name closest to a misspelling, if it is close enough to be a likely typo (a different
+/// case counts as close).
+fn closest<'a>(key: &str, names: &[&'a str]) -> Option<&'a str> {
+    let lower = key.to_lowercase();
+    names
+        .iter()
+        .map(|name| (strsim::levenshtein(&lower, &name.to_lowercase()), *name))
+        .filter(|(distance, name)| *distance <= 2.max(name.len() / 3))
+        .min()
+        .map(|(_, name)| name)
+}
+
+/// Checks `values` against `schema`: every field's problems at once, unknown keys first,
+/// then the fields in order.
 ///
 /// This is what [`PluginConfig::validate`](super::PluginConfig::validate) runs on a config's
 /// values; the admin can run it on values that have no Rust type at hand.
 pub fn validate_values(schema: &ConfigSchema, values: &ConfigValues) -> Result<(), ConfigErrors> {
     let mut errors = ConfigErrors::new();
+    for key in values.keys() {
+        if let Some(message) = unknown_field(schema, key) {
+            errors.add(key.as_str(), message);
+        }
+    }
     for field in schema.fields {
         match effective(values, field) {
             None if field.required => errors.add(field.name, REQUIRED),
@@ -277,6 +319,24 @@ mod tests {
             Value::Object(map) => map,
             _ => ConfigValues::new(),
         }
+    }
+
+    #[test]
+    fn a_misspelled_key_is_an_error_naming_the_field_it_resembles() {
+        let errors = validate_values(&SCHEMA, &values(json!({"Timeout": 3}))).unwrap_err();
+        let message = &errors.errors()[0];
+        assert_eq!(message.field, "Timeout");
+        assert!(
+            message
+                .message
+                .starts_with("unknown field `Timeout`; did you mean `timeout`?"),
+            "{message}"
+        );
+        assert!(message.message.contains("the fields are: "), "{message}");
+        assert_eq!(
+            unknown_field(&SCHEMA, "zzzzzzzzzz").map(|m| m.contains("did you mean")),
+            Some(false)
+        );
     }
 
     #[test]

@@ -6,16 +6,22 @@
 //! snapshot before it returns, constructing only the instances whose config changed.
 
 mod health;
+mod listing;
 mod lookup;
 mod snapshot;
 mod watch;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 
 pub use health::{AllFailed, Attempt, BreakerState, Failure, HealthPolicy, Outcome, Served};
+pub use listing::{
+    InstancePage, InstanceQuery, InstanceSort, InstanceSummary, LoadState, ScopeFilter,
+    StatusCounts,
+};
 pub use lookup::Scoped;
 use snapshot::{ByType, EntryState, Snapshot};
 pub use watch::StoreHealth;
@@ -23,12 +29,13 @@ pub use watch::StoreHealth;
 use crate::config::ConfigValues;
 use crate::crypto::{CryptoError, Keyring};
 use crate::instance::{
-    InstanceChange, InstanceId, InstanceMeta, InstanceRecord, Status, check_description,
-    check_instance_name, check_scope,
+    InstanceId, InstanceMeta, InstanceRecord, Status, check_description, check_instance_name,
+    check_scope,
 };
 use crate::registration::{ItemInfo, ItemKey, Plugin, PluginType};
 use crate::registry::Registry;
 use crate::select::Selector;
+use crate::store::rules::{self, BulkEdit, InstanceChange};
 use crate::store::{MemoryStore, PriorityChange, Store};
 use crate::sync::{SyncOptions, SyncReport};
 use crate::{Error, PluginConfig};
@@ -49,6 +56,9 @@ struct Inner {
     /// Held while a snapshot is read and swapped in: the watcher's reload and a write's
     /// reload never interleave, so an older read can never replace a newer snapshot.
     reloading: Mutex<()>,
+    /// Set when a committed write could not be reloaded: the next refresh reloads even if
+    /// the revision looks current.
+    stale: AtomicBool,
     last_sync: Option<SyncReport>,
     /// Selectors per type, for `select` (declared ones, replaced by `set_selector`).
     selectors: ArcSwap<ByType<Arc<dyn Selector>>>,
@@ -197,18 +207,7 @@ impl PluginsBuilder {
             None => Arc::new(MemoryStore::new()),
         };
         let last_sync = match self.sync {
-            Some(options) => {
-                let report = store.sync(registry, &options)?;
-                tracing::info!(
-                    types_created = report.types_created,
-                    items_created = report.items_created,
-                    instances_created = report.instances_created,
-                    items_orphaned = report.items_orphaned,
-                    instances_deleted = report.instances_deleted,
-                    "plugin registry synced"
-                );
-                Some(report)
-            }
+            Some(options) => Some(sync_logged(&*store, registry, &options)?),
             None => None,
         };
         let selectors: ByType<Arc<dyn Selector>> = registry
@@ -222,6 +221,7 @@ impl PluginsBuilder {
             keyring,
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
             reloading: Mutex::new(()),
+            stale: AtomicBool::new(false),
             last_sync,
             selectors: ArcSwap::from_pointee(selectors),
             health: health::Health::default(),
@@ -230,8 +230,7 @@ impl PluginsBuilder {
         });
         inner.reload()?;
         if let Some(bound) = self.watch {
-            let watcher = watch::start(&inner, bound / 2)
-                .map_err(|err| Error::Store(format!("cannot start the watcher thread: {err}")))?;
+            let watcher = watch::start(&inner, bound / 2).map_err(Error::Watcher)?;
             let _ = inner.watcher.set(watcher);
         }
         Ok(Plugins {
@@ -324,9 +323,14 @@ impl Plugins {
         self.inner.registry
     }
 
-    /// The store behind this handle.
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.inner.store
+    /// Makes the store match this binary's registry (see [`crate::sync`]) and reloads: what
+    /// `plugins sync` runs. A dry run plans without writing.
+    pub fn sync(&self, options: &SyncOptions) -> Result<SyncReport, Error> {
+        let report = sync_logged(&*self.inner.store, self.inner.registry, options)?;
+        if !options.dry_run && !report.is_noop() {
+            self.inner.after_write();
+        }
+        Ok(report)
     }
 
     /// What the start-up sync did, if it ran.
@@ -410,8 +414,12 @@ impl Plugins {
             created_at: now,
             updated_at: now,
         };
-        self.inner.store.insert_instance(&record, &self.actor)?;
-        self.inner.reload()?;
+        rules::create(
+            &*self.inner.store,
+            std::slice::from_ref(&record),
+            &self.actor,
+        )?;
+        self.inner.after_write();
         Ok(record.meta)
     }
 
@@ -428,11 +436,18 @@ impl Plugins {
         if let Some(description) = &update.description {
             check_description(description)?;
         }
-        let sealed_config = match &update.config {
+        let config = match &update.config {
             Some(values) => {
-                let current = self.inner.store.instance(id)?;
+                let current = self.instance(id)?;
                 let item = self.inner.registry.item(&current.meta.item)?;
-                self.inner.seal_config(item, id, Some(values))?
+                let changed = changed_fields(item, self.inner.keyring.as_ref(), &current, values);
+                match changed.is_empty() {
+                    true => None,
+                    false => {
+                        let sealed = self.inner.seal_config(item, id, Some(values))?;
+                        sealed.map(|sealed| (sealed, changed))
+                    }
+                }
             }
             None => None,
         };
@@ -441,34 +456,47 @@ impl Plugins {
             description: update.description,
             status: update.status,
             priority: update.priority,
-            sealed_config,
+            config,
         };
-        let record =
-            self.inner
-                .store
-                .update_instance(id, expected_version, &change, &self.actor)?;
-        self.inner.reload()?;
+        let before = self.inner.store.revision().ok();
+        let record = rules::update(
+            &*self.inner.store,
+            id,
+            expected_version,
+            &change,
+            &self.actor,
+        )?;
+        if before != self.inner.store.revision().ok() {
+            self.inner.after_write();
+        }
         Ok(record.meta)
     }
 
-    /// Sets the status of instances; returns how many changed.
+    /// Sets the status of instances in one transaction (every id must exist); returns how
+    /// many changed.
     pub fn set_status(&self, ids: &[InstanceId], status: Status) -> Result<usize, Error> {
-        let changed = self.inner.store.set_status(ids, status, &self.actor)?;
-        self.inner.reload()?;
-        Ok(changed)
+        self.bulk_edit(ids, BulkEdit::Status(status))
     }
 
-    /// Changes the priority of instances; returns how many changed.
+    /// Changes the priority of instances in one transaction (every id must exist); returns
+    /// how many changed.
     pub fn set_priority(&self, ids: &[InstanceId], change: PriorityChange) -> Result<usize, Error> {
-        let changed = self.inner.store.set_priority(ids, change, &self.actor)?;
-        self.inner.reload()?;
+        self.bulk_edit(ids, BulkEdit::Priority(change))
+    }
+
+    fn bulk_edit(&self, ids: &[InstanceId], edit: BulkEdit) -> Result<usize, Error> {
+        let changed = rules::bulk_edit(&*self.inner.store, ids, edit, &self.actor)?;
+        if changed > 0 {
+            self.inner.after_write();
+        }
         Ok(changed)
     }
 
     /// Deletes an instance.
     pub fn delete_instance(&self, id: InstanceId) -> Result<(), Error> {
-        self.inner.store.delete_instance(id, &self.actor)?;
-        self.inner.reload()
+        rules::delete(&*self.inner.store, id, &self.actor)?;
+        self.inner.after_write();
+        Ok(())
     }
 
     /// Re-encrypts every stored config sealed with an old key under the keyring's current
@@ -500,15 +528,17 @@ impl Plugins {
             })?;
             Ok(Some(keyring.seal(id, &plaintext)))
         };
-        let rewritten = self.inner.store.reseal_configs(&reseal, &self.actor)?;
-        self.inner.reload()?;
+        let rewritten = rules::reseal(&*self.inner.store, &reseal, &self.actor)?;
+        if rewritten > 0 {
+            self.inner.after_write();
+        }
         Ok(rewritten)
     }
 
     /// The decrypted config of an instance, for an edit form. Secret values included: do not
     /// render them (use the schema's secret fields to blank them).
     pub fn config_values(&self, id: InstanceId) -> Result<Option<ConfigValues>, Error> {
-        let record = self.inner.store.instance(id)?;
+        let record = self.instance(id)?;
         snapshot::open_config(self.inner.keyring.as_ref(), &record).map_err(|reason| {
             Error::Unloadable {
                 id,
@@ -619,14 +649,84 @@ pub struct InstanceUpdate {
     pub config: Option<ConfigValues>,
 }
 
+/// Syncs and logs what changed.
+fn sync_logged(
+    store: &dyn Store,
+    registry: &Registry,
+    options: &SyncOptions,
+) -> Result<SyncReport, Error> {
+    let report = rules::sync(store, registry, options)?;
+    tracing::info!(
+        dry_run = report.dry_run,
+        types_created = report.types_created,
+        items_created = report.items_created,
+        instances_created = report.instances_created,
+        items_orphaned = report.items_orphaned,
+        instances_deleted = report.instances_deleted,
+        "plugin registry synced"
+    );
+    Ok(report)
+}
+
+/// The names of the config fields whose effective values differ between the stored config
+/// and `next` (all of `next`'s fields when the stored one cannot be opened): what an update's
+/// audit row names, and whether it needs a new envelope at all.
+fn changed_fields(
+    item: &ItemInfo,
+    keyring: Option<&Keyring>,
+    current: &InstanceRecord,
+    next: &ConfigValues,
+) -> Vec<String> {
+    let Some(schema) = item.schema() else {
+        return next.keys().cloned().collect();
+    };
+    let stored = snapshot::open_config(keyring, current).ok().flatten();
+    let mut changed: Vec<String> = schema
+        .fields
+        .iter()
+        .filter(|field| {
+            let now = stored
+                .as_ref()
+                .and_then(|values| crate::config::effective(values, field));
+            stored.is_none() || now != crate::config::effective(next, field)
+        })
+        .map(|field| field.name.to_owned())
+        .collect();
+    // Keys that name no field: validation refuses them, naming each.
+    changed.extend(
+        next.keys()
+            .filter(|key| {
+                !schema
+                    .fields
+                    .iter()
+                    .any(|f| f.name == *key || f.aliases.contains(&key.as_str()))
+            })
+            .cloned(),
+    );
+    changed
+}
+
 impl Inner {
     fn refresh(&self) -> Result<bool, Error> {
         let revision = self.store.revision()?;
-        if revision == self.snapshot.load().revision {
+        if revision == self.snapshot.load().revision && !self.stale.load(Ordering::Acquire) {
             return Ok(false);
         }
         self.reload()?;
         Ok(true)
+    }
+
+    /// After a committed write: reloads the snapshot. A reload that fails does not undo the
+    /// write (which committed): the snapshot is marked stale, the next refresh (the
+    /// watcher's, or an explicit one) reloads it, and the failure is logged.
+    fn after_write(&self) {
+        if let Err(error) = self.reload() {
+            tracing::warn!(
+                error = %error.report(),
+                "plugin write committed, but reloading the snapshot failed; it is stale until the next refresh"
+            );
+            self.stale.store(true, Ordering::Release);
+        }
     }
 
     /// Reads every instance and swaps in a new snapshot, reusing constructed plugins whose
@@ -646,6 +746,7 @@ impl Inner {
             &previous,
         );
         self.snapshot.store(Arc::new(next));
+        self.stale.store(false, Ordering::Release);
         Ok(())
     }
 
@@ -676,9 +777,12 @@ impl Inner {
                 hint: "a keyring".into(),
             })
         })?;
-        let plaintext = zeroize::Zeroizing::new(
-            serde_json::to_vec(values).map_err(|err| Error::Store(err.to_string()))?,
-        );
+        let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(values).map_err(|err| {
+            Error::InvalidInput {
+                field: "config",
+                reason: format!("the values cannot be stored as JSON: {err}"),
+            }
+        })?);
         Ok(Some(keyring.seal(id, &plaintext)))
     }
 }

@@ -53,6 +53,8 @@ pub(super) struct Snapshot {
     pub(super) scoped: HashMap<String, ByType<TypeSlot>>,
     /// Every instance, loadable or not.
     pub(super) instances: HashMap<InstanceId, Entry>,
+    /// The instances lookups select for their own type: globally, or for their own tenant.
+    serving: std::collections::HashSet<InstanceId>,
 }
 
 impl Snapshot {
@@ -64,6 +66,12 @@ impl Snapshot {
             return Some(slot);
         }
         self.global.get(&type_id)
+    }
+
+    /// Whether `get` (for a global instance) or `scoped(tenant).get` (for a tenant's)
+    /// returns this instance for its type now.
+    pub(super) fn is_serving(&self, meta: &InstanceMeta) -> bool {
+        self.serving.contains(&meta.id)
     }
 }
 
@@ -113,6 +121,10 @@ impl TypeSlot {
 
 pub(super) struct Entry {
     pub(super) meta: InstanceMeta,
+    /// The operator's description (for listings and search).
+    pub(super) description: String,
+    /// When the row last changed.
+    pub(super) updated_at: std::time::SystemTime,
     pub(super) state: EntryState,
 }
 
@@ -193,6 +205,8 @@ impl Snapshot {
                 record.meta.id,
                 Entry {
                     meta: record.meta,
+                    description: record.description,
+                    updated_at: record.updated_at,
                     state,
                 },
             );
@@ -226,6 +240,31 @@ impl Snapshot {
                 }
             }
         }
+        // Each record's first candidate is of its own type (later ones are its ancestors').
+        let mut own_type: HashMap<InstanceId, TypeId> = HashMap::new();
+        for candidate in &candidates {
+            own_type
+                .entry(candidate.meta.id)
+                .or_insert(candidate.type_id);
+        }
+        let first_of_own_type = |type_id: &TypeId, slot: &TypeSlot, scope: Option<&str>| {
+            slot.metas
+                .first()
+                .filter(|meta| {
+                    own_type.get(&meta.id) == Some(type_id) && meta.scope.as_deref() == scope
+                })
+                .map(|meta| meta.id)
+        };
+        let mut serving = std::collections::HashSet::new();
+        for (type_id, slot) in &snapshot.global {
+            serving.extend(first_of_own_type(type_id, slot, None));
+        }
+        for (scope, slots) in &snapshot.scoped {
+            for (type_id, slot) in slots {
+                serving.extend(first_of_own_type(type_id, slot, Some(scope)));
+            }
+        }
+        snapshot.serving = serving;
         let relabels: ByType<_> = candidates.iter().map(|c| (c.type_id, c.relabel)).collect();
         let slots = snapshot.global.iter_mut().chain(
             snapshot
@@ -261,6 +300,7 @@ fn load_entry(
     if let Some(Entry {
         meta,
         state: EntryState::Loaded { plugin, built_from },
+        ..
     }) = previous
         && *built_from == record.sealed_config
         && meta.item == record.meta.item

@@ -1,0 +1,1 @@
+DROP INDEX plugin_audit_instance ON plugin_audit;

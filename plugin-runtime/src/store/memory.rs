@@ -1,0 +1,401 @@
+//! [`MemoryStore`]: the store in memory, for tests and for applications that configure their
+//! plugins in code. Nothing persists; every guarantee of [`Store`] holds within the process.
+
+use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::{Mutex, MutexGuard};
+
+use super::{AuditEntry, AuditQuery, AuditRecord, Store, StoreError, StoreErrorKind, Transaction};
+use crate::Error;
+use crate::instance::{InstanceId, InstanceRecord};
+use crate::registration::{ItemKey, TypeKey};
+use crate::sync::{StoredInstance, StoredItem, StoredState, StoredType, SyncAction};
+
+/// A [`Store`] in memory: the guarantees of the database stores, nothing persisted.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<MemoryState>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryState {
+    revision: u64,
+    audit: Vec<AuditRecord>,
+    types: BTreeMap<TypeKey, StoredType>,
+    items: BTreeMap<ItemKey, StoredItem>,
+    instances: BTreeMap<InstanceId, InstanceRecord>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, MemoryState> {
+        // A write that fails or panics is rolled back before the lock is released, so the
+        // state behind a poisoned lock is still consistent.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Store for MemoryStore {
+    fn revision(&self) -> Result<u64, StoreError> {
+        Ok(self.lock().revision)
+    }
+
+    fn instances(&self) -> Result<Vec<InstanceRecord>, StoreError> {
+        let state = self.lock();
+        Ok(state.instances.values().map(|r| state.derived(r)).collect())
+    }
+
+    fn instance(&self, id: InstanceId) -> Result<Option<InstanceRecord>, StoreError> {
+        let state = self.lock();
+        Ok(state.instances.get(&id).map(|record| state.derived(record)))
+    }
+
+    fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        let state = self.lock();
+        let matching = state.audit.iter().filter(|record| query.matches(record));
+        let mut page: Vec<AuditRecord> = if query.after.is_some() {
+            // The rows just after `after`: the oldest matching ones.
+            matching.take(query.limit).cloned().collect()
+        } else {
+            matching.rev().take(query.limit).cloned().collect()
+        };
+        page.sort_by_key(|record| std::cmp::Reverse(record.seq));
+        Ok(page)
+    }
+
+    fn write(
+        &self,
+        work: &mut dyn FnMut(&mut dyn Transaction) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut state = self.lock();
+        // All or nothing: every change is undone when the work fails or panics. The undo
+        // log holds only what the work touched, so a write costs what it changes.
+        let mut tx = MemoryTx {
+            state: &mut state,
+            undo: Undo::default(),
+        };
+        match catch_unwind(AssertUnwindSafe(|| work(&mut tx))) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => {
+                tx.roll_back();
+                Err(err)
+            }
+            Err(panic) => {
+                tx.roll_back();
+                resume_unwind(panic)
+            }
+        }
+    }
+}
+
+/// One write in progress: the state, and how to put back what it changed.
+struct MemoryTx<'a> {
+    state: &'a mut MemoryState,
+    undo: Undo,
+}
+
+/// The rows a write changed, as they were before it (`None`: the row did not exist).
+#[derive(Default)]
+struct Undo {
+    revision: Option<u64>,
+    audit_len: Option<usize>,
+    types: BTreeMap<TypeKey, Option<StoredType>>,
+    items: BTreeMap<ItemKey, Option<StoredItem>>,
+    instances: BTreeMap<InstanceId, Option<InstanceRecord>>,
+}
+
+impl MemoryTx<'_> {
+    fn roll_back(&mut self) {
+        let undo = std::mem::take(&mut self.undo);
+        let state = &mut *self.state;
+        if let Some(revision) = undo.revision {
+            state.revision = revision;
+        }
+        if let Some(len) = undo.audit_len {
+            state.audit.truncate(len);
+        }
+        restore(&mut state.types, undo.types);
+        restore(&mut state.items, undo.items);
+        restore(&mut state.instances, undo.instances);
+    }
+
+    /// Remembers a type row before its first change in this write.
+    fn touch_type(&mut self, key: &TypeKey) {
+        let before = self.state.types.get(key).cloned();
+        self.undo.types.entry(key.clone()).or_insert(before);
+    }
+
+    fn touch_item(&mut self, key: &ItemKey) {
+        let before = self.state.items.get(key).cloned();
+        self.undo.items.entry(key.clone()).or_insert(before);
+    }
+
+    fn touch_instance(&mut self, id: InstanceId) {
+        let before = self.state.instances.get(&id).cloned();
+        self.undo.instances.entry(id).or_insert(before);
+    }
+
+    /// Deletes the instances `doomed` selects, remembering them.
+    fn delete_where(&mut self, doomed: impl Fn(&InstanceRecord) -> bool) {
+        let ids: Vec<InstanceId> = self
+            .state
+            .instances
+            .values()
+            .filter(|record| doomed(record))
+            .map(|record| record.meta.id)
+            .collect();
+        for id in ids {
+            self.touch_instance(id);
+            self.state.instances.remove(&id);
+        }
+    }
+}
+
+fn restore<K: Ord, V>(rows: &mut BTreeMap<K, V>, before: BTreeMap<K, Option<V>>) {
+    for (key, value) in before {
+        match value {
+            Some(value) => rows.insert(key, value),
+            None => rows.remove(&key),
+        };
+    }
+}
+
+impl MemoryState {
+    /// The record with its orphan flag derived from its item (guarantee 5).
+    fn derived(&self, record: &InstanceRecord) -> InstanceRecord {
+        let mut record = record.clone();
+        record.orphaned = self
+            .items
+            .get(&record.meta.item)
+            .is_none_or(|item| item.orphaned);
+        record
+    }
+}
+
+impl MemoryTx<'_> {
+    fn apply(&mut self, action: &SyncAction) {
+        match action {
+            SyncAction::CreateType(row) | SyncAction::UpdateType(row) => {
+                self.touch_type(&row.key);
+                self.state.types.insert(row.key.clone(), row.clone());
+            }
+            SyncAction::OrphanType(key) => {
+                self.touch_type(key);
+                if let Some(row) = self.state.types.get_mut(key) {
+                    row.orphaned = true;
+                }
+            }
+            SyncAction::DeleteType { key, .. } => {
+                self.touch_type(key);
+                self.state.types.remove(key);
+                let items: Vec<ItemKey> = self
+                    .state
+                    .items
+                    .keys()
+                    .filter(|item| &item.type_key == key)
+                    .cloned()
+                    .collect();
+                for item in items {
+                    self.touch_item(&item);
+                    self.state.items.remove(&item);
+                }
+                self.delete_where(|record| &record.meta.item.type_key == key);
+            }
+            SyncAction::CreateItem(row) | SyncAction::UpdateItem(row) => {
+                self.touch_item(&row.key);
+                self.state.items.insert(row.key.clone(), row.clone());
+            }
+            SyncAction::RenameItem { from, to } => {
+                self.touch_item(from);
+                self.touch_item(to);
+                if let Some(mut row) = self.state.items.remove(from) {
+                    row.key = to.clone();
+                    self.state.items.insert(to.clone(), row);
+                }
+                let moved: Vec<InstanceId> = self
+                    .state
+                    .instances
+                    .values()
+                    .filter(|record| &record.meta.item == from)
+                    .map(|record| record.meta.id)
+                    .collect();
+                for id in moved {
+                    self.touch_instance(id);
+                    if let Some(record) = self.state.instances.get_mut(&id) {
+                        record.meta.item = to.clone();
+                    }
+                }
+            }
+            SyncAction::OrphanItem(key) => {
+                self.touch_item(key);
+                if let Some(row) = self.state.items.get_mut(key) {
+                    row.orphaned = true;
+                }
+            }
+            SyncAction::DeleteItem { key, .. } => {
+                self.touch_item(key);
+                self.state.items.remove(key);
+                self.delete_where(|record| &record.meta.item == key);
+            }
+            SyncAction::CreateDefaultInstance {
+                id,
+                item,
+                name,
+                priority,
+            } => {
+                self.touch_instance(*id);
+                let record = InstanceRecord::sync_default(*id, item.clone(), name, *priority);
+                self.state.instances.insert(*id, record);
+            }
+            SyncAction::DeleteInstance { id, .. } => {
+                self.touch_instance(*id);
+                self.state.instances.remove(id);
+            }
+        }
+    }
+}
+
+impl Transaction for MemoryTx<'_> {
+    fn stored_state(&mut self) -> Result<StoredState, StoreError> {
+        let state = &*self.state;
+        Ok(StoredState {
+            types: state.types.values().cloned().collect(),
+            items: state.items.values().cloned().collect(),
+            instances: state.instances.values().map(StoredInstance::of).collect(),
+        })
+    }
+
+    fn apply_sync(&mut self, actions: &[SyncAction]) -> Result<(), StoreError> {
+        for action in actions {
+            self.apply(action);
+        }
+        Ok(())
+    }
+
+    fn instances(&mut self) -> Result<Vec<InstanceRecord>, StoreError> {
+        let state = &*self.state;
+        Ok(state.instances.values().map(|r| state.derived(r)).collect())
+    }
+
+    fn instances_by_id(&mut self, ids: &[InstanceId]) -> Result<Vec<InstanceRecord>, StoreError> {
+        let mut ids = ids.to_vec();
+        ids.sort();
+        ids.dedup();
+        let state = &*self.state;
+        Ok(ids
+            .iter()
+            .filter_map(|id| state.instances.get(id))
+            .map(|record| state.derived(record))
+            .collect())
+    }
+
+    fn find_instance(
+        &mut self,
+        item: &ItemKey,
+        scope: Option<&str>,
+        name: &str,
+    ) -> Result<Option<InstanceId>, StoreError> {
+        Ok(self
+            .state
+            .instances
+            .values()
+            .find(|record| {
+                record.meta.item == *item
+                    && record.meta.scope.as_deref() == scope
+                    && record.meta.name == name
+            })
+            .map(|record| record.meta.id))
+    }
+
+    fn insert_instances(&mut self, records: &[InstanceRecord]) -> Result<(), StoreError> {
+        for record in records {
+            if !self.state.items.contains_key(&record.meta.item) {
+                return Err(StoreError::new(
+                    StoreErrorKind::Constraint,
+                    format!("item {} has no row; run sync first", record.meta.item),
+                ));
+            }
+            let taken = self.find_instance(
+                &record.meta.item,
+                record.meta.scope.as_deref(),
+                &record.meta.name,
+            )?;
+            if taken.is_some() || self.state.instances.contains_key(&record.meta.id) {
+                return Err(StoreError::new(
+                    StoreErrorKind::Constraint,
+                    format!(
+                        "an instance named {:?} of {} already exists",
+                        record.meta.name, record.meta.item
+                    ),
+                ));
+            }
+            let mut stored = record.clone();
+            stored.orphaned = false;
+            self.touch_instance(record.meta.id);
+            self.state.instances.insert(record.meta.id, stored);
+        }
+        Ok(())
+    }
+
+    fn update_instances(&mut self, records: &[InstanceRecord]) -> Result<(), StoreError> {
+        for record in records {
+            self.touch_instance(record.meta.id);
+            let Some(stored) = self.state.instances.get_mut(&record.meta.id) else {
+                continue;
+            };
+            let (item, created_at) = (stored.meta.item.clone(), stored.created_at);
+            *stored = InstanceRecord {
+                meta: crate::InstanceMeta {
+                    item,
+                    ..record.meta.clone()
+                },
+                created_at,
+                orphaned: false,
+                ..record.clone()
+            };
+        }
+        Ok(())
+    }
+
+    fn delete_instances(&mut self, ids: &[InstanceId]) -> Result<usize, StoreError> {
+        let mut deleted = 0;
+        for id in ids {
+            if self.state.instances.contains_key(id) {
+                self.touch_instance(*id);
+                self.state.instances.remove(id);
+                deleted += 1;
+            }
+        }
+        Ok(deleted)
+    }
+
+    fn append_audit(&mut self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        let audit = &mut self.state.audit;
+        self.undo.audit_len.get_or_insert(audit.len());
+        for entry in entries {
+            let seq = audit.last().map_or(1, |last| last.seq + 1);
+            audit.push(AuditRecord {
+                seq,
+                entry: entry.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    fn bump_revision(&mut self) -> Result<u64, StoreError> {
+        self.undo.revision.get_or_insert(self.state.revision);
+        self.state.revision += 1;
+        Ok(self.state.revision)
+    }
+}
+
+#[cfg(all(test, feature = "testing"))]
+mod conformance {
+    crate::store_conformance!(super::MemoryStore::new);
+}

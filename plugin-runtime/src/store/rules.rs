@@ -1,0 +1,301 @@
+//! The rules of every write, written once over the [`Store`] primitives: what sync applies,
+//! how a create checks names, how an update checks versions, what a bulk edit changes, what
+//! each audit row says, and when the revision moves. Stores only carry them out.
+
+use std::time::SystemTime;
+
+use super::{AuditEntry, PriorityChange, Store, Transaction};
+use crate::Error;
+use crate::instance::{InstanceId, InstanceRecord, Status};
+use crate::registry::Registry;
+use crate::sync::{SyncOptions, SyncReport, plan};
+
+/// Who sync writes as in the audit trail: the deployment, not a person.
+pub(crate) const SYNC_ACTOR: &str = "plugin-system";
+
+impl AuditEntry {
+    fn new(actor: &str, action: &str, instance: Option<InstanceId>, detail: String) -> AuditEntry {
+        AuditEntry {
+            at: SystemTime::now(),
+            actor: actor.into(),
+            action: action.into(),
+            instance,
+            detail,
+        }
+    }
+}
+
+/// Runs `work` as one write; when it reports a change, records `audit` rows it returns and
+/// bumps the revision once. Returns what `work` produced.
+fn write<T>(
+    store: &dyn Store,
+    mut work: impl FnMut(&mut dyn Transaction) -> Result<(T, Vec<AuditEntry>), Error>,
+) -> Result<T, Error> {
+    let mut output = None;
+    store.write(&mut |tx| {
+        let (value, audit) = work(tx)?;
+        if !audit.is_empty() {
+            tx.append_audit(&audit)?;
+            tx.bump_revision()?;
+        }
+        output = Some(value);
+        Ok(())
+    })?;
+    output.ok_or_else(|| {
+        Error::Store(super::StoreError::new(
+            super::StoreErrorKind::Other,
+            "the store committed a write without running it",
+        ))
+    })
+}
+
+/// Makes the store match the registry in one transaction (nothing at all in a dry run or
+/// when nothing differs).
+pub(crate) fn sync(
+    store: &dyn Store,
+    registry: &Registry,
+    options: &SyncOptions,
+) -> Result<SyncReport, Error> {
+    write(store, |tx| {
+        let report = plan(registry, &tx.stored_state()?, options);
+        if options.dry_run || report.is_noop() {
+            return Ok((report, Vec::new()));
+        }
+        tx.apply_sync(&report.actions)?;
+        let detail = format!("{} change(s)", report.actions.len());
+        let audit = vec![AuditEntry::new(SYNC_ACTOR, "sync", None, detail)];
+        Ok((report, audit))
+    })
+}
+
+/// Inserts new instances (already validated and sealed), refusing a name its item already
+/// has in that scope, or one the batch itself repeats.
+pub(crate) fn create(
+    store: &dyn Store,
+    records: &[InstanceRecord],
+    actor: &str,
+) -> Result<(), Error> {
+    write(store, |tx| {
+        for (index, record) in records.iter().enumerate() {
+            let meta = &record.meta;
+            let repeated = records[..index].iter().any(|earlier| {
+                earlier.meta.item == meta.item
+                    && earlier.meta.scope == meta.scope
+                    && earlier.meta.name == meta.name
+            });
+            if repeated
+                || tx
+                    .find_instance(&meta.item, meta.scope.as_deref(), &meta.name)?
+                    .is_some()
+            {
+                return Err(Error::DuplicateInstanceName {
+                    item: meta.item.to_string(),
+                    name: meta.name.clone(),
+                    scope: meta.scope.clone(),
+                });
+            }
+        }
+        tx.insert_instances(records)?;
+        let audit = records
+            .iter()
+            .map(|record| {
+                let detail = format!("name={:?} item={}", record.meta.name, record.meta.item);
+                AuditEntry::new(actor, "create", Some(record.meta.id), detail)
+            })
+            .collect();
+        Ok(((), audit))
+    })
+}
+
+/// A change to one instance, as the runtime computed it (config already sealed).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct InstanceChange {
+    pub(crate) name: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) status: Option<Status>,
+    pub(crate) priority: Option<i32>,
+    /// The new sealed config, with the names of the config fields whose values changed.
+    pub(crate) config: Option<(Vec<u8>, Vec<String>)>,
+}
+
+impl InstanceChange {
+    /// The record after this change and the names of what actually changed ("description",
+    /// "config (endpoint)"): fields set to the value they already had are not changes.
+    fn applied_to(&self, current: &InstanceRecord) -> (InstanceRecord, Vec<String>) {
+        let mut next = current.clone();
+        let mut changed = Vec::new();
+        if let Some(name) = &self.name
+            && *name != current.meta.name
+        {
+            next.meta.name = name.clone();
+            changed.push("name".to_owned());
+        }
+        if let Some(description) = &self.description
+            && *description != current.description
+        {
+            next.description = description.clone();
+            changed.push("description".to_owned());
+        }
+        if let Some(status) = self.status
+            && status != current.meta.status
+        {
+            next.meta.status = status;
+            changed.push("status".to_owned());
+        }
+        if let Some(priority) = self.priority
+            && priority != current.meta.priority
+        {
+            next.meta.priority = priority;
+            changed.push("priority".to_owned());
+        }
+        if let Some((sealed, fields)) = &self.config
+            && !fields.is_empty()
+        {
+            next.sealed_config = Some(sealed.clone());
+            changed.push(format!("config ({})", fields.join(", ")));
+        }
+        (next, changed)
+    }
+}
+
+/// Applies `change` to instance `id` if it is still at `expected_version` (else
+/// [`Error::Conflict`]); a change that changes nothing writes nothing and returns the record
+/// as it is.
+pub(crate) fn update(
+    store: &dyn Store,
+    id: InstanceId,
+    expected_version: i64,
+    change: &InstanceChange,
+    actor: &str,
+) -> Result<InstanceRecord, Error> {
+    write(store, |tx| {
+        let current = tx
+            .instances_by_id(&[id])?
+            .pop()
+            .ok_or(Error::UnknownInstance(id))?;
+        if current.meta.version != expected_version {
+            return Err(Error::Conflict {
+                id,
+                expected: expected_version,
+                actual: current.meta.version,
+            });
+        }
+        let (mut next, changed) = change.applied_to(&current);
+        if changed.is_empty() {
+            return Ok((current, Vec::new()));
+        }
+        if next.meta.name != current.meta.name
+            && tx
+                .find_instance(&next.meta.item, next.meta.scope.as_deref(), &next.meta.name)?
+                .is_some()
+        {
+            return Err(Error::DuplicateInstanceName {
+                item: next.meta.item.to_string(),
+                name: next.meta.name.clone(),
+                scope: next.meta.scope.clone(),
+            });
+        }
+        next.meta.version += 1;
+        next.updated_at = SystemTime::now();
+        tx.update_instances(std::slice::from_ref(&next))?;
+        let detail = format!("changed: {}", changed.join(", "));
+        Ok((
+            next,
+            vec![AuditEntry::new(actor, "update", Some(id), detail)],
+        ))
+    })
+}
+
+/// A bulk action on many instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BulkEdit {
+    Status(Status),
+    Priority(PriorityChange),
+}
+
+/// Applies `edit` to every listed instance (each must exist; otherwise nothing changes) in
+/// one transaction: one audit row per instance it changes, versions bumped only for those.
+/// Returns how many changed.
+pub(crate) fn bulk_edit(
+    store: &dyn Store,
+    ids: &[InstanceId],
+    edit: BulkEdit,
+    actor: &str,
+) -> Result<usize, Error> {
+    write(store, |tx| {
+        let found = tx.instances_by_id(ids)?;
+        if let Some(missing) = ids
+            .iter()
+            .find(|id| !found.iter().any(|record| record.meta.id == **id))
+        {
+            return Err(Error::UnknownInstance(*missing));
+        }
+        let now = SystemTime::now();
+        let mut changed = Vec::new();
+        let mut audit = Vec::new();
+        for mut record in found {
+            let meta = &mut record.meta;
+            let entry = match edit {
+                BulkEdit::Status(status) if status != meta.status => {
+                    meta.status = status;
+                    AuditEntry::new(actor, "status", Some(meta.id), status.as_str().into())
+                }
+                BulkEdit::Priority(change) if change.apply(meta.priority) != meta.priority => {
+                    let (from, to) = (meta.priority, change.apply(meta.priority));
+                    meta.priority = to;
+                    AuditEntry::new(actor, "priority", Some(meta.id), format!("{from} -> {to}"))
+                }
+                _ => continue,
+            };
+            meta.version += 1;
+            record.updated_at = now;
+            audit.push(entry);
+            changed.push(record);
+        }
+        if !changed.is_empty() {
+            tx.update_instances(&changed)?;
+        }
+        Ok((changed.len(), audit))
+    })
+}
+
+/// Deletes one instance.
+pub(crate) fn delete(store: &dyn Store, id: InstanceId, actor: &str) -> Result<(), Error> {
+    write(store, |tx| {
+        if tx.delete_instances(&[id])? == 0 {
+            return Err(Error::UnknownInstance(id));
+        }
+        let entry = AuditEntry::new(actor, "delete", Some(id), String::new());
+        Ok(((), vec![entry]))
+    })
+}
+
+/// The re-encryption step of a key rotation: an instance's id and envelope in, the new
+/// envelope out (`None`: keep it).
+pub(crate) type Reseal<'a> = dyn Fn(InstanceId, &[u8]) -> Result<Option<Vec<u8>>, Error> + 'a;
+
+/// Rewrites sealed configs in one transaction (key rotation): the first error aborts it,
+/// leaving every row as it was. Versions do not change (the values do not). Returns how many
+/// rows were rewritten.
+pub(crate) fn reseal(store: &dyn Store, reseal: &Reseal<'_>, actor: &str) -> Result<usize, Error> {
+    write(store, |tx| {
+        let mut rewritten = Vec::new();
+        for mut record in tx.instances()? {
+            if let Some(sealed) = &record.sealed_config
+                && let Some(next) = reseal(record.meta.id, sealed)?
+            {
+                record.sealed_config = Some(next);
+                rewritten.push(record);
+            }
+        }
+        if rewritten.is_empty() {
+            return Ok((0, Vec::new()));
+        }
+        tx.update_instances(&rewritten)?;
+        let detail = format!("{} config(s) re-encrypted", rewritten.len());
+        Ok((
+            rewritten.len(),
+            vec![AuditEntry::new(actor, "reseal", None, detail)],
+        ))
+    })
+}
