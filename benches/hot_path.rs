@@ -2,6 +2,9 @@
 //! configured instance costs (decrypt, parse, validate, construct). `cargo bench --bench
 //! hot_path`; figures and their ratio to the anchor in `benches/REPORT.md`.
 
+// criterion_group! generates an undocumented public function.
+#![allow(missing_docs)]
+
 mod support;
 
 use std::hint::black_box;
@@ -9,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use plugin_system::prelude::*;
-use plugin_system::select::RoundRobin;
-use plugin_system::{Context, InstanceMeta, Registry};
+use plugin_system::registry::Registry;
+use plugin_system::select::{Context, RoundRobin};
+use plugin_system::{InstanceId, InstanceMeta, Key, Status};
 use support::{BenchNotifier, FiveFields};
 
 /// A handle over `types × items` default instances, in memory, no watcher.
@@ -134,7 +138,7 @@ fn configured_instance(c: &mut Criterion) {
         |b| {
             b.iter(|| {
                 let plaintext = keyring.open(id, black_box(&sealed)).unwrap();
-                let values: plugin_system::ConfigValues =
+                let values: plugin_system::config::ConfigValues =
                     serde_json::from_slice(&plaintext).unwrap();
                 black_box((item.build)(meta.clone(), Some(&values)).unwrap())
             })

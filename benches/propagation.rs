@@ -8,12 +8,16 @@
 //! - **memory**: the peak resident memory of a process (a child running `--memory`) that
 //!   syncs the 1,000 × 10 registry into SQLite and serves its 10,000 instances.
 
+// criterion_group! generates an undocumented public function.
+#![allow(missing_docs)]
+
 mod support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use plugin_system::Status;
 use plugin_system::prelude::*;
 use support::BenchNotifier;
 

@@ -2,13 +2,15 @@
 //! (each item config-less, so each sync also creates one default instance per item), into an
 //! empty store and again with nothing changed. `cargo bench --bench sync`.
 
+// criterion_group! generates an undocumented public function.
+#![allow(missing_docs)]
+
 mod support;
 
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use plugin_system::SyncOptions;
-use plugin_system::sync::run as sync_store;
+use plugin_system::sync::{SyncOptions, run as sync_store};
 
 fn sync(c: &mut Criterion) {
     let mut group = c.benchmark_group("sync into SQLite");

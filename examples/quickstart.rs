@@ -1,7 +1,11 @@
 //! The README's first example: declare an extension point, ship two implementations, let the
 //! store decide which one serves. Run it with `cargo run --example quickstart`.
 
+// An example program: its items are public for the macros to register, not an API.
+#![allow(missing_docs)]
+
 use plugin_system::prelude::*;
+use plugin_system::{Key, Status};
 
 /// Payment gateways. (The doc comment becomes the type's description.)
 #[plugin_type(name = "payment_gateway")]

@@ -33,11 +33,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
-use plugin_runtime::config::{FormData, values_from_form, values_with_form};
+use plugin_runtime::config::{
+    ConfigSchema, ConfigValues, FormData, values_from_form, values_with_form,
+};
+use plugin_runtime::registry::Registry;
 use plugin_runtime::sync::{SyncMode, SyncOptions};
 use plugin_runtime::{
-    ConfigValues, Error, InstanceId, InstanceQuery, InstanceSummary, InstanceUpdate, ItemKey, Key,
-    LoadState, NewInstance, Plugins, PluginsBuilder, PriorityChange, Registry, Status, TypeKey,
+    Error, InstanceId, InstanceQuery, InstanceSummary, InstanceUpdate, ItemKey, Key, LoadState,
+    NewInstance, Plugins, PluginsBuilder, PriorityChange, Status, TypeKey,
 };
 
 /// Manage this application's plugins: sync the registry, inspect and edit instances, check
@@ -71,6 +74,12 @@ impl std::error::Error for CliError {}
 impl From<Error> for CliError {
     fn from(err: Error) -> Self {
         CliError::Plugins(err)
+    }
+}
+
+impl From<plugin_runtime::MalformedId> for CliError {
+    fn from(err: plugin_runtime::MalformedId) -> Self {
+        CliError::Plugins(err.into())
     }
 }
 
@@ -609,7 +618,7 @@ impl ConfigArgs {
     }
 
     /// The `--set FIELD=VALUE` pairs as form data; an unknown field is an error.
-    fn form(&self, schema: &plugin_runtime::ConfigSchema) -> Result<FormData, Error> {
+    fn form(&self, schema: &ConfigSchema) -> Result<FormData, Error> {
         let mut form = FormData::new();
         for pair in &self.set {
             let (field, value) = pair.split_once('=').ok_or_else(|| Error::InvalidInput {
@@ -671,7 +680,9 @@ fn parse_item(registry: &Registry, text: &str) -> Result<ItemKey, Error> {
 }
 
 fn parse_ids(ids: &[String]) -> Result<Vec<InstanceId>, Error> {
-    ids.iter().map(|id| id.parse()).collect()
+    ids.iter()
+        .map(|id| id.parse::<InstanceId>().map_err(Error::from))
+        .collect()
 }
 
 /// Errors are one line: the lines of a message joined with "; " (after a line ending in a

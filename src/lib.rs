@@ -50,7 +50,7 @@
 //!
 //! # fn main() -> Result<(), plugin_system::Error> {
 //! let plugins = Plugins::builder()
-//!     .keyring(Keyring::new(Key::generate())) // configs are stored encrypted
+//!     .keyring(Keyring::new(plugin_system::Key::generate())) // configs are stored encrypted
 //!     .build()?; // validate the registry, sync it into the store, load
 //!
 //! // Only the config-less item has an instance yet.
@@ -126,7 +126,34 @@
 //! # fn main() {}
 //! ```
 
-pub use plugin_runtime::*;
+// The application's API: handles, lookups, instances and their keys.
+pub use plugin_runtime::{
+    InstanceId, InstanceMeta, InstanceRecord, InstanceUpdate, ItemKey, MAX_DESCRIPTION,
+    MAX_INSTANCE_NAME, MalformedId, MalformedKey, NewInstance, Plugin, PluginType, Plugins,
+    PluginsBuilder, PriorityChange, Scoped, Status, TypeKey, UnknownStatus,
+};
+// What operators' tools read: pages of instances, counts, load failures, store health.
+pub use plugin_runtime::{
+    InstancePage, InstanceQuery, InstanceSort, InstanceSummary, LoadFailure, LoadState,
+    ScopeFilter, StatusCounts, StoreHealth,
+};
+// Failover and broadcast.
+pub use plugin_runtime::{
+    AllFailed, Attempt, BreakerState, Failure, HealthPolicy, Outcome, Served,
+};
+// Plugin code: configs, construction, errors; encryption keys.
+pub use plugin_runtime::{
+    CryptoError, Error, FromConfig, Key, Keyring, NoConfig, PluginConfig, PluginError,
+};
+// The macros.
+pub use plugin_runtime::{link, plugin_item, plugin_type};
+// The parts for those who go further: config schemas and forms, the registry and its
+// descriptors, selectors, the store trait (for store authors), sync.
+/// Declares the conformance tests of a `Store` (feature `testing`); see
+/// [`store::conformance`].
+#[cfg(feature = "testing")]
+pub use plugin_runtime::store_conformance;
+pub use plugin_runtime::{config, registry, select, store, sync};
 
 #[doc(hidden)]
 pub use plugin_runtime::__private;
@@ -139,12 +166,15 @@ pub mod cli;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub mod database;
 
-/// Everything a plugin type, item or config module needs, in one import.
+/// What the README's code uses, in one import: the macros, the handle, new instances, the
+/// context of a selection, and the traits plugin code implements. Names that could clash
+/// with yours (`Error`, `Key`, `Status`) are not here: write `plugin_system::Error`.
 pub mod prelude {
     #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
     pub use crate::database::DatabaseUrlExt as _;
+    pub use plugin_runtime::select::Context;
     pub use plugin_runtime::{
-        Error, FromConfig, InstanceId, Key, Keyring, NewInstance, NoConfig, Plugin, PluginConfig,
-        PluginError, PluginType, Plugins, Status, plugin_item, plugin_type,
+        FromConfig, Keyring, NewInstance, NoConfig, Plugin, PluginConfig, PluginError, PluginType,
+        Plugins, plugin_item, plugin_type,
     };
 }

@@ -1,8 +1,12 @@
 //! `#[derive(PluginConfig)]` through the facade: the DESIGN §4 `StripeConfig`, forms, stored
 //! rows, JSON Schema, and secrets kept out of `Debug`.
 
+// Test code: its items are public for the macros to register, not an API to document.
+#![allow(missing_docs)]
+
+use plugin_system::config::{ConfigValues, FieldKind, FormData};
 use plugin_system::prelude::*;
-use plugin_system::{ConfigValues, FieldKind, FormData, InstanceUpdate};
+use plugin_system::{Error, InstanceUpdate, Key};
 use serde_json::{Value, json};
 
 /// Stripe settings.

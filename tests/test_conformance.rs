@@ -2,6 +2,8 @@
 //! this build enables, each check on a fresh database of its own (see `tests/support`). The
 //! in-memory store runs the same suite in `plugin-runtime`'s own tests.
 
+// Test code: its items are public for the macros to register, not an API to document.
+#![allow(missing_docs)]
 #![cfg(all(feature = "sqlite", feature = "testing"))]
 
 mod support;

@@ -4,6 +4,8 @@
 //! the database returns. Nothing written before the outage is lost. PostgreSQL and MySQL
 //! (a SQLite file does not go away like a server).
 
+// Test code: its items are public for the macros to register, not an API to document.
+#![allow(missing_docs)]
 #![cfg(feature = "sqlite")]
 
 mod support;
@@ -11,6 +13,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use plugin_system::prelude::*;
+use plugin_system::{Key, Status};
 use support::{Outage, TestDatabase};
 
 #[plugin_type(name = "courier")]
@@ -102,7 +105,7 @@ fn the_database_goes_away_and_comes_back(db: &TestDatabase, default_port: u16) {
     let err = plugins.set_status(&[post], Status::Disabled).unwrap_err();
     assert_eq!(
         err.store_kind(),
-        Some(plugin_system::StoreErrorKind::Unavailable),
+        Some(plugin_system::store::StoreErrorKind::Unavailable),
         "{err:?}"
     );
     assert!(err.to_string().contains("no connection to the"), "{err}");

@@ -2,9 +2,12 @@
 //! arbitrary bytes through the envelope decoder. Each gives a value or an error, never a
 //! panic. Case counts: 4,000 per property (`CASES`).
 
-use plugin_system::config::{FormData, values_from_form};
+// Test code: its items are public for the macros to register, not an API to document.
+#![allow(missing_docs)]
+
+use plugin_system::config::{ConfigValues, FormData, values_from_form};
 use plugin_system::prelude::*;
-use plugin_system::{ConfigValues, PluginConfig};
+use plugin_system::{InstanceId, Key, PluginConfig};
 use proptest::prelude::*;
 
 /// Every field kind and constraint the derive supports.

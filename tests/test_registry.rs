@@ -1,11 +1,15 @@
 //! The registry: registrations from other crates, sorted and validated at start-up.
 
+// Test code: its items are public for the macros to register, not an API to document.
+#![allow(missing_docs)]
+
 use std::any::TypeId;
 
 use demo_plugins::Greeter;
 use plugin_system::__private::{self as private, ItemInfo, LinkedCrate, Location, TypeInfo};
+use plugin_system::Error;
 use plugin_system::prelude::*;
-use plugin_system::{Error, Registry};
+use plugin_system::registry::Registry;
 
 // The one obvious way to name a plugin crate: keeps it linked, and fails at start-up if it
 // contributed nothing.
@@ -75,7 +79,7 @@ trait Fake: Send + Sync {}
 
 fn fake_build(
     _: plugin_system::InstanceMeta,
-    _: Option<&plugin_system::ConfigValues>,
+    _: Option<&plugin_system::config::ConfigValues>,
 ) -> Result<private::ErasedPlugin, PluginError> {
     Err(PluginError::new("not buildable"))
 }

@@ -1,6 +1,10 @@
 //! The registry of a binary whose `link!` names a crate that registered nothing: `build()`
 //! fails with the typed error, every time it is called (the registry is collected once).
 
+// Test code: its items are public for the macros to register, not an API to document.
+#![allow(missing_docs)]
+
+use plugin_system::Error;
 use plugin_system::prelude::*;
 
 // `tempfile` is linked into this test binary but registers no plugin: a mistake `link!` must

@@ -1,6 +1,9 @@
 //! Serving plugins (DESIGN §8, §11): scopes, selectors, failover, broadcast, the circuit
 //! breaker, and other processes' writes reaching a running process.
 
+// Test code: its items are public for the macros to register, not an API to document.
+#![allow(missing_docs)]
+
 mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -8,12 +11,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use plugin_system::prelude::*;
-use plugin_system::select::{Candidates, RoundRobin};
+use plugin_system::select::{Candidates, Context, RoundRobin, Selector};
+use plugin_system::store::MemoryStore;
 use plugin_system::store::{
     AuditQuery, AuditRecord, Store, StoreError, StoreErrorKind, Transaction,
 };
 use plugin_system::{
-    BreakerState, Context, Failure, HealthPolicy, InstanceRecord, MemoryStore, Outcome, Selector,
+    BreakerState, Error, Failure, HealthPolicy, InstanceId, InstanceRecord, Key, Outcome, Status,
 };
 use support::TestDatabase;
 
@@ -357,6 +361,7 @@ fn a_critical_type_never_gets_a_breaker() {
     assert!(err.skipped.is_empty());
 }
 
+#[cfg(feature = "async")]
 #[tokio::test]
 async fn async_failover_times_out_a_slow_instance_and_broadcast_runs_concurrently() {
     let plugins = in_memory();

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 
 use plugin_system::__private::{self as private, Location};
 use plugin_system::prelude::*;
-use plugin_system::{ItemInfo, Registry, TypeInfo};
+use plugin_system::registry::{ItemInfo, Registry, TypeInfo};
 
 /// The contract every synthetic type shares (so every item can be built and served).
 #[plugin_type(name = "bench_notifier")]

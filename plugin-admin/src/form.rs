@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 
 use maud::{Markup, html};
-use plugin_runtime::config::{ConfigSchema, FieldKind, FieldSchema, FormData};
-use plugin_runtime::{ConfigValues, ItemInfo, Status};
+use plugin_runtime::Status;
+use plugin_runtime::config::{ConfigSchema, ConfigValues, FieldKind, FieldSchema, FormData};
+use plugin_runtime::registry::ItemInfo;
 
 /// The prefix of config inputs.
 const CONFIG: &str = "config.";

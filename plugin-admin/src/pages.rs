@@ -7,9 +7,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+use plugin_runtime::registry::ItemInfo;
 use plugin_runtime::{
-    Error, InstanceId, InstanceRecord, InstanceUpdate, ItemInfo, ItemKey, NewInstance,
-    PriorityChange, Status,
+    Error, InstanceId, InstanceRecord, InstanceUpdate, ItemKey, NewInstance, PriorityChange, Status,
 };
 use serde::Deserialize;
 
@@ -353,7 +353,7 @@ pub(crate) async fn bulk(State(state): Shared, user: User, Form(form): Pairs) ->
     let ids: Result<Vec<InstanceId>, Error> = form
         .iter()
         .filter(|(key, _)| key == "id")
-        .map(|(_, id)| id.parse())
+        .map(|(_, id)| id.parse().map_err(Error::from))
         .collect();
     let ids = match ids {
         Ok(ids) if !ids.is_empty() => ids,
@@ -561,9 +561,9 @@ fn read_meta(form: &[(String, String)], filled: &mut Filled) -> Option<Meta> {
 fn read_config(
     item: &ItemInfo,
     form: &[(String, String)],
-    stored: Option<&plugin_runtime::ConfigValues>,
+    stored: Option<&plugin_runtime::config::ConfigValues>,
     filled: &mut Filled,
-) -> Option<plugin_runtime::ConfigValues> {
+) -> Option<plugin_runtime::config::ConfigValues> {
     let schema = item.schema()?;
     let mut submitted = form::config_form(form);
     if let Some(stored) = stored {
@@ -650,7 +650,11 @@ pub(crate) async fn edit_page(
     user: User,
     Path(id): Path<String>,
 ) -> Response {
-    let record = match id.parse().and_then(|id| state.plugins.instance(id)) {
+    let record = match id
+        .parse::<InstanceId>()
+        .map_err(Error::from)
+        .and_then(|id| state.plugins.instance(id))
+    {
         Ok(record) => record,
         Err(err) => return refused(&state, &user, &err),
     };
@@ -728,7 +732,11 @@ pub(crate) async fn edit(
     if let Some(refused) = user.csrf_refusal(&form) {
         return refused;
     }
-    let record = match id.parse().and_then(|id| state.plugins.instance(id)) {
+    let record = match id
+        .parse::<InstanceId>()
+        .map_err(Error::from)
+        .and_then(|id| state.plugins.instance(id))
+    {
         Ok(record) => record,
         Err(err) => return refused(&state, &user, &err),
     };
@@ -781,7 +789,8 @@ pub(crate) async fn delete(
         return refused;
     }
     match id
-        .parse()
+        .parse::<InstanceId>()
+        .map_err(Error::from)
         .and_then(|id| writer(&state, &user).delete_instance(id))
     {
         Ok(()) => redirect(&state, "/instances", "Deleted."),
@@ -794,7 +803,7 @@ pub(crate) async fn delete(
 pub(crate) async fn audit(State(state): Shared, user: User) -> Response {
     let trail = match state
         .plugins
-        .audit(&plugin_runtime::AuditQuery::latest(200))
+        .audit(&plugin_runtime::store::AuditQuery::latest(200))
     {
         Ok(trail) => trail
             .into_iter()

@@ -1,12 +1,16 @@
 //! The admin over HTTP (the router, driven request by request): authentication, CSRF, the
 //! create wizard with field errors, edits that keep secrets, bulk actions, escaping.
 
+// Test code: its items are public for the macros to register, not an API to document.
+#![allow(missing_docs)]
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use plugin_admin::{Admin, Auth};
 use plugin_system::prelude::*;
+use plugin_system::{InstanceId, Key};
 use tower::ServiceExt;
 
 #[plugin_type(name = "payment_gateway")]

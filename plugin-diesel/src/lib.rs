@@ -23,8 +23,8 @@ compile_error!("plugin-diesel needs at least one backend feature: `sqlite`, `pos
 use std::sync::Arc;
 
 use diesel::r2d2::{ConnectionManager, Pool, PooledConnection, R2D2Connection};
-use plugin_runtime::store::{StoreError, StoreErrorKind};
-use plugin_runtime::{Error, Store};
+use plugin_runtime::Error;
+use plugin_runtime::store::{Store, StoreError, StoreErrorKind};
 
 mod database_url;
 #[cfg(feature = "mysql")]

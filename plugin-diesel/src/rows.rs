@@ -66,7 +66,11 @@ fn kind_of(err: &DieselError) -> StoreErrorKind {
 }
 
 /// A stored value that does not read back (an id that is not a UUID, an unknown status).
-pub(crate) fn corrupt(what: &str, value: &str, cause: Error) -> StoreError {
+pub(crate) fn corrupt(
+    what: &str,
+    value: &str,
+    cause: impl std::error::Error + Send + Sync + 'static,
+) -> StoreError {
     StoreError::new(
         StoreErrorKind::Corrupt,
         format!("the stored {what} `{value}` cannot be read"),
@@ -76,7 +80,8 @@ pub(crate) fn corrupt(what: &str, value: &str, cause: Error) -> StoreError {
 
 /// A stored instance id.
 pub(crate) fn parse_id(id: &str) -> Result<InstanceId, StoreError> {
-    id.parse().map_err(|err| corrupt("instance id", id, err))
+    id.parse::<InstanceId>()
+        .map_err(|err| corrupt("instance id", id, err))
 }
 
 /// diesel's transactions need an error type that converts from its own errors.

@@ -20,7 +20,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use zeroize::Zeroizing;
 
-use crate::instance::InstanceId;
+use crate::keys::InstanceId;
 
 const VERSION: u8 = 1;
 const HEADER: usize = 1 + 4 + 12;
@@ -39,8 +39,10 @@ pub enum CryptoError {
         hint: String,
     },
     /// A key string is not base64 of 32 bytes.
-    #[error("malformed encryption key #{position}: {reason}")]
+    #[error("malformed encryption key #{position} in {origin}: {reason}")]
     MalformedKey {
+        /// Where the key came from (`the environment variable PLUGIN_SYSTEM_KEY`).
+        origin: String,
         /// 1-based position in the keyring list.
         position: usize,
         /// What is wrong (never the key itself).
@@ -77,15 +79,16 @@ impl Key {
 
     /// Parses a base64 key (standard alphabet, padded) of exactly 32 bytes.
     pub fn from_base64(text: &str) -> Result<Key, CryptoError> {
-        Key::parse(text, 1)
+        Key::parse(text, 1, "the key")
     }
 
-    fn parse(text: &str, position: usize) -> Result<Key, CryptoError> {
+    fn parse(text: &str, position: usize, origin: &str) -> Result<Key, CryptoError> {
         let decoded =
             Zeroizing::new(
                 BASE64
                     .decode(text.trim())
                     .map_err(|_| CryptoError::MalformedKey {
+                        origin: origin.into(),
                         position,
                         reason: "not valid base64".into(),
                     })?,
@@ -95,6 +98,7 @@ impl Key {
                 .as_slice()
                 .try_into()
                 .map_err(|_| CryptoError::MalformedKey {
+                    origin: origin.into(),
                     position,
                     reason: format!("expected 32 bytes, got {}", decoded.len()),
                 })?;
@@ -160,25 +164,30 @@ impl Keyring {
     /// Parses a list of base64 keys separated by commas or whitespace: the first is current,
     /// the rest are old keys (the format of `PLUGIN_SYSTEM_KEY`).
     pub fn from_base64_list(list: &str) -> Result<Keyring, CryptoError> {
+        Keyring::parse_list(list, "the key list")
+    }
+
+    /// Reads the keyring from an environment variable in the [`Keyring::from_base64_list`]
+    /// format. Every error names the variable (unset, set but empty, a malformed key in it).
+    pub fn from_env(variable: &str) -> Result<Keyring, CryptoError> {
+        let origin = format!("the environment variable {variable}");
+        let value = std::env::var(variable).map_err(|_| CryptoError::MissingKey {
+            hint: origin.clone(),
+        })?;
+        Keyring::parse_list(&value, &origin)
+    }
+
+    fn parse_list(list: &str, origin: &str) -> Result<Keyring, CryptoError> {
         let mut keys = list
             .split(|c: char| c == ',' || c.is_whitespace())
             .filter(|part| !part.is_empty())
             .enumerate()
-            .map(|(index, part)| Key::parse(part, index + 1));
+            .map(|(index, part)| Key::parse(part, index + 1, origin));
         let current = keys.next().ok_or_else(|| CryptoError::MissingKey {
-            hint: "the key list (it is empty)".into(),
+            hint: format!("{origin} (it is set, but empty)"),
         })??;
         let old = keys.collect::<Result<Vec<_>, _>>()?;
         Ok(Keyring { current, old })
-    }
-
-    /// Reads the keyring from an environment variable in the [`Keyring::from_base64_list`]
-    /// format.
-    pub fn from_env(variable: &str) -> Result<Keyring, CryptoError> {
-        let value = std::env::var(variable).map_err(|_| CryptoError::MissingKey {
-            hint: format!("the environment variable {variable}"),
-        })?;
-        Keyring::from_base64_list(&value)
     }
 
     /// The key new configs are sealed with.
@@ -343,6 +352,40 @@ mod tests {
             Keyring::from_base64_list(" "),
             Err(CryptoError::MissingKey { .. })
         ));
+    }
+
+    #[test]
+    fn every_key_error_from_the_environment_names_the_variable() {
+        // Each case uses a variable of its own: tests run in parallel in one process.
+        let cases = [
+            ("PLUGIN_SYSTEM_TEST_KEY_UNSET", None, "(it is"),
+            (
+                "PLUGIN_SYSTEM_TEST_KEY_EMPTY",
+                Some(""),
+                "(it is set, but empty)",
+            ),
+            (
+                "PLUGIN_SYSTEM_TEST_KEY_BLANK",
+                Some(" , "),
+                "(it is set, but empty)",
+            ),
+            (
+                "PLUGIN_SYSTEM_TEST_KEY_BAD",
+                Some("not-base64!"),
+                "not valid base64",
+            ),
+        ];
+        for (variable, value, detail) in cases {
+            if let Some(value) = value {
+                // SAFETY: no other thread reads or writes this test-only variable.
+                unsafe { std::env::set_var(variable, value) };
+            }
+            let message = Keyring::from_env(variable).unwrap_err().to_string();
+            assert!(message.contains(variable), "{variable}: {message}");
+            if value.is_some() {
+                assert!(message.contains(detail), "{variable}: {message}");
+            }
+        }
     }
 
     #[test]

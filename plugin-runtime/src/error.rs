@@ -10,7 +10,8 @@
 use std::fmt;
 
 use crate::config::ConfigErrors;
-use crate::instance::{InstanceId, Status};
+use crate::crypto::CryptoError;
+use crate::keys::{InstanceId, MalformedId, MalformedKey, Status, UnknownStatus};
 
 /// Everything that can go wrong in plugin-system.
 ///
@@ -68,11 +69,8 @@ pub enum Error {
     #[error("no plugin instance with id {0}")]
     UnknownInstance(InstanceId),
     /// A string that should be an instance id is not one.
-    #[error("`{input}` is not a valid plugin instance id (expected a UUID)")]
-    MalformedId {
-        /// What was given (truncated to 64 characters).
-        input: String,
-    },
+    #[error(transparent)]
+    MalformedId(#[from] MalformedId),
     /// Selection found no ACTIVE or RESERVED instance that loads.
     #[error("no ACTIVE or RESERVED instance of plugin type `{0}` is available")]
     NoInstance(String),
@@ -164,7 +162,7 @@ pub enum Error {
     },
     /// Encryption keys: missing, malformed, or unable to open a stored config.
     #[error(transparent)]
-    Crypto(#[from] crate::crypto::CryptoError),
+    Crypto(#[from] CryptoError),
     /// The store failed: see [`StoreError::kind`] (unreachable, conflict, constraint, corrupt
     /// rows, migrations). Its source is the driver's own error.
     #[error(transparent)]
@@ -185,6 +183,26 @@ pub enum Error {
     /// The watcher thread that serves other processes' writes could not be started.
     #[error("cannot start the thread that watches the store for other processes' writes")]
     Watcher(#[source] std::io::Error),
+}
+
+/// A status given as text that names none: an invalid `status` input.
+impl From<UnknownStatus> for Error {
+    fn from(err: UnknownStatus) -> Self {
+        Error::InvalidInput {
+            field: "status",
+            reason: err.to_string(),
+        }
+    }
+}
+
+/// An item key given as text that is not one: an invalid `item` input.
+impl From<MalformedKey> for Error {
+    fn from(err: MalformedKey) -> Self {
+        Error::InvalidInput {
+            field: "item",
+            reason: err.to_string(),
+        }
+    }
 }
 
 impl Error {
@@ -441,7 +459,7 @@ mod tests {
 
     #[test]
     fn debug_reads_like_the_message_then_its_causes() {
-        let missing = crate::crypto::CryptoError::MissingKey {
+        let missing = CryptoError::MissingKey {
             hint: "PLUGIN_SYSTEM_KEY".into(),
         };
         let err = Error::from(missing.clone());

@@ -5,12 +5,14 @@
 //! quickstart.
 
 pub mod config;
-pub mod crypto;
+mod crypto;
 mod error;
 mod instance;
+mod keys;
+mod plugin_config;
 mod plugins;
 mod registration;
-mod registry;
+pub mod registry;
 pub mod select;
 pub mod store;
 pub mod sync;
@@ -19,31 +21,19 @@ pub mod sync;
 #[path = "private.rs"]
 pub mod __private;
 
-pub use config::{
-    ConfigErrors, ConfigField, ConfigSchema, ConfigValues, DefaultValue, FieldError, FieldKind,
-    FieldSchema, FormData, PluginConfig, REDACTED, ValueError,
-};
-pub use crypto::{Key, Keyring};
+pub use crypto::{CryptoError, Key, Keyring};
 pub use error::{Error, PluginError};
 pub use instance::{
-    InstanceId, InstanceMeta, InstanceRecord, MAX_DESCRIPTION, MAX_INSTANCE_NAME, Status,
+    InstanceMeta, InstanceRecord, MAX_DESCRIPTION, MAX_INSTANCE_NAME, PriorityChange,
 };
+pub use keys::{InstanceId, ItemKey, MalformedId, MalformedKey, Status, TypeKey, UnknownStatus};
+pub use plugin_config::PluginConfig;
 pub use plugins::{
     AllFailed, Attempt, BreakerState, Failure, HealthPolicy, InstancePage, InstanceQuery,
     InstanceSort, InstanceSummary, InstanceUpdate, LoadFailure, LoadState, NewInstance, Outcome,
     Plugins, PluginsBuilder, ScopeFilter, Scoped, Served, StatusCounts, StoreHealth,
 };
-pub use registration::{
-    FromConfig, ItemInfo, ItemKey, Location, NoConfig, ParentLink, Plugin, PluginType, TypeInfo,
-    TypeKey,
-};
-pub use registry::{RegisteredType, Registry};
-pub use select::{Context, Selector};
-pub use store::{
-    AuditEntry, AuditQuery, AuditRecord, ChangeFeed, MemoryStore, PriorityChange, Store,
-    StoreError, StoreErrorKind,
-};
-pub use sync::{SyncMode, SyncOptions, SyncReport};
+pub use registration::{FromConfig, NoConfig, Plugin, PluginType};
 
 pub use plugin_macros::{PluginConfig, plugin_item, plugin_type};
 

@@ -10,8 +10,9 @@ pub use ::core;
 pub use ::linkme;
 pub use ::std::sync::Arc as SharedArc;
 
+pub use crate::PluginConfig;
 pub use crate::config::private::*;
-pub use crate::config::{ConfigSchema, ConfigValues, PluginConfig};
+pub use crate::config::{ConfigSchema, ConfigValues};
 pub use crate::error::PluginError;
 pub use crate::instance::InstanceMeta;
 pub use crate::registration::{

@@ -8,9 +8,11 @@ use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::Arc;
 
-use crate::config::{ConfigSchema, ConfigValues, PluginConfig};
+use crate::PluginConfig;
+use crate::config::{ConfigSchema, ConfigValues};
 use crate::error::PluginError;
 use crate::instance::InstanceMeta;
+use crate::keys::{ItemKey, TypeKey};
 use crate::select::Selector;
 
 /// Where a registration is written in the source: reported when two registrations collide.
@@ -139,61 +141,6 @@ impl fmt::Debug for ItemInfo {
             .field("configurable", &self.is_configurable())
             .field("location", &self.location)
             .finish_non_exhaustive()
-    }
-}
-
-/// The stored key of a plugin type.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TypeKey {
-    /// The namespace (by default the defining crate's package name).
-    pub namespace: String,
-    /// The type's name.
-    pub name: String,
-}
-
-impl fmt::Display for TypeKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.namespace, self.name)
-    }
-}
-
-/// The stored key of a plugin item.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ItemKey {
-    /// The item's type.
-    pub type_key: TypeKey,
-    /// The item's name.
-    pub name: String,
-}
-
-impl fmt::Display for ItemKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.type_key, self.name)
-    }
-}
-
-/// The inverse of `Display`: `NAMESPACE:TYPE/ITEM` (what the admin's links and the CLI carry).
-impl std::str::FromStr for ItemKey {
-    type Err = crate::Error;
-
-    fn from_str(text: &str) -> Result<ItemKey, crate::Error> {
-        let parsed = text.split_once(':').and_then(|(namespace, rest)| {
-            let (type_name, item) = rest.rsplit_once('/')?;
-            Some(ItemKey {
-                type_key: TypeKey {
-                    namespace: namespace.into(),
-                    name: type_name.into(),
-                },
-                name: item.into(),
-            })
-        });
-        parsed.ok_or_else(|| crate::Error::InvalidInput {
-            field: "item",
-            reason: format!(
-                "`{}` is not NAMESPACE:TYPE/ITEM, like shop:payment_gateway/stripe",
-                crate::instance::truncate(text)
-            ),
-        })
     }
 }
 
@@ -329,17 +276,5 @@ impl<T: ?Sized> fmt::Debug for Plugin<T> {
         f.debug_struct("Plugin")
             .field("meta", &self.loaded.meta)
             .finish_non_exhaustive()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn item_keys_parse() {
-        let key: ItemKey = "shop:payment_gateway/stripe".parse().unwrap();
-        assert_eq!(key.to_string(), "shop:payment_gateway/stripe");
-        assert!("stripe".parse::<ItemKey>().is_err());
     }
 }

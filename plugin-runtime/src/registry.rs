@@ -1,6 +1,7 @@
 //! The registry: every plugin type and item linked into this binary, collected from the
 //! linker's slices once, sorted (slice order differs between debug and release builds) and
-//! validated (duplicates fail with both definition sites).
+//! validated (duplicates fail with both definition sites); and the descriptors it holds, as
+//! the macros register them.
 
 use std::any::TypeId;
 use std::collections::{BTreeMap, HashMap};
@@ -8,7 +9,9 @@ use std::sync::OnceLock;
 
 use crate::__private::{LINKED_CRATES, PLUGIN_ITEMS, PLUGIN_TYPES};
 use crate::Error;
-use crate::registration::{ItemInfo, ItemKey, LinkedCrate, TypeInfo, TypeKey};
+use crate::keys::{ItemKey, TypeKey};
+use crate::registration::LinkedCrate;
+pub use crate::registration::{ItemInfo, Location, ParentLink, TypeInfo};
 
 /// One plugin type and its items, in name order.
 #[derive(Debug)]
@@ -181,7 +184,7 @@ impl Registry {
             .find(|item| item.name == key.name)
             .ok_or_else(|| Error::UnknownItem {
                 type_name: key.type_key.to_string(),
-                item: crate::instance::truncate(&key.name),
+                item: crate::keys::truncate(&key.name),
                 known: ty
                     .items
                     .iter()

@@ -244,8 +244,8 @@ fn random_below(bound: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::instance::{InstanceId, Status};
-    use crate::registration::{ItemKey, TypeKey};
+    use crate::keys::{InstanceId, Status};
+    use crate::keys::{ItemKey, TypeKey};
 
     fn meta(name: &str, status: Status, priority: i32) -> InstanceMeta {
         InstanceMeta {

@@ -17,8 +17,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use crate::instance::{InstanceId, InstanceRecord};
-use crate::registration::{ItemKey, TypeKey};
+use crate::instance::InstanceRecord;
+use crate::keys::InstanceId;
+use crate::keys::{ItemKey, TypeKey};
 use crate::registry::Registry;
 
 /// How sync treats rows that already exist.

@@ -25,7 +25,7 @@ use maud::{DOCTYPE, Markup, html};
 use plugin_system::admin::{Admin, Auth};
 use plugin_system::cli::PluginsCli;
 use plugin_system::prelude::*;
-use plugin_system::{Failure, NewInstance, PluginsBuilder};
+use plugin_system::{Failure, Key, NewInstance, PluginsBuilder, Status};
 use shop_contracts::{Notifier, Order, OtpSender, PaymentGateway};
 use shop_payments::StripeConfig;
 

@@ -7,12 +7,16 @@
 //! Without Chromium the test is skipped with a message, unless `CI` is set (then it fails):
 //! `scripts/test` installs it.
 
+// Test code: its items are public for the macros to register, not an API to document.
+#![allow(missing_docs)]
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use plugin_system::Key;
 use plugin_system::admin::Auth;
 use plugin_system::prelude::*;
 

@@ -1,6 +1,9 @@
 //! The plugins CLI, through the shop's real binary: every subcommand, its success and its
 //! error path. Each test has its own SQLite file and key.
 
+// Test code: its items are public for the macros to register, not an API to document.
+#![allow(missing_docs)]
+
 use assert_cmd::Command;
 use plugin_system::Key;
 use tempfile::TempDir;

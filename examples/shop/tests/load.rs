@@ -3,12 +3,16 @@
 //! throughput and latencies are printed (`cargo test --release -p shop --test load --
 //! --nocapture`; the figures in benches/REPORT.md come from that), never asserted.
 
+// Test code: its items are public for the macros to register, not an API to document.
+#![allow(missing_docs)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use plugin_system::Key;
 use plugin_system::admin::Auth;
 use plugin_system::prelude::*;
 

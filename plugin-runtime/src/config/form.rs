@@ -101,7 +101,7 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for FormData {
 ///
 /// Use it where no Rust config type is at hand (e.g. the admin validating a form against a
 /// schema read from the registry); with a type, call
-/// [`PluginConfig::from_form`](super::PluginConfig::from_form).
+/// [`PluginConfig::from_form`](crate::PluginConfig::from_form).
 pub fn values_from_form(
     schema: &ConfigSchema,
     form: &FormData,

@@ -7,7 +7,7 @@ pub use serde_json;
 #[doc(hidden)]
 pub use super::{
     ConfigErrors, ConfigField, ConfigSchema, ConfigValues, DefaultValue, FieldKind, FieldSchema,
-    PluginConfig, REDACTED,
+    REDACTED,
 };
 
 use serde_json::Value;

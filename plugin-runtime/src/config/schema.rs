@@ -233,7 +233,7 @@ impl FieldSchema {
 }
 
 /// The schema of one plugin config type, returned by
-/// [`PluginConfig::schema`](super::PluginConfig::schema).
+/// [`PluginConfig::schema`](crate::PluginConfig::schema).
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub struct ConfigSchema {

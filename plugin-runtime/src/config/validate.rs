@@ -53,7 +53,7 @@ pub fn unknown_field(schema: &ConfigSchema, key: &str) -> Option<String> {
     };
     Some(format!(
         "unknown field `{}`; {suggestion}{fields}",
-        crate::instance::truncate(key)
+        crate::keys::truncate(key)
     ))
 }
 
@@ -72,7 +72,7 @@ fn closest<'a>(key: &str, names: &[&'a str]) -> Option<&'a str> {
 /// Checks `values` against `schema`: every field's problems at once, unknown keys first,
 /// then the fields in order.
 ///
-/// This is what [`PluginConfig::validate`](super::PluginConfig::validate) runs on a config's
+/// This is what [`PluginConfig::validate`](crate::PluginConfig::validate) runs on a config's
 /// values; the admin can run it on values that have no Rust type at hand.
 pub fn validate_values(schema: &ConfigSchema, values: &ConfigValues) -> Result<(), ConfigErrors> {
     let mut errors = ConfigErrors::new();
@@ -238,7 +238,12 @@ pub(crate) fn is_http_url(text: &str) -> bool {
     } else {
         return false;
     };
-    if text.chars().any(char::is_whitespace) {
+    // Characters a URL must percent-encode (RFC 3986): unencoded, they are how a value breaks
+    // out of an attribute or a header it is later written into.
+    if text
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || "\"<>`{}|\\^".contains(c))
+    {
         return false;
     }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
@@ -391,6 +396,7 @@ mod tests {
             "HTTPS://user:pw@example.com.",
             "http://[::1]:80/",
             "http://10.0.0.1",
+            "https://example.com/search?q=%22quoted%22&x=%3Cb%3E",
         ] {
             assert!(is_http_url(good), "{good}");
         }
@@ -406,6 +412,11 @@ mod tests {
             "http://a..b",
             "http://[zz]",
             "example.com",
+            "https://example.com/\"onmouseover=\"x",
+            "https://example.com/<script>",
+            "https://example.com/a>b",
+            "https://example.com/{x}",
+            "https://example.com/back\\slash",
         ] {
             assert!(!is_http_url(bad), "{bad}");
         }

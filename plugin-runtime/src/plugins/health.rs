@@ -14,11 +14,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "async")]
 use futures_util::FutureExt;
 
 use super::Plugins;
 use crate::__private::panic_message;
-use crate::instance::{InstanceId, InstanceMeta};
+use crate::instance::InstanceMeta;
+use crate::keys::InstanceId;
 use crate::registration::{Plugin, PluginType};
 
 /// When to stop calling an instance that keeps failing.
@@ -264,7 +266,9 @@ impl Plugins {
     }
 
     /// [`first_ok`](Self::first_ok) for async plugin methods: each attempt gets `timeout`
-    /// (a time-out is that instance's failure). Needs a tokio runtime with timers.
+    /// (a time-out is that instance's failure). Needs a tokio runtime with timers (feature
+    /// `async`).
+    #[cfg(feature = "async")]
     pub async fn first_ok_async<T: ?Sized + PluginType, R, E, Fut>(
         &self,
         timeout: Duration,
@@ -284,7 +288,9 @@ impl Plugins {
     }
 
     /// [`each`](Self::each) for async plugin methods: every ACTIVE instance is called
-    /// concurrently, each with its own `timeout`. Needs a tokio runtime with timers.
+    /// concurrently, each with its own `timeout`. Needs a tokio runtime with timers (feature
+    /// `async`).
+    #[cfg(feature = "async")]
     pub async fn each_async<T: ?Sized + PluginType, R, E, Fut>(
         &self,
         timeout: Duration,
@@ -407,6 +413,7 @@ fn attempt<R, E>(call: impl FnOnce() -> Result<R, E>) -> Result<R, Failure<E>> {
 }
 
 /// Runs one async attempt with a time limit, turning a panic into a failure.
+#[cfg(feature = "async")]
 async fn attempt_async<R, E>(
     timeout: Duration,
     future: impl Future<Output = Result<R, E>>,

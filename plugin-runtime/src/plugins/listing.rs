@@ -8,8 +8,9 @@ use std::time::SystemTime;
 use super::Plugins;
 use super::snapshot::{Entry, EntryState, Snapshot};
 use crate::Error;
-use crate::instance::{InstanceId, InstanceMeta, InstanceRecord, Status};
-use crate::registration::{ItemKey, TypeKey};
+use crate::instance::{InstanceMeta, InstanceRecord};
+use crate::keys::{InstanceId, Status};
+use crate::keys::{ItemKey, TypeKey};
 use crate::store::{AuditQuery, AuditRecord};
 
 /// Which instances [`Plugins::instances`] lists, in which order, and which page.

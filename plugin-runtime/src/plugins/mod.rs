@@ -28,15 +28,17 @@ pub use watch::StoreHealth;
 
 use crate::config::ConfigValues;
 use crate::crypto::{CryptoError, Keyring};
+use crate::instance::PriorityChange;
 use crate::instance::{
-    InstanceId, InstanceMeta, InstanceRecord, Status, check_description, check_instance_name,
-    check_scope,
+    InstanceMeta, InstanceRecord, check_description, check_instance_name, check_scope,
 };
-use crate::registration::{ItemInfo, ItemKey, Plugin, PluginType};
+use crate::keys::ItemKey;
+use crate::keys::{InstanceId, Status};
+use crate::registration::{ItemInfo, Plugin, PluginType};
 use crate::registry::Registry;
 use crate::select::Selector;
 use crate::store::rules::{self, BulkEdit, InstanceChange};
-use crate::store::{MemoryStore, PriorityChange, Store};
+use crate::store::{MemoryStore, Store};
 use crate::sync::{SyncOptions, SyncReport};
 use crate::{Error, PluginConfig};
 

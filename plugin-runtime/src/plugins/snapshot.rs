@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::config::ConfigValues;
 use crate::crypto::Keyring;
-use crate::instance::{InstanceId, InstanceMeta, InstanceRecord, Status};
+use crate::instance::{InstanceMeta, InstanceRecord};
+use crate::keys::{InstanceId, Status};
 use crate::registration::ErasedPlugin;
 use crate::registry::Registry;
 use crate::select::Candidates;

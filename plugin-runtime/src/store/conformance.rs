@@ -22,11 +22,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::rules::{self, BulkEdit, InstanceChange};
-use super::{AuditQuery, PriorityChange, Store, StoreErrorKind, Transaction};
+use super::{AuditQuery, Store, StoreErrorKind, Transaction};
 use crate::__private::{self as private, ErasedPlugin, ItemInfo, LinkedCrate, Location, TypeInfo};
 use crate::config::{ConfigSchema, ConfigValues};
-use crate::instance::{InstanceId, InstanceMeta, InstanceRecord, Status};
-use crate::registration::{ItemKey, ParentLink};
+use crate::instance::PriorityChange;
+use crate::instance::{InstanceMeta, InstanceRecord};
+use crate::keys::ItemKey;
+use crate::keys::{InstanceId, Status};
+use crate::registration::ParentLink;
 use crate::registry::Registry;
 use crate::sync::{SyncMode, SyncOptions};
 use crate::{Error, PluginError};
@@ -257,7 +260,11 @@ fn ok<T>(result: Result<T, Error>, doing: &str) -> T {
     result.unwrap_or_else(|err| panic!("{doing} failed: {}", err.report()))
 }
 
-fn sync(store: &dyn Store, items: &'static [ItemInfo], options: SyncOptions) -> crate::SyncReport {
+fn sync(
+    store: &dyn Store,
+    items: &'static [ItemInfo],
+    options: SyncOptions,
+) -> crate::sync::SyncReport {
     ok(rules::sync(store, &registry(items), &options), "sync")
 }
 

@@ -7,8 +7,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::{AuditEntry, AuditQuery, AuditRecord, Store, StoreError, StoreErrorKind, Transaction};
 use crate::Error;
-use crate::instance::{InstanceId, InstanceRecord};
-use crate::registration::{ItemKey, TypeKey};
+use crate::instance::InstanceRecord;
+use crate::keys::InstanceId;
+use crate::keys::{ItemKey, TypeKey};
 use crate::sync::{StoredInstance, StoredItem, StoredState, StoredType, SyncAction};
 
 /// A [`Store`] in memory: the guarantees of the database stores, nothing persisted.

@@ -49,8 +49,8 @@ use std::time::SystemTime;
 
 use crate::Error;
 pub use crate::error::{StoreError, StoreErrorKind};
-use crate::instance::{InstanceId, InstanceRecord};
-use crate::registration::ItemKey;
+use crate::instance::InstanceRecord;
+use crate::keys::{InstanceId, ItemKey};
 use crate::sync::{StoredState, SyncAction};
 pub use memory::MemoryStore;
 
@@ -134,25 +134,6 @@ pub trait ChangeFeed: Send {
     /// True when a write was announced since the last call. Never blocks; an error means
     /// the channel broke (the watcher then subscribes again).
     fn changed(&mut self) -> Result<bool, StoreError>;
-}
-
-/// A priority change for one or many instances.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PriorityChange {
-    /// Set to this value.
-    Set(i32),
-    /// Add this (negative: towards preferred), saturating.
-    Shift(i32),
-}
-
-impl PriorityChange {
-    /// The new priority of an instance now at `current`.
-    pub fn apply(self, current: i32) -> i32 {
-        match self {
-            PriorityChange::Set(value) => value,
-            PriorityChange::Shift(delta) => current.saturating_add(delta),
-        }
-    }
 }
 
 /// One row of the audit trail as a write records it: who changed what, and when. Never a

@@ -4,9 +4,11 @@
 
 use std::time::SystemTime;
 
-use super::{AuditEntry, PriorityChange, Store, Transaction};
+use super::{AuditEntry, Store, Transaction};
 use crate::Error;
-use crate::instance::{InstanceId, InstanceRecord, Status};
+use crate::instance::InstanceRecord;
+use crate::instance::PriorityChange;
+use crate::keys::{InstanceId, Status};
 use crate::registry::Registry;
 use crate::sync::{SyncOptions, SyncReport, plan};
 
