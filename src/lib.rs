@@ -1,7 +1,7 @@
 //! **Make any Rust application pluggable: traits as extension points, implementations from any
 //! linked crate, operator-managed instances chosen in nanoseconds.**
 //!
-//! ```
+//! ```standalone_crate
 //! use plugin_system::prelude::*;
 //!
 //! /// Payment gateways. (The doc comment becomes the type's description.)
@@ -139,7 +139,7 @@ pub use plugin_runtime::{
 };
 // Failover and broadcast.
 pub use plugin_runtime::{
-    AllFailed, Attempt, BreakerState, Failure, HealthPolicy, Outcome, Served,
+    AllFailed, Attempt, BreakerState, Clock, Failure, HealthPolicy, Outcome, Served, SystemClock,
 };
 // Plugin code: configs, construction, errors; encryption keys.
 pub use plugin_runtime::{
@@ -157,6 +157,12 @@ pub use plugin_runtime::{config, registry, select, store, sync};
 
 #[doc(hidden)]
 pub use plugin_runtime::__private;
+
+/// The README's code blocks, compiled (and, unless marked `no_run`, run) as doctests, so
+/// the README cannot drift from the API.
+#[cfg(all(doctest, feature = "sqlite", feature = "cli", feature = "admin"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 /// The web admin: an axum `Router` to mount (feature `admin`).
 #[cfg(feature = "admin")]

@@ -383,3 +383,22 @@ fn a_misspelled_config_key_is_refused_on_create_and_on_update() {
         "the stored config stays"
     );
 }
+
+/// What `fn main() -> Result<(), plugin_system::Error>` prints when the key is missing: Rust
+/// prints `Error: {:?}`, which used to be `Error: Crypto(MissingKey { hint: ".." })`. It must
+/// be the helpful text: which variable to set, and how to make a key.
+#[test]
+fn a_main_without_a_key_prints_what_to_do() {
+    let err = Plugins::builder()
+        .key_from_env("PLUGIN_SYSTEM_TEST_KEY_NEVER_SET")
+        .no_watch()
+        .build()
+        .unwrap_err();
+    let printed = format!("Error: {err:?}");
+    assert_eq!(
+        printed,
+        "Error: no encryption key: configurable plugin items store encrypted configs; set the \
+         environment variable PLUGIN_SYSTEM_TEST_KEY_NEVER_SET to a base64 32-byte key \
+         (generate one with `Key::generate().to_base64()` or `plugins keys generate`)"
+    );
+}

@@ -5,7 +5,7 @@
 // Test code: its items are public for the macros to register, not an API to document.
 #![allow(missing_docs)]
 
-use plugin_system::config::{ConfigValues, FormData, values_from_form};
+use plugin_system::config::{ConfigValues, FormData, validate_values, values_from_form};
 use plugin_system::prelude::*;
 use plugin_system::{InstanceId, Key, PluginConfig};
 use proptest::prelude::*;
@@ -117,7 +117,27 @@ proptest! {
         0..10,
     )) {
         let values: ConfigValues = values.into_iter().collect();
-        let _ = Everything::from_values(&values);
+        let schema = <Everything as PluginConfig>::schema();
+        // What the admin and the CLI check (the schema, without the Rust type) agrees with
+        // what building the typed config accepts: a stored row that passes the one builds.
+        let checked = validate_values(schema, &values);
+        match Everything::from_values(&values) {
+            Ok(config) => {
+                prop_assert!(checked.is_ok(), "built, but the schema check refused: {checked:?}");
+                prop_assert!(config.validate().is_ok());
+                // What it stores reads back as the same config.
+                let again = Everything::from_values(&config.to_values());
+                prop_assert!(again.is_ok_and(|again| again.to_values() == config.to_values()));
+            }
+            Err(errors) => {
+                prop_assert!(!errors.is_empty());
+                prop_assert!(checked.is_err(), "the schema check passed what does not build: {errors}");
+                for error in &errors {
+                    prop_assert!(FIELDS.contains(&error.field.as_str()), "{error}");
+                    prop_assert!(!error.message.is_empty());
+                }
+            }
+        }
     }
 
     #[test]

@@ -29,9 +29,9 @@ pub use instance::{
 pub use keys::{InstanceId, ItemKey, MalformedId, MalformedKey, Status, TypeKey, UnknownStatus};
 pub use plugin_config::PluginConfig;
 pub use plugins::{
-    AllFailed, Attempt, BreakerState, Failure, HealthPolicy, InstancePage, InstanceQuery,
+    AllFailed, Attempt, BreakerState, Clock, Failure, HealthPolicy, InstancePage, InstanceQuery,
     InstanceSort, InstanceSummary, InstanceUpdate, LoadFailure, LoadState, NewInstance, Outcome,
-    Plugins, PluginsBuilder, ScopeFilter, Scoped, Served, StatusCounts, StoreHealth,
+    Plugins, PluginsBuilder, ScopeFilter, Scoped, Served, StatusCounts, StoreHealth, SystemClock,
 };
 pub use registration::{FromConfig, NoConfig, Plugin, PluginType};
 

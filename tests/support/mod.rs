@@ -6,8 +6,10 @@
 //! `PLUGIN_SYSTEM_TEST_MYSQL_URL` (default `mysql://root@127.0.0.1:3306/test`). Both are
 //! dropped when the test ends, so tests run in parallel without seeing each other.
 //!
-//! A server that cannot be reached skips the test with a message, unless `CI` is set: then
-//! it fails it, so a CI run never passes without having tested every backend.
+//! A server that cannot be reached skips the test, unless `CI` is set: then it fails it, so
+//! a CI run never passes without having tested every backend. A server is tried once per
+//! test binary, so either every test of a backend runs or every one is skipped; each skip is
+//! written to standard output past the test harness's capture, numbered, the first with why.
 
 #![allow(dead_code)] // each test crate uses its own part of this module
 
@@ -44,13 +46,41 @@ fn server_url(variable: &str, default: &str) -> String {
     std::env::var(variable).unwrap_or_else(|_| default.to_owned())
 }
 
-/// Skips (returns `None`) or, under CI, fails when a server is unreachable.
-fn unreachable(backend: &str, url: &str, err: impl std::fmt::Display) -> Option<TestDatabase> {
+/// Whether `backend`'s server answered when this test binary first tried it (`connect`),
+/// and why not. Tried once: every later test of the backend gets the same answer.
+fn server(
+    backend: &'static str,
+    connect: impl FnOnce() -> Result<(), String>,
+) -> Result<(), String> {
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+    static SERVERS: Mutex<BTreeMap<&str, Result<(), String>>> = Mutex::new(BTreeMap::new());
+    let mut servers = SERVERS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    servers.entry(backend).or_insert_with(connect).clone()
+}
+
+/// Skips (returns `None`) or, under CI, fails when a server is unreachable. The skip is
+/// written straight to standard output (the harness captures only `print!`), counted.
+fn unreachable(backend: &str, url: &str, err: &str) -> Option<TestDatabase> {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static SKIPPED: AtomicUsize = AtomicUsize::new(0);
     let message = format!("the {backend} server at {url} is unreachable: {err}");
     if std::env::var_os("CI").is_some() {
         panic!("{message} (CI is set, so this is a failure, not a skip)");
     }
-    eprintln!("SKIPPED: {message}");
+    let count = SKIPPED.fetch_add(1, Ordering::SeqCst) + 1;
+    let test = std::thread::current().name().unwrap_or("a test").to_owned();
+    let why = if count == 1 {
+        format!(
+            ": {message}; every {backend} test of this binary is skipped (set CI=1 to fail instead)"
+        )
+    } else {
+        String::new()
+    };
+    let _ = writeln!(std::io::stdout(), "SKIPPED #{count} {test}{why}");
     None
 }
 
@@ -72,9 +102,20 @@ impl TestDatabase {
             "PLUGIN_SYSTEM_TEST_POSTGRES_URL",
             "postgres://postgres@127.0.0.1:5432/test",
         );
+        let reached = self::server("PostgreSQL", || {
+            PgConnection::establish(&server).map(drop).map_err(|err| {
+                err.to_string()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+        });
+        if let Err(err) = reached {
+            return unreachable("PostgreSQL", &server, &err);
+        }
         let mut conn = match PgConnection::establish(&server) {
             Ok(conn) => conn,
-            Err(err) => return unreachable("PostgreSQL", &server, err),
+            Err(err) => return unreachable("PostgreSQL", &server, err.to_string().trim_end()),
         };
         let schema = unique_name();
         diesel::sql_query(format!("CREATE SCHEMA {schema}"))
@@ -95,9 +136,22 @@ impl TestDatabase {
             "PLUGIN_SYSTEM_TEST_MYSQL_URL",
             "mysql://root@127.0.0.1:3306/test",
         );
+        let reached = self::server("MySQL", || {
+            MysqlConnection::establish(&server)
+                .map(drop)
+                .map_err(|err| {
+                    err.to_string()
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+        });
+        if let Err(err) = reached {
+            return unreachable("MySQL", &server, &err);
+        }
         let mut conn = match MysqlConnection::establish(&server) {
             Ok(conn) => conn,
-            Err(err) => return unreachable("MySQL", &server, err),
+            Err(err) => return unreachable("MySQL", &server, err.to_string().trim_end()),
         };
         let database = unique_name();
         diesel::sql_query(format!("CREATE DATABASE {database}"))

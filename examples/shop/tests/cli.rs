@@ -147,10 +147,22 @@ fn admin_serves_the_admin_on_its_own_address_and_needs_a_token() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    // The first line, read on a thread of its own so a server that never prints fails the
+    // test after a liveness bound instead of hanging it.
+    let stdout = server.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = sender.send(line);
+    });
+    let line = match receiver.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(line) => line,
+        Err(_) => {
+            let _ = server.kill();
+            panic!("`plugins admin` printed no address within 60 s");
+        }
+    };
     let address = line
         .trim()
         .strip_prefix("plugins admin: http://")

@@ -9,9 +9,10 @@
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::fmt;
+#[cfg(feature = "async")]
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 #[cfg(feature = "async")]
@@ -22,6 +23,26 @@ use crate::__private::panic_message;
 use crate::instance::InstanceMeta;
 use crate::keys::InstanceId;
 use crate::registration::{Plugin, PluginType};
+
+/// The time circuit breakers measure their cool-downs against. The default is the system's
+/// monotonic clock ([`SystemClock`]); a test can give [`PluginsBuilder::clock`] one it moves
+/// on itself, instead of waiting out a cool-down.
+///
+/// [`PluginsBuilder::clock`]: crate::PluginsBuilder::clock
+pub trait Clock: Send + Sync + 'static {
+    /// The current instant.
+    fn now(&self) -> Instant;
+}
+
+/// The system's monotonic clock (`Instant::now`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}
 
 /// When to stop calling an instance that keeps failing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,10 +168,10 @@ pub enum BreakerState {
 }
 
 /// Breakers and policies of one `Plugins` handle.
-#[derive(Default)]
 pub(super) struct Health {
     policies: Mutex<HashMap<TypeId, HealthPolicy>>,
     breakers: Mutex<HashMap<InstanceId, Breaker>>,
+    clock: Arc<dyn Clock>,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -167,6 +188,14 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Health {
+    pub(super) fn new(clock: Arc<dyn Clock>) -> Health {
+        Health {
+            policies: Mutex::default(),
+            breakers: Mutex::default(),
+            clock,
+        }
+    }
+
     fn policy(&self, type_id: TypeId) -> Option<HealthPolicy> {
         lock(&self.policies).get(&type_id).copied()
     }
@@ -188,7 +217,7 @@ impl Health {
         }
         breaker.failures = breaker.failures.saturating_add(1);
         if breaker.failures >= policy.trip_after {
-            breaker.open_until = Some(Instant::now() + policy.cool_down);
+            breaker.open_until = Some(self.clock.now() + policy.cool_down);
             tracing::warn!(
                 instance = %meta.id,
                 name = %meta.name,
@@ -202,7 +231,7 @@ impl Health {
     fn state(&self, id: InstanceId) -> BreakerState {
         let breaker = lock(&self.breakers).get(&id).copied().unwrap_or_default();
         match breaker.open_until {
-            Some(until) if Instant::now() < until => BreakerState::Open { until },
+            Some(until) if self.clock.now() < until => BreakerState::Open { until },
             _ => BreakerState::Closed {
                 failures: breaker.failures,
             },
@@ -352,7 +381,7 @@ impl Plugins {
         if self.inner.health.policy(TypeId::of::<T>()).is_none() {
             return (candidates, Vec::new());
         }
-        let now = Instant::now();
+        let now = self.inner.health.clock.now();
         let (open, closed): (Vec<_>, Vec<_>) = candidates
             .into_iter()
             .partition(|plugin| self.inner.health.is_open(plugin.meta().id, now));

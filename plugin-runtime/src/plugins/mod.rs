@@ -17,7 +17,9 @@ use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
 
-pub use health::{AllFailed, Attempt, BreakerState, Failure, HealthPolicy, Outcome, Served};
+pub use health::{
+    AllFailed, Attempt, BreakerState, Clock, Failure, HealthPolicy, Outcome, Served, SystemClock,
+};
 pub use listing::{
     InstancePage, InstanceQuery, InstanceSort, InstanceSummary, LoadState, ScopeFilter,
     StatusCounts,
@@ -92,6 +94,7 @@ pub struct PluginsBuilder {
     sync: Option<SyncOptions>,
     registry: Option<&'static Registry>,
     watch: Option<Duration>,
+    clock: Arc<dyn health::Clock>,
 }
 
 /// Where the builder gets its store.
@@ -109,6 +112,7 @@ impl Plugins {
             sync: Some(SyncOptions::default()),
             registry: None,
             watch: Some(Duration::from_secs(1)),
+            clock: Arc::new(health::SystemClock),
         }
     }
 }
@@ -177,6 +181,12 @@ impl PluginsBuilder {
         self
     }
 
+    /// The clock circuit breakers time their cool-downs with (default: [`SystemClock`]).
+    pub fn clock(mut self, clock: impl health::Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
     /// Uses this registry instead of the one linked into the binary.
     pub fn registry(mut self, registry: &'static Registry) -> Self {
         self.registry = Some(registry);
@@ -226,7 +236,7 @@ impl PluginsBuilder {
             stale: AtomicBool::new(false),
             last_sync,
             selectors: ArcSwap::from_pointee(selectors),
-            health: health::Health::default(),
+            health: health::Health::new(self.clock),
             store_health: Mutex::new(StoreHealth::new()),
             watcher: OnceLock::new(),
         });
