@@ -34,8 +34,8 @@ pub use plugins::{
     NewInstance, Outcome, Plugins, PluginsBuilder, Scoped, Served, StoreHealth,
 };
 pub use registration::{
-    FromConfig, ItemInfo, ItemKey, Location, NoConfig, ParentLink, Plugin, PluginType, TypeInfo,
-    TypeKey,
+    ConfiglessItem, DefaultSelector, FromConfig, ItemInfo, ItemKey, Location, NoConfig, ParentLink,
+    Plugin, PluginItem, PluginType, TypeInfo, TypeKey,
 };
 pub use registry::{RegisteredType, Registry};
 pub use select::{Context, Selector};
