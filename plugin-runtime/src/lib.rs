@@ -35,7 +35,7 @@ pub use plugins::{
 };
 pub use registration::{
     ConfiglessItem, DefaultSelector, FromConfig, ItemInfo, ItemKey, Location, NoConfig, ParentLink,
-    Plugin, PluginItem, PluginType, TypeInfo, TypeKey,
+    Plugin, PluginItem, PluginType, ThreadSafe, TypeInfo, TypeKey,
 };
 pub use registry::{RegisteredType, Registry};
 pub use select::{Context, Selector};

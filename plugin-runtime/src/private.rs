@@ -16,7 +16,7 @@ pub use crate::error::PluginError;
 pub use crate::instance::InstanceMeta;
 pub use crate::registration::{
     ConfiglessItem, DefaultSelector, ErasedPlugin, FromConfig, ItemInfo, LinkedCrate, Loaded,
-    Location, NoConfig, ParentLink, PluginItem, PluginType, TypeInfo,
+    Location, NoConfig, ParentLink, PluginItem, PluginType, ThreadSafe, TypeInfo,
 };
 pub use crate::select::Selector;
 

@@ -241,6 +241,26 @@ pub trait PluginType: Send + Sync + 'static {
 )]
 pub trait PluginItem<T: ?Sized> {}
 
+/// What every plugin item is: `Send + Sync + 'static`, because one instance of it serves every
+/// thread that uses the plugin.
+///
+/// `#[plugin_item]` requires it of the item, so that an item that is not thread-safe is told
+/// why it must be, next to rustc's error naming the field that is not.
+#[diagnostic::on_unimplemented(
+    message = "plugin item `{Self}` is shared between threads, so it must be `Send` and `Sync`",
+    label = "one `{Self}` serves every thread that uses the plugin",
+    note = "keep state that changes in a `std::sync::Mutex`, an `RwLock` or an atomic (`AtomicU32`), not in a `Cell`, `RefCell` or `Rc`; state of one call belongs in the method's local variables",
+    note = "the other error names the field of `{Self}` that is not thread-safe"
+)]
+pub trait ThreadSafe {
+    /// Named by `#[plugin_item]` to require the trait.
+    #[doc(hidden)]
+    const CHECKED: () = ();
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: ?Sized + Send + Sync + 'static> ThreadSafe for T {}
+
 /// How an item builds itself from its typed config.
 ///
 /// Implemented automatically for items whose type implements `From<Config>` (configurable

@@ -77,12 +77,17 @@ pub(crate) fn expand(input: &PluginItemInput) -> TokenStream {
         }
     };
 
+    // rustc reports the trait's `Send + Sync` supertraits at the impl, naming the field that is
+    // not thread-safe; this says why a plugin must be and what to do (a second error).
+    let thread_safe = quote!(const _: () = <#self_ty as #private::ThreadSafe>::CHECKED;);
+
     quote! {
         #original
 
         #[allow(non_upper_case_globals)]
         const _: () = {
             #marker
+            #thread_safe
 
             #[#private::linkme::distributed_slice(#private::PLUGIN_ITEMS)]
             #[linkme(crate = #private::linkme)]
