@@ -53,11 +53,14 @@ pub(crate) fn expand(config: &Config) -> TokenStream {
         quote_spanned!(ty.span()=> <#ty as #private::ConfigField>::to_value(&self.#ident))
     });
     let debug_fields = config.fields.iter().map(|field| {
-        let (ident, name) = (&field.ident, &field.name);
+        let (ident, name, ty) = (&field.ident, &field.name, &field.ty);
         if matches!(field.kind, Some(KindAttr::Secret)) {
             quote!(.field(#name, &#private::REDACTED))
         } else {
-            quote!(.field(#name, &self.#ident))
+            // Through `ConfigField` (not `Debug`): an unsupported type is then the same error
+            // as in the schema, reported once, without a misleading "derive Debug" hint.
+            let fmt = quote_spanned!(ty.span()=> <#ty as #private::ConfigField>::fmt_debug);
+            quote!(.field(#name, &#private::Shown(&self.#ident, #fmt)))
         }
     });
     let build = if config.fields.is_empty() {
