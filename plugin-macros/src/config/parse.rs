@@ -157,6 +157,26 @@ pub(crate) fn parse(
     errors.handle(ConfigInput::from_derive_input(&cleaned))
 }
 
+/// A `Debug` in a `#[derive(...)]` that follows `#[derive(PluginConfig)]`, which would conflict
+/// with the `Debug` impl the derive writes. rustc hands a derive the attributes after its own
+/// `#[derive]` only: a `Debug` in the same list (`#[derive(PluginConfig, Debug)]`) or in an
+/// earlier attribute never reaches it (rustc reports those as conflicting impls, E0119).
+pub(crate) fn later_derive_debug(attrs: &[Attribute]) -> Option<syn::Path> {
+    attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("derive"))
+        .filter_map(|attr| {
+            attr.parse_args_with(Punctuated::<syn::Path, Token![,]>::parse_terminated)
+                .ok()
+        })
+        .flatten()
+        .find(|path| {
+            path.segments
+                .last()
+                .is_some_and(|last| last.ident == "Debug")
+        })
+}
+
 /// Reports each repeated key and each unknown key of the `#[config(...)]` attributes in `attrs` at the key, listing
 /// the keys valid here, and removes it so darling does not report it a second time.
 fn strip_unknown_keys(
