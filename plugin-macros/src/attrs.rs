@@ -106,6 +106,45 @@ pub(crate) fn path_text(path: &syn::Path) -> String {
         .join("::")
 }
 
+/// A type as messages quote it, from its tokens: a space only between two words
+/// (`Vec<String>`, `&'static str`, `dyn Trait`).
+pub(crate) fn type_text(ty: &syn::Type) -> String {
+    fn write(tokens: proc_macro2::TokenStream, out: &mut String) {
+        use proc_macro2::{Delimiter, TokenTree};
+        let mut word_before = false;
+        for token in tokens {
+            let word = matches!(token, TokenTree::Ident(_) | TokenTree::Literal(_));
+            if word && word_before {
+                out.push(' ');
+            }
+            match token {
+                TokenTree::Group(group) => {
+                    let (open, close) = match group.delimiter() {
+                        Delimiter::Parenthesis => ("(", ")"),
+                        Delimiter::Bracket => ("[", "]"),
+                        Delimiter::Brace => ("{", "}"),
+                        Delimiter::None => ("", ""),
+                    };
+                    out.push_str(open);
+                    write(group.stream(), out);
+                    out.push_str(close);
+                }
+                TokenTree::Punct(punct) => {
+                    out.push(punct.as_char());
+                    if punct.as_char() == ',' || punct.as_char() == ';' {
+                        out.push(' ');
+                    }
+                }
+                other => out.push_str(&other.to_string()),
+            }
+            word_before = word;
+        }
+    }
+    let mut out = String::new();
+    write(quote::ToTokens::to_token_stream(ty), &mut out);
+    out
+}
+
 /// The valid key closest to a misspelling, if it is close enough to be a likely typo: at most
 /// two edits (a swap of neighbours counts as one, `defualt`), or a third of the key's length.
 fn closest<'a>(key: &str, valid: &[&'a str]) -> Option<&'a str> {
@@ -132,6 +171,24 @@ mod tests {
         assert_eq!(closest("defualt", &fields), Some("default"));
         assert_eq!(closest("minlength", &fields), Some("min_length"));
         assert_eq!(closest("colour", &fields), None);
+    }
+
+    #[test]
+    fn types_read_as_written() {
+        let text = |ty: syn::Type| type_text(&ty);
+        assert_eq!(text(syn::parse_quote!(Vec<String>)), "Vec<String>");
+        assert_eq!(
+            text(syn::parse_quote!(Option<&'static str>)),
+            "Option<&'static str>"
+        );
+        assert_eq!(
+            text(syn::parse_quote!(Box<dyn Fn(u8) -> u8>)),
+            "Box<dyn Fn(u8)->u8>"
+        );
+        assert_eq!(
+            text(syn::parse_quote!(HashMap<String, u8>)),
+            "HashMap<String, u8>"
+        );
     }
 
     #[test]
