@@ -235,7 +235,7 @@ pub trait PluginType: Send + Sync + 'static {
 /// yourself; write `#[plugin_item(name = "...")]` above the impl.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` implements a plugin type but is not registered as one of its items",
-    label = "this impl needs `#[plugin_item(name = \"...\")]`",
+    label = "not registered as an item of `{T}`",
     note = "write `#[plugin_item(name = \"...\")]` above the `impl` so the plugin system can find and build `{Self}`",
     note = "if `{Self}` is registered as an item of a sub-type and this impl is of its parent trait, write `#[plugin_item(via = SubType)]` above it instead"
 )]
