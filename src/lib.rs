@@ -95,8 +95,9 @@
 //!
 //! - `#[plugin_type(name = "...")]` goes on a trait. It must have at least one required method
 //!   and be object-safe; the macro says which method breaks that. It adds `Send + Sync +
-//!   'static` and a hidden supertrait, so an `impl` of the trait without `#[plugin_item]` does not
-//!   compile. `namespace` defaults to the crate's package name, `description` to the doc comment.
+//!   'static` and `PluginItem<dyn Trait>`, which only `#[plugin_item]` implements, so an `impl` of
+//!   the trait without `#[plugin_item]` does not compile. `namespace` defaults to the crate's
+//!   package name, `description` to the doc comment.
 //! - `#[plugin_item(name = "...")]` goes on `impl Trait for Type`. With `config = Config`, the
 //!   item is built by `FromConfig<Config>` (implemented for you when `Type: From<Config>`);
 //!   without, by `Default` (or your own `FromConfig<NoConfig>`). Both may fail.
@@ -145,6 +146,8 @@ pub use plugin_runtime::{
 pub use plugin_runtime::{
     CryptoError, Error, FromConfig, Key, Keyring, NoConfig, PluginConfig, PluginError,
 };
+// What the compiler checks of a plugin item (their names appear in its error messages).
+pub use plugin_runtime::{ConfiglessItem, DefaultSelector, PluginItem, ThreadSafe};
 // The macros.
 pub use plugin_runtime::{link, plugin_item, plugin_type};
 // The parts for those who go further: config schemas and forms, the registry and its

@@ -32,10 +32,10 @@ pub(crate) fn has_async_trait(attrs: &[Attribute]) -> bool {
     })
 }
 
-/// Parses an attribute's arguments into `T`, first reporting every unknown key itself (spanned
-/// at the key, with a suggestion and the list of valid keys) so darling sees only known keys
-/// and its errors about their values still come through. Returns `None` when the arguments
-/// could not be read, so callers skip checks that would only repeat the problem.
+/// Parses an attribute's arguments into `T`, first reporting every unknown key itself (see
+/// [`unknown_key`]) so darling sees only known keys and its errors about their values still come
+/// through. Returns `None` when the arguments could not be read, so callers skip checks that
+/// would only repeat the problem.
 pub(crate) fn parse_args<T: darling::FromMeta>(
     args: proc_macro2::TokenStream,
     attribute: &str,
@@ -51,38 +51,17 @@ pub(crate) fn parse_args<T: darling::FromMeta>(
         }
     };
     let mut clean = true;
-    let known_list = known
-        .iter()
-        .map(|key| format!("`{key}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
     let list: Vec<NestedMeta> = list
         .into_iter()
         .filter(|meta| {
             let NestedMeta::Meta(meta) = meta else {
                 return true;
             };
-            let path = meta.path();
-            let key = path
-                .get_ident()
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            if known.contains(&key.as_str()) {
+            if known.contains(&path_text(meta.path()).as_str()) {
                 return true;
             }
             clean = false;
-            let suggestion = closest(&key, known)
-                .map(|near| format!("did you mean `{near}`? "))
-                .unwrap_or_default();
-            errors.push(
-                darling::Error::custom(format!(
-                    "unknown key `{}` in #[{attribute}]; {suggestion}valid keys: {known_list}",
-                    quote::ToTokens::to_token_stream(path)
-                        .to_string()
-                        .replace(' ', "")
-                ))
-                .with_span(path),
-            );
+            errors.push(unknown_key(meta.path(), attribute, "", known));
             false
         })
         .collect();
@@ -90,30 +69,91 @@ pub(crate) fn parse_args<T: darling::FromMeta>(
     if clean { parsed } else { None }
 }
 
-/// The known key closest to a misspelling, if it is close enough to be a likely typo.
-fn closest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|candidate| (edit_distance(key, candidate), *candidate))
-        .filter(|(distance, candidate)| *distance <= 2.max(candidate.len() / 3))
-        .min()
-        .map(|(_, candidate)| candidate)
+/// The one report of a key an attribute does not take, for all three macros: spanned at the
+/// key, with the closest valid key when it is a likely typo, then every valid key. `place` says
+/// where the list applies (`" on a field"`), or is empty.
+pub(crate) fn unknown_key(
+    path: &syn::Path,
+    attribute: &str,
+    place: &str,
+    valid: &[&str],
+) -> darling::Error {
+    let key = path_text(path);
+    let suggestion = closest(&key, valid)
+        .map(|near| format!("did you mean `{near}`? "))
+        .unwrap_or_default();
+    darling::Error::custom(format!(
+        "unknown key `{key}` in #[{attribute}]; {suggestion}valid keys{place}: {}",
+        listed(valid)
+    ))
+    .with_span(path)
 }
 
-/// Levenshtein distance over bytes (keys are ASCII identifiers).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b = b.as_bytes();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.bytes().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous + usize::from(ca != *cb);
-            previous = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(previous + 1);
+/// `a`, `b`, `c` as the messages list keys.
+pub(crate) fn listed(keys: &[&str]) -> String {
+    keys.iter()
+        .map(|key| format!("`{key}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A key or path as written, for messages: `name`, `a::b` (generic arguments left out).
+pub(crate) fn path_text(path: &syn::Path) -> String {
+    path.segments
+        .iter()
+        .map(|segment| segment.ident.to_string())
+        .collect::<Vec<_>>()
+        .join("::")
+}
+
+/// A type as messages quote it, from its tokens: a space only between two words
+/// (`Vec<String>`, `&'static str`, `dyn Trait`).
+pub(crate) fn type_text(ty: &syn::Type) -> String {
+    fn write(tokens: proc_macro2::TokenStream, out: &mut String) {
+        use proc_macro2::{Delimiter, TokenTree};
+        let mut word_before = false;
+        for token in tokens {
+            let word = matches!(token, TokenTree::Ident(_) | TokenTree::Literal(_));
+            if word && word_before {
+                out.push(' ');
+            }
+            match token {
+                TokenTree::Group(group) => {
+                    let (open, close) = match group.delimiter() {
+                        Delimiter::Parenthesis => ("(", ")"),
+                        Delimiter::Bracket => ("[", "]"),
+                        Delimiter::Brace => ("{", "}"),
+                        Delimiter::None => ("", ""),
+                    };
+                    out.push_str(open);
+                    write(group.stream(), out);
+                    out.push_str(close);
+                }
+                TokenTree::Punct(punct) => {
+                    out.push(punct.as_char());
+                    if punct.as_char() == ',' || punct.as_char() == ';' {
+                        out.push(' ');
+                    }
+                }
+                other => out.push_str(&other.to_string()),
+            }
+            word_before = word;
         }
     }
-    row[b.len()]
+    let mut out = String::new();
+    write(quote::ToTokens::to_token_stream(ty), &mut out);
+    out
+}
+
+/// The valid key closest to a misspelling, if it is close enough to be a likely typo: at most
+/// two edits (a swap of neighbours counts as one, `defualt`), or a third of the key's length.
+fn closest<'a>(key: &str, valid: &[&'a str]) -> Option<&'a str> {
+    valid
+        .iter()
+        .map(|candidate| (strsim::damerau_levenshtein(key, candidate), *candidate))
+        .filter(|(distance, candidate)| *distance <= 2.max(candidate.len() / 3))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
 }
 
 #[cfg(test)]
@@ -127,6 +167,37 @@ mod tests {
         assert_eq!(closest("nmae", &known), Some("name"));
         assert_eq!(closest("renamed", &known), None);
         assert_eq!(closest("zzz", &known), None);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        let fields = ["alias", "default", "min", "min_length", "max_length"];
+        assert_eq!(closest("defualt", &fields), Some("default"));
+        assert_eq!(closest("minlength", &fields), Some("min_length"));
+        assert_eq!(closest("colour", &fields), None);
+    }
+
+    #[test]
+    fn types_read_as_written() {
+        let text = |ty: syn::Type| type_text(&ty);
+        assert_eq!(text(syn::parse_quote!(Vec<String>)), "Vec<String>");
+        assert_eq!(
+            text(syn::parse_quote!(Option<&'static str>)),
+            "Option<&'static str>"
+        );
+        assert_eq!(
+            text(syn::parse_quote!(Box<dyn Fn(u8) -> u8>)),
+            "Box<dyn Fn(u8)->u8>"
+        );
+        assert_eq!(
+            text(syn::parse_quote!(HashMap<String, u8>)),
+            "HashMap<String, u8>"
+        );
+    }
+
+    #[test]
+    fn one_message_for_every_attribute() {
+        let path: syn::Path = syn::parse_quote!(priorty);
+        let message = unknown_key(&path, "plugin_item", "", &["name", "priority"]).to_string();
+        assert_eq!(
+            message,
+            "unknown key `priorty` in #[plugin_item]; did you mean `priority`? valid keys: `name`, `priority`"
+        );
     }
 }

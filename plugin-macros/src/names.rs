@@ -52,8 +52,8 @@ pub(crate) fn namespace_problem(namespace: &str) -> Option<String> {
     None
 }
 
-/// FNV-1a, 64 bits: a stable hash that needs no dependency. Used for the type key that ties
-/// items to their type at compile time, and for the contract fingerprint.
+/// FNV-1a, 64 bits: a stable hash that needs no dependency, for the contract fingerprint. (The
+/// type key is computed in generated code, by `__private::type_key`.)
 pub(crate) fn fnv1a(parts: &[&str]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for part in parts {

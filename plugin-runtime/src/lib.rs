@@ -33,7 +33,10 @@ pub use plugins::{
     InstanceSort, InstanceSummary, InstanceUpdate, LoadFailure, LoadState, NewInstance, Outcome,
     Plugins, PluginsBuilder, ScopeFilter, Scoped, Served, StatusCounts, StoreHealth, SystemClock,
 };
-pub use registration::{FromConfig, NoConfig, Plugin, PluginType};
+pub use registration::{
+    ConfiglessItem, DefaultSelector, FromConfig, NoConfig, Plugin, PluginItem, PluginType,
+    ThreadSafe,
+};
 
 pub use plugin_macros::{PluginConfig, plugin_item, plugin_type};
 

@@ -16,8 +16,8 @@ pub use crate::config::{ConfigSchema, ConfigValues};
 pub use crate::error::PluginError;
 pub use crate::instance::InstanceMeta;
 pub use crate::registration::{
-    ErasedPlugin, FromConfig, ItemInfo, LinkedCrate, Loaded, Location, NoConfig, ParentLink,
-    PluginType, TypeInfo,
+    ConfiglessItem, DefaultSelector, ErasedPlugin, FromConfig, ItemInfo, LinkedCrate, Loaded,
+    Location, NoConfig, ParentLink, PluginItem, PluginType, ThreadSafe, TypeInfo,
 };
 pub use crate::select::Selector;
 
@@ -33,20 +33,32 @@ pub static PLUGIN_ITEMS: [ItemInfo];
 #[linkme::distributed_slice]
 pub static LINKED_CRATES: [LinkedCrate];
 
-/// A supertrait `#[plugin_type]` adds to the trait, with the type's key as `KEY`; only
-/// `#[plugin_item]` implements it. So an `impl Trait for Type` without `#[plugin_item]` fails
-/// to compile, pointing at the impl, instead of being silently never registered.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` implements a plugin type but is not registered as a plugin item",
-    label = "this impl needs `#[plugin_item(name = \"...\")]`",
-    note = "add `#[plugin_item(name = \"...\")]` above the `impl` so the plugin system can find and build it",
-    note = "if `{Self}` is an item of a sub-type and this impl is of the parent trait, write `#[plugin_item(via = SubType)]` instead"
-)]
-pub trait ItemOf<const KEY: u64> {}
+/// Names a plugin type's trait object without writing `dyn Trait` in the trait's own
+/// supertraits (which would be a cycle): `#[plugin_type]` implements it for a marker type it
+/// declares beside the trait, and the trait requires
+/// `PluginItem<<Marker as TraitObject>::Dyn>`, which rustc shows as `PluginItem<dyn Trait>`.
+pub trait TraitObject {
+    /// `dyn Trait`.
+    type Dyn: ?Sized;
+}
 
-/// The selector a `#[plugin_type(selector = S)]` declares.
-pub fn selector_of<S: Selector + Default>() -> SharedArc<dyn Selector> {
-    SharedArc::new(S::default())
+/// `PluginType::KEY` of a plugin type: FNV-1a (64 bits) over its namespace and its name, each
+/// followed by a zero byte. Evaluated in the crate that declares the type, so the namespace is
+/// that crate's `CARGO_PKG_NAME` as cargo set it for that crate.
+pub const fn type_key(namespace: &str, name: &str) -> u64 {
+    let hash = fnv1a(0xcbf2_9ce4_8422_2325, namespace.as_bytes());
+    fnv1a(hash, name.as_bytes())
+}
+
+const fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u64;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    // The separator after each part: ("ab", "c") and ("a", "bc") differ.
+    hash.wrapping_mul(0x0000_0100_0000_01b3)
 }
 
 /// `TypeId` of a plugin type, as a function pointer a `static` can hold.
@@ -85,51 +97,42 @@ where
     }))
 }
 
-/// `#[plugin_item(via = SubType)]` on `impl Parent for Item`: `SubType` must be a sub-type of
-/// `Parent` (compared by their keys at compile time).
-pub const fn assert_via(parent_of_via: u64, this_type: u64) {
-    assert!(
-        parent_of_via == this_type,
-        "`via` must name a sub-type of the trait this impl implements: \
-         `#[plugin_type(parent = ThisTrait)] trait SubType: ThisTrait`"
-    );
-}
-
-/// The schema of a config type, as a function pointer a `static` can hold.
-pub fn schema_of<C: PluginConfig>() -> &'static ConfigSchema {
-    C::schema()
-}
-
 /// Builds one instance of a configurable item: typed config from the stored values, checked
 /// against the schema, then the item's constructor, then the upcast to the trait object.
 /// A panicking constructor is reported as an error, not propagated.
+///
+/// The steps come as `<Type as Trait>::…` functions the generated code names at the user's
+/// types, rather than through bounds here: a missing impl is then reported at the user's code,
+/// never as "required by a bound in" this function.
 pub fn build_configured<T, I, C>(
     meta: InstanceMeta,
     values: Option<&ConfigValues>,
+    read: fn(&ConfigValues) -> Result<C, ConfigErrors>,
+    check: fn(&C) -> Result<(), ConfigErrors>,
+    from_config: fn(C) -> Result<I, PluginError>,
     upcast: fn(I) -> Arc<T>,
 ) -> Result<ErasedPlugin, PluginError>
 where
     T: ?Sized + Send + Sync + 'static,
-    I: FromConfig<C>,
-    C: PluginConfig,
 {
     let empty = ConfigValues::new();
-    let config = C::from_values(values.unwrap_or(&empty))?;
-    config.validate()?;
-    construct(meta, move || I::from_config(config), upcast)
+    let config = read(values.unwrap_or(&empty))?;
+    check(&config)?;
+    construct(meta, move || from_config(config), upcast)
 }
 
-/// Builds one instance of a config-less item.
+/// Builds one instance of a config-less item (its `FromConfig<NoConfig>`, which `Default`
+/// gives).
 pub fn build_plain<T, I>(
     meta: InstanceMeta,
     _values: Option<&ConfigValues>,
+    from_config: fn(NoConfig) -> Result<I, PluginError>,
     upcast: fn(I) -> Arc<T>,
 ) -> Result<ErasedPlugin, PluginError>
 where
     T: ?Sized + Send + Sync + 'static,
-    I: FromConfig<NoConfig>,
 {
-    construct(meta, || I::from_config(NoConfig), upcast)
+    construct(meta, || from_config(NoConfig), upcast)
 }
 
 fn construct<T, I>(

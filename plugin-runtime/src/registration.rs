@@ -163,8 +163,8 @@ pub struct LinkedCrate {
     note = "add `#[plugin_type(name = \"...\")]` to the trait"
 )]
 pub trait PluginType: Send + Sync + 'static {
-    /// A hash of the type's stored key, used only to make a forgotten `#[plugin_item]` a
-    /// compile error (see [`crate::__private::ItemOf`]).
+    /// A hash of the type's stored key (`namespace:name`), computed at compile time; a
+    /// `#[plugin_item(via = SubType)]` compares it with the sub-type's `PARENT_KEY`.
     const KEY: u64;
 
     /// The parent type's `KEY` for a sub-type (`#[plugin_type(parent = ...)]`), else 0.
@@ -173,6 +173,40 @@ pub trait PluginType: Send + Sync + 'static {
     /// The registration of this type.
     fn info() -> &'static TypeInfo;
 }
+
+/// Implemented by `#[plugin_item]` for each item of plugin type `T` (`dyn Trait`).
+///
+/// `#[plugin_type]` makes it a supertrait of the trait, so an implementation that was never
+/// registered (an `impl Trait for Type` without `#[plugin_item]`) does not compile: the error
+/// says "the trait `PluginItem<dyn Trait>` is not implemented for `Type`". Do not implement it
+/// yourself; write `#[plugin_item(name = "...")]` above the impl.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` implements a plugin type but is not registered as one of its items",
+    label = "not registered as an item of `{T}`",
+    note = "write `#[plugin_item(name = \"...\")]` above the `impl` so the plugin system can find and build `{Self}`",
+    note = "if `{Self}` is registered as an item of a sub-type and this impl is of its parent trait, write `#[plugin_item(via = SubType)]` above it instead"
+)]
+pub trait PluginItem<T: ?Sized> {}
+
+/// What every plugin item is: `Send + Sync + 'static`, because one instance of it serves every
+/// thread that uses the plugin.
+///
+/// `#[plugin_item]` requires it of the item, so that an item that is not thread-safe is told
+/// why it must be, next to rustc's error naming the field that is not.
+#[diagnostic::on_unimplemented(
+    message = "plugin item `{Self}` is shared between threads, so it must be `Send` and `Sync`",
+    label = "one `{Self}` serves every thread that uses the plugin",
+    note = "keep state that changes in a `std::sync::Mutex`, an `RwLock` or an atomic (`AtomicU32`), not in a `Cell`, `RefCell` or `Rc`; state of one call belongs in the method's local variables",
+    note = "the other error names the field of `{Self}` that is not thread-safe"
+)]
+pub trait ThreadSafe {
+    /// Named by `#[plugin_item]` to require the trait.
+    #[doc(hidden)]
+    const CHECKED: () = ();
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: ?Sized + Send + Sync + 'static> ThreadSafe for T {}
 
 /// How an item builds itself from its typed config.
 ///
@@ -189,13 +223,54 @@ pub trait PluginType: Send + Sync + 'static {
 /// }
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "plugin item `{Self}` cannot be built from `{C}`",
-    label = "no way to build this item",
-    note = "implement `FromConfig<{C}>` for `{Self}`; it comes for free from `From<Config>` for items with `config = Config`, and from `Default` for items without"
+    message = "plugin item `{Self}` cannot be built from its config `{C}`",
+    label = "needs `impl From<{C}> for {Self}`",
+    note = "write `impl From<{C}> for {Self}`, or `impl FromConfig<{C}> for {Self}` when building it can fail"
 )]
 pub trait FromConfig<C>: Sized {
     /// Builds the item from its config.
     fn from_config(config: C) -> Result<Self, PluginError>;
+}
+
+/// An item registered without `config = ...`: it is built with [`FromConfig<NoConfig>`], which
+/// every `Default` type has.
+///
+/// Implemented for every type that can be built that way; `#[plugin_item]` requires it of items
+/// without a config, and a compile error naming it means the type has neither `Default` nor its
+/// own `FromConfig<NoConfig>`.
+#[diagnostic::on_unimplemented(
+    message = "plugin item `{Self}` has no config, so it is built with `Default`, which `{Self}` does not implement",
+    label = "add `#[derive(Default)]` to `{Self}`",
+    note = "or, if it needs settings, give it a config: `#[plugin_item(name = \"...\", config = MyConfig)]` with `#[derive(PluginConfig)] struct MyConfig` and `impl From<MyConfig> for {Self}`",
+    note = "or, if building it can fail, implement `FromConfig<NoConfig>` for `{Self}`"
+)]
+pub trait ConfiglessItem: Sized {
+    /// Builds the item.
+    fn build(config: NoConfig) -> Result<Self, PluginError>;
+}
+
+impl<T: FromConfig<NoConfig>> ConfiglessItem for T {
+    fn build(config: NoConfig) -> Result<Self, PluginError> {
+        T::from_config(config)
+    }
+}
+
+/// A [`Selector`] that `#[plugin_type(selector = S)]` can create: every `Selector + Default`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a selector the plugin system can create",
+    label = "`selector = ...` needs a type implementing `Selector` and `Default`",
+    note = "implement `plugin_system::Selector` for `{Self}` and derive `Default`, or use a built-in selector: `plugin_system::select::RoundRobin`, `plugin_system::select::Weighted` or `plugin_system::select::InOrder`"
+)]
+pub trait DefaultSelector {
+    /// The selector, shared.
+    fn create() -> Arc<dyn Selector>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<S: Selector + Default> DefaultSelector for S {
+    fn create() -> Arc<dyn Selector> {
+        Arc::new(S::default())
+    }
 }
 
 /// The "config" of an item declared without `config = ...`.

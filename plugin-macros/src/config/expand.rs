@@ -53,11 +53,14 @@ pub(crate) fn expand(config: &Config) -> TokenStream {
         quote_spanned!(ty.span()=> <#ty as #private::ConfigField>::to_value(&self.#ident))
     });
     let debug_fields = config.fields.iter().map(|field| {
-        let (ident, name) = (&field.ident, &field.name);
+        let (ident, name, ty) = (&field.ident, &field.name, &field.ty);
         if matches!(field.kind, Some(KindAttr::Secret)) {
             quote!(.field(#name, &#private::REDACTED))
         } else {
-            quote!(.field(#name, &self.#ident))
+            // Through `ConfigField` (not `Debug`): an unsupported type is then the same error
+            // as in the schema, reported once, without a misleading "derive Debug" hint.
+            let fmt = quote_spanned!(ty.span()=> <#ty as #private::ConfigField>::fmt_debug);
+            quote!(.field(#name, &#private::Shown(&self.#ident, #fmt)))
         }
     });
     let build = if config.fields.is_empty() {
@@ -177,13 +180,28 @@ fn field_schema(field: &Field, private: &TokenStream) -> TokenStream {
 }
 
 /// What is emitted next to the errors: empty impls, so each use of the type does not add a
-/// "not a plugin config" error on top of the real one.
-pub(crate) fn fallback(input: &syn::DeriveInput, krate: Option<&syn::Path>) -> TokenStream {
+/// "not a plugin config" error on top of the real one (and no `Debug` impl when the user
+/// derives one, which is the error).
+pub(crate) fn fallback(
+    input: &syn::DeriveInput,
+    krate: Option<&syn::Path>,
+    with_debug: bool,
+) -> TokenStream {
     if !input.generics.params.is_empty() {
         return TokenStream::new();
     }
     let private = private_path(krate);
     let ident = &input.ident;
+    let debug = with_debug.then(|| {
+        quote! {
+            #[automatically_derived]
+            impl ::core::fmt::Debug for #ident {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    f.write_str(::core::stringify!(#ident))
+                }
+            }
+        }
+    });
     quote! {
         #[doc(hidden)]
         const _: () = {
@@ -201,12 +219,7 @@ pub(crate) fn fallback(input: &syn::DeriveInput, krate: Option<&syn::Path>) -> T
                     ::core::unimplemented!()
                 }
             }
-            #[automatically_derived]
-            impl ::core::fmt::Debug for #ident {
-                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                    f.write_str(::core::stringify!(#ident))
-                }
-            }
+            #debug
         };
     }
 }

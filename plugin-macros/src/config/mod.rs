@@ -17,6 +17,16 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
         Err(error) => return error.into_compile_error(),
     };
     let mut errors = darling::Error::accumulator();
+    let derived_debug = parse::later_derive_debug(&input.attrs);
+    if let Some(debug) = &derived_debug {
+        errors.push(
+            darling::Error::custom(
+                "#[derive(PluginConfig)] already implements `Debug` (it prints secret fields as \"***\"); \
+                 remove this `Debug`",
+            )
+            .with_span(debug),
+        );
+    }
     let parsed = parse::parse(&input, &mut errors);
     let krate = parsed.as_ref().and_then(|parsed| parsed.krate.clone());
     let config = parsed.and_then(|parsed| validate::validate(parsed, &mut errors));
@@ -27,7 +37,12 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
                 .err()
                 .map(darling::Error::write_errors)
                 .unwrap_or_default();
-            out.extend(expand::fallback(&input, krate.as_ref()));
+            // Without a second `Debug` impl when the user derives one: the error above says it.
+            out.extend(expand::fallback(
+                &input,
+                krate.as_ref(),
+                derived_debug.is_none(),
+            ));
             out
         }
     }
@@ -77,6 +92,20 @@ mod tests {
             out.contains("unimplemented"),
             "the stub impls come with the errors: {out}"
         );
+    }
+
+    #[test]
+    fn a_later_derive_debug_is_reported_instead_of_conflicting() {
+        let out = derive(quote! {
+            #[derive(Clone, Debug)]
+            struct Demo {
+                name: String,
+            }
+        })
+        .to_string();
+        assert_eq!(out.matches("compile_error").count(), 1, "{out}");
+        assert!(out.contains("already implements `Debug`"), "{out}");
+        assert!(!out.contains("fmt :: Debug"), "no second Debug impl: {out}");
     }
 
     #[test]

@@ -8,6 +8,8 @@ use proc_macro2::Span;
 use syn::punctuated::Punctuated;
 use syn::{Attribute, DeriveInput, Meta, Token};
 
+use crate::attrs::{listed, path_text, unknown_key};
+
 /// Keys accepted in `#[config(...)]` on a field.
 pub(crate) const FIELD_KEYS: &[&str] = &[
     "alias",
@@ -155,6 +157,26 @@ pub(crate) fn parse(
     errors.handle(ConfigInput::from_derive_input(&cleaned))
 }
 
+/// A `Debug` in a `#[derive(...)]` that follows `#[derive(PluginConfig)]`, which would conflict
+/// with the `Debug` impl the derive writes. rustc hands a derive the attributes after its own
+/// `#[derive]` only: a `Debug` in the same list (`#[derive(PluginConfig, Debug)]`) or in an
+/// earlier attribute never reaches it (rustc reports those as conflicting impls, E0119).
+pub(crate) fn later_derive_debug(attrs: &[Attribute]) -> Option<syn::Path> {
+    attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("derive"))
+        .filter_map(|attr| {
+            attr.parse_args_with(Punctuated::<syn::Path, Token![,]>::parse_terminated)
+                .ok()
+        })
+        .flatten()
+        .find(|path| {
+            path.segments
+                .last()
+                .is_some_and(|last| last.ident == "Debug")
+        })
+}
+
 /// Reports each repeated key and each unknown key of the `#[config(...)]` attributes in `attrs` at the key, listing
 /// the keys valid here, and removes it so darling does not report it a second time.
 fn strip_unknown_keys(
@@ -179,11 +201,7 @@ fn strip_unknown_keys(
         };
         let mut kept = Punctuated::<Meta, Token![,]>::new();
         for meta in metas {
-            let key = meta
-                .path()
-                .get_ident()
-                .map(ToString::to_string)
-                .unwrap_or_default();
+            let key = path_text(meta.path());
             if key != "alias" && seen.contains(&key) {
                 errors.push(
                     darling::Error::custom(format!("`{key}` is given twice for {place}; keep one"))
@@ -196,76 +214,24 @@ fn strip_unknown_keys(
                 kept.push(meta);
                 continue;
             }
-            let listed = valid
-                .iter()
-                .map(|key| format!("`{key}`"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let shown = quote::ToTokens::to_token_stream(meta.path())
-                .to_string()
-                .replace(' ', "");
-            let message = if elsewhere.contains(&key.as_str()) {
-                format!("`{shown}` does not belong on {place}; keys valid here: {listed}")
-            } else if let Some(close) = closest(&key, valid) {
-                format!(
-                    "unknown config key `{shown}`; did you mean `{close}`? valid keys: {listed}"
-                )
+            let error = if elsewhere.contains(&key.as_str()) {
+                darling::Error::custom(format!(
+                    "`{key}` does not belong on {place}; keys valid here: {}",
+                    listed(valid)
+                ))
+                .with_span(meta.path())
             } else {
-                format!("unknown config key `{shown}`; valid keys: {listed}")
+                unknown_key(meta.path(), "config", &format!(" on {place}"), valid)
             };
-            errors.push(darling::Error::custom(message).with_span(meta.path()));
+            errors.push(error);
         }
         list.tokens = quote::ToTokens::to_token_stream(&kept);
     }
 }
 
-/// The valid key at most two edits away from `key`, if one is.
-fn closest<'k>(key: &str, valid: &[&'k str]) -> Option<&'k str> {
-    valid
-        .iter()
-        .map(|candidate| (edit_distance(key, candidate), *candidate))
-        .filter(|(distance, _)| *distance <= 2)
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate)
-}
-
-/// Levenshtein distance, with a transposition of neighbours counting as one edit
-/// (`defualt` → `default`).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in rows.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in rows[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (rows[i - 1][j] + 1)
-                .min(rows[i][j - 1] + 1)
-                .min(rows[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(rows[i - 2][j - 2] + 1);
-            }
-            rows[i][j] = best;
-        }
-    }
-    rows[a.len()][b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn suggestions() {
-        assert_eq!(edit_distance("defualt", "default"), 1);
-        assert_eq!(closest("defualt", FIELD_KEYS), Some("default"));
-        assert_eq!(closest("minlength", FIELD_KEYS), Some("min_length"));
-        assert_eq!(closest("colour", FIELD_KEYS), None);
-    }
 
     #[test]
     fn unknown_keys_are_reported_and_removed() {
@@ -278,7 +244,7 @@ mod tests {
         assert!(parsed.is_some());
         let message = message.err().unwrap_or_default();
         assert!(
-            message.contains("unknown config key `defualt`; did you mean `default`?"),
+            message.contains("unknown key `defualt` in #[config]; did you mean `default`?"),
             "{message}"
         );
     }

@@ -170,9 +170,7 @@ fn check_field(field: &FieldInput, errors: &mut darling::error::Accumulator) -> 
     let ident = field.ident.clone()?;
     let (class, _optional) = Class::of(&field.ty);
     let name = name_of(&ident);
-    let type_name = quote::ToTokens::to_token_stream(&field.ty)
-        .to_string()
-        .replace(' ', "");
+    let type_name = crate::attrs::type_text(&field.ty);
     let mut only_for = |applies: bool, key: &str, span: Span, what: &str| {
         if !applies && class != Class::Unknown {
             errors.push(error_at(

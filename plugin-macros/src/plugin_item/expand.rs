@@ -5,7 +5,7 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use super::parse::PluginItemInput;
-use crate::attrs::doc_comment;
+use crate::attrs::{doc_comment, path_text};
 use crate::runtime_path::private_path;
 
 /// The priority of new instances when the item does not say.
@@ -34,30 +34,52 @@ pub(crate) fn expand(input: &PluginItemInput) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let renamed_from = args.renamed_from.iter().map(|old| old.as_str());
-    let rust_type = self_ty.to_token_stream().to_string().replace(' ', "");
     let marker = marker_impl(input);
     if let Some(via) = &args.via {
         return expand_via(input, via, &marker);
     }
 
-    // Bounds are checked where the user wrote the types, so errors point there.
+    // Each requirement is named as `<Type as Trait>::item` at the type the user wrote, so a
+    // missing impl is reported there, with the trait's own message and nothing from inside
+    // the library.
     let plugin_type = quote_spanned!(trait_path.span()=> <dyn #trait_path as #private::PluginType>);
-    let (config, build) = match &args.config {
-        Some(config) => (
-            quote_spanned!(config.span()=> ::core::option::Option::Some(#private::schema_of::<#config>)),
-            quote_spanned!(self_ty.span()=>
-                |meta, values| #private::build_configured::<dyn #trait_path, #self_ty, #config>(
-                    meta, values, |item| #private::SharedArc::new(item))
-            ),
-        ),
-        None => (
-            quote!(::core::option::Option::None),
-            quote_spanned!(self_ty.span()=>
-                |meta, values| #private::build_plain::<dyn #trait_path, #self_ty>(
-                    meta, values, |item| #private::SharedArc::new(item))
-            ),
-        ),
+    let upcast = quote! {
+        |item| -> #private::SharedArc<dyn #trait_path> { #private::SharedArc::new(item) }
     };
+    let (config, build) = match &args.config {
+        Some(config) => {
+            let config_fn = |item: TokenStream| quote_spanned!(config.span()=> <#config as #private::PluginConfig>::#item);
+            let (schema, read, check) = (
+                config_fn(quote!(schema)),
+                config_fn(quote!(from_values)),
+                config_fn(quote!(validate)),
+            );
+            let from_config = quote_spanned!(self_ty.span()=>
+                <#self_ty as #private::FromConfig<#config>>::from_config
+            );
+            (
+                quote!(::core::option::Option::Some(#schema)),
+                quote! {
+                    |meta, values| #private::build_configured(
+                        meta, values, #read, #check, #from_config, #upcast,
+                    )
+                },
+            )
+        }
+        None => {
+            let build = quote_spanned!(self_ty.span()=>
+                <#self_ty as #private::ConfiglessItem>::build
+            );
+            (
+                quote!(::core::option::Option::None),
+                quote!(|meta, values| #private::build_plain(meta, values, #build, #upcast)),
+            )
+        }
+    };
+
+    // rustc reports the trait's `Send + Sync` supertraits at the impl, naming the field that is
+    // not thread-safe; this says why a plugin must be and what to do (a second error).
+    let thread_safe = quote!(const _: () = <#self_ty as #private::ThreadSafe>::CHECKED;);
 
     quote! {
         #original
@@ -65,6 +87,7 @@ pub(crate) fn expand(input: &PluginItemInput) -> TokenStream {
         #[allow(non_upper_case_globals)]
         const _: () = {
             #marker
+            #thread_safe
 
             #[#private::linkme::distributed_slice(#private::PLUGIN_ITEMS)]
             #[linkme(crate = #private::linkme)]
@@ -74,7 +97,7 @@ pub(crate) fn expand(input: &PluginItemInput) -> TokenStream {
                 priority: #priority,
                 category: #category,
                 renamed_from: &[#(#renamed_from),*],
-                rust_type: #rust_type,
+                rust_type: ::core::stringify!(#self_ty),
                 module: ::core::module_path!(),
                 crate_name: ::core::env!("CARGO_CRATE_NAME"),
                 location: #private::Location {
@@ -90,7 +113,8 @@ pub(crate) fn expand(input: &PluginItemInput) -> TokenStream {
 }
 
 /// `impl Parent for Item` of a sub-type's item: the marker, and compile-time checks that
-/// `Item` implements `SubType` and that `SubType`'s parent is this trait.
+/// `Item` implements `SubType` and that `SubType`'s parent is this trait, both reported at the
+/// `via = SubType` the user wrote.
 fn expand_via(input: &PluginItemInput, via: &syn::Path, marker: &TokenStream) -> TokenStream {
     let private = private_path(input.args.krate.as_ref());
     let original = &input.original;
@@ -99,13 +123,19 @@ fn expand_via(input: &PluginItemInput, via: &syn::Path, marker: &TokenStream) ->
         return original.to_token_stream();
     };
     let implements_sub_type = quote_spanned!(via.span()=>
-        #[allow(dead_code)]
-        fn registered_via() where #self_ty: #via {}
+        let _: fn(&#self_ty) -> &dyn #via = |item| item;
+    );
+    let (via_text, parent_text) = (path_text(via), path_text(trait_path));
+    let message = format!(
+        "`via = {via_text}` must name a sub-type of `{parent_text}`, declared as \
+         `#[plugin_type(name = \"...\", parent = {parent_text})] trait {via_text}: {parent_text}`; \
+         `{via_text}` is not declared with `parent = {parent_text}`"
     );
     let parent_check = quote_spanned!(via.span()=>
-        const _: () = #private::assert_via(
-            <dyn #via as #private::PluginType>::PARENT_KEY,
-            <dyn #trait_path as #private::PluginType>::KEY,
+        const _: () = ::core::assert!(
+            <dyn #via as #private::PluginType>::PARENT_KEY
+                == <dyn #trait_path as #private::PluginType>::KEY,
+            #message,
         );
     );
     quote! {
@@ -114,14 +144,17 @@ fn expand_via(input: &PluginItemInput, via: &syn::Path, marker: &TokenStream) ->
         #[allow(non_upper_case_globals)]
         const _: () = {
             #marker
-            #implements_sub_type
+            const _: () = {
+                #implements_sub_type
+            };
             #parent_check
         };
     }
 }
 
-/// The impl of the hidden supertrait only this macro writes. Also emitted next to errors, so a
-/// mistake in the attribute is not followed by "not registered as a plugin item".
+/// The impl of the supertrait only this macro writes (`PluginItem<dyn Trait>`). Also emitted
+/// next to errors, so a mistake in the attribute is not followed by "not registered as a plugin
+/// item".
 pub(crate) fn marker_impl(input: &PluginItemInput) -> TokenStream {
     let Some((_, trait_path, _)) = &input.original.trait_ else {
         return TokenStream::new();
@@ -129,9 +162,8 @@ pub(crate) fn marker_impl(input: &PluginItemInput) -> TokenStream {
     let private = private_path(input.args.krate.as_ref());
     let self_ty = &input.original.self_ty;
     let (impl_generics, _, where_clause) = input.original.generics.split_for_impl();
-    let plugin_type = quote_spanned!(trait_path.span()=> <dyn #trait_path as #private::PluginType>);
     quote! {
         #[automatically_derived]
-        impl #impl_generics #private::ItemOf<{ #plugin_type::KEY }> for #self_ty #where_clause {}
+        impl #impl_generics #private::PluginItem<dyn #trait_path> for #self_ty #where_clause {}
     }
 }

@@ -102,9 +102,7 @@ fn validate_via(
             darling::Error::custom(format!(
                 "`{key}` does not go with `via`: this impl only lets the `{}` item implement its \
                  parent trait; give `{key}` on the item's `#[plugin_item]` of the sub-type",
-                quote::ToTokens::to_token_stream(via)
-                    .to_string()
-                    .replace(' ', "")
+                crate::attrs::path_text(via)
             ))
             .with_span(&input.args_span),
         );

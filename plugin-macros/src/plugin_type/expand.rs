@@ -1,8 +1,9 @@
 //! Code generation for a valid plugin type. No checks here: `validate` ran first.
 
 use proc_macro2::TokenStream;
-use quote::{ToTokens, quote};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::TraitItem;
+use syn::spanned::Spanned;
 
 use super::parse::PluginTypeInput;
 use crate::attrs::doc_comment;
@@ -19,22 +20,18 @@ pub(crate) fn expand(input: &PluginTypeInput) -> TokenStream {
         .as_ref()
         .map(|n| n.as_str())
         .unwrap_or_default();
-    let namespace = match &input.args.namespace {
-        Some(namespace) => namespace.as_str().to_owned(),
-        // The defining crate's package name: cargo sets it for every rustc run, and the macro
-        // runs inside that run.
-        None => std::env::var("CARGO_PKG_NAME").unwrap_or_default(),
-    };
+    let namespace = namespace(input);
     let description = input
         .args
         .description
         .clone()
         .unwrap_or_else(|| doc_comment(&original.attrs));
-    let key = fnv1a(&[&namespace, name]);
     let fingerprint = format!("{:016x}", contract_fingerprint(original));
-    let ident_text = ident.to_string();
     let selector = match &input.args.selector {
-        Some(selector) => quote!(::core::option::Option::Some(#private::selector_of::<#selector>)),
+        // Named at the user's path, so a type that is not a selector is reported there.
+        Some(selector) => quote_spanned!(selector.span()=>
+            ::core::option::Option::Some(<#selector as #private::DefaultSelector>::create)
+        ),
         None => quote!(::core::option::Option::None),
     };
     let critical = input.args.critical.is_present();
@@ -44,7 +41,7 @@ pub(crate) fn expand(input: &PluginTypeInput) -> TokenStream {
                 info: <dyn #parent as #private::PluginType>::info,
                 upcast: upcast_to_parent,
             })),
-            quote!(const PARENT_KEY: u64 = <dyn #parent as #private::PluginType>::KEY;),
+            parent_key(parent, &private),
             quote! {
                 fn upcast_to_parent(
                     plugin: &#private::ErasedPlugin,
@@ -60,40 +57,36 @@ pub(crate) fn expand(input: &PluginTypeInput) -> TokenStream {
         ),
     };
 
-    let mut augmented = original.clone();
-    // The hidden supertrait only #[plugin_item] implements, then the thread-safety every
-    // shared plugin needs.
-    augmented
-        .supertraits
-        .insert(0, syn::parse_quote!(#private::ItemOf<#key>));
-    augmented
-        .supertraits
-        .push(syn::parse_quote!(::core::marker::Send));
-    augmented
-        .supertraits
-        .push(syn::parse_quote!(::core::marker::Sync));
-    augmented.supertraits.push(syn::parse_quote!('static));
-    if let Some(parent) = &input.args.parent
-        && !has_supertrait(original, parent)
-    {
-        augmented.supertraits.push(syn::parse_quote!(#parent));
-    }
-    if augmented.colon_token.is_none() {
-        augmented.colon_token = Some(Default::default());
-    }
+    let marker = marker_ident(ident);
+    let vis = &original.vis;
+    let mut augmented = with_supertraits(input);
+    // The supertrait only #[plugin_item] implements: an impl without it does not compile.
+    augmented.supertraits.insert(
+        0,
+        syn::parse_quote!(#private::PluginItem<<#marker as #private::TraitObject>::Dyn>),
+    );
 
     quote! {
         #augmented
 
+        /// Names `dyn Trait` in the trait's own supertraits (see `PluginItem`).
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        #vis enum #marker {}
+
         #[allow(non_upper_case_globals)]
         const _: () = {
+            impl #private::TraitObject for #marker {
+                type Dyn = dyn #ident;
+            }
+
             #[#private::linkme::distributed_slice(#private::PLUGIN_TYPES)]
             #[linkme(crate = #private::linkme)]
             static TYPE_INFO: #private::TypeInfo = #private::TypeInfo {
                 name: #name,
                 namespace: #namespace,
                 description: #description,
-                rust_path: ::core::concat!(::core::module_path!(), "::", #ident_text),
+                rust_path: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident)),
                 crate_name: ::core::env!("CARGO_CRATE_NAME"),
                 location: #private::Location {
                     file: ::core::file!(),
@@ -111,7 +104,7 @@ pub(crate) fn expand(input: &PluginTypeInput) -> TokenStream {
 
             #[automatically_derived]
             impl #private::PluginType for dyn #ident {
-                const KEY: u64 = #key;
+                const KEY: u64 = #private::type_key(#namespace, #name);
                 #parent_key
 
                 fn info() -> &'static #private::TypeInfo {
@@ -120,6 +113,54 @@ pub(crate) fn expand(input: &PluginTypeInput) -> TokenStream {
             }
         };
     }
+}
+
+/// The namespace as generated code spells it: the given one, else the defining crate's
+/// package name, read where the code is compiled (so tools that run the macro without cargo's
+/// environment still get it right).
+fn namespace(input: &PluginTypeInput) -> TokenStream {
+    match &input.args.namespace {
+        Some(namespace) => {
+            let namespace = namespace.as_str();
+            quote!(#namespace)
+        }
+        None => quote!(::core::env!("CARGO_PKG_NAME")),
+    }
+}
+
+/// The marker type `#[plugin_type]` declares beside the trait (see `TraitObject`).
+pub(crate) fn marker_ident(ident: &syn::Ident) -> syn::Ident {
+    quote::format_ident!("__plugin_type_{}", ident)
+}
+
+/// `const PARENT_KEY`, spanned at the parent's path so a parent that is not a plugin type is
+/// reported there.
+pub(crate) fn parent_key(parent: &syn::Path, private: &TokenStream) -> TokenStream {
+    let key = quote_spanned!(parent.span()=> <dyn #parent as #private::PluginType>::KEY);
+    quote!(const PARENT_KEY: u64 = #key;)
+}
+
+/// The trait with the supertraits every plugin type has: shared between threads, owned, and its
+/// parent's trait for a sub-type.
+pub(crate) fn with_supertraits(input: &PluginTypeInput) -> syn::ItemTrait {
+    let original = &input.original;
+    let mut augmented = original.clone();
+    augmented
+        .supertraits
+        .push(syn::parse_quote!(::core::marker::Send));
+    augmented
+        .supertraits
+        .push(syn::parse_quote!(::core::marker::Sync));
+    augmented.supertraits.push(syn::parse_quote!('static));
+    if let Some(parent) = &input.args.parent
+        && !has_supertrait(original, parent)
+    {
+        augmented.supertraits.push(syn::parse_quote!(#parent));
+    }
+    if augmented.colon_token.is_none() {
+        augmented.colon_token = Some(Default::default());
+    }
+    augmented
 }
 
 /// True when the trait already names `parent` among its supertraits.

@@ -1,9 +1,11 @@
 //! `#[plugin_type]`: makes a trait an extension point.
 //!
 //! parse (arguments and the trait) → validate (names, object safety, a required method) →
-//! expand (the trait with its supertraits, the registration, `impl PluginType for dyn Trait`).
+//! expand (the trait with its supertraits, the registration, `impl PluginType for dyn Trait`);
+//! with errors, a stub of the same shape instead (`fallback`).
 
 mod expand;
+mod fallback;
 pub(crate) mod parse;
 mod validate;
 
@@ -22,10 +24,9 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     match errors.finish() {
         Ok(()) => expand::expand(&parsed),
         Err(errors) => {
-            // The trait as written, so uses of it do not add follow-on errors.
             let errors = errors.write_errors();
-            let original = &parsed.original;
-            quote!(#errors #original)
+            let stub = fallback::stub(&parsed);
+            quote!(#errors #stub)
         }
     }
 }

@@ -18,7 +18,8 @@ pub(crate) fn validate(input: &PluginTypeInput, errors: &mut darling::error::Acc
         errors.push(
             darling::Error::custom(
                 "a plugin type cannot have generic parameters: the registry looks it up as one \
-                 `dyn Trait`; move the generics to its methods' argument types or make separate traits",
+                 `dyn Trait`; use concrete types in its methods (like `amount: u64`), or declare \
+                 one plugin type per type argument you need",
             )
             .with_span(&original.generics),
         );
@@ -37,7 +38,9 @@ pub(crate) fn validate(input: &PluginTypeInput, errors: &mut darling::error::Acc
                     required += 1;
                 }
                 if !sized_only {
-                    check_method(method, async_trait, errors);
+                    for error in method_problems(method, async_trait) {
+                        errors.push(error);
+                    }
                 }
             }
             TraitItem::Type(ty) => errors.push(
@@ -97,7 +100,7 @@ fn check_names(input: &PluginTypeInput, errors: &mut darling::error::Accumulator
 
 /// `where Self: Sized` takes a method out of the trait object: it needs no object safety and
 /// is not part of the contract items must fill.
-fn requires_sized(sig: &Signature) -> bool {
+pub(crate) fn requires_sized(sig: &Signature) -> bool {
     sig.generics.where_clause.as_ref().is_some_and(|clause| {
         clause.predicates.iter().any(|predicate| match predicate {
             WherePredicate::Type(bound) => {
@@ -111,7 +114,14 @@ fn requires_sized(sig: &Signature) -> bool {
     })
 }
 
-fn check_method(method: &TraitItemFn, async_trait: bool, errors: &mut darling::error::Accumulator) {
+/// Why a method keeps the trait from being used as `dyn Trait`, one error per reason (none
+/// for a method that is fine, or one kept out of the contract by `where Self: Sized`).
+pub(crate) fn method_problems(method: &TraitItemFn, async_trait: bool) -> Vec<darling::Error> {
+    let mut problems = Vec::new();
+    if requires_sized(&method.sig) {
+        return problems;
+    }
+    let errors = &mut problems;
     let sig = &method.sig;
     let name = &sig.ident;
     let not_object_safe = |why: String| {
@@ -139,7 +149,14 @@ fn check_method(method: &TraitItemFn, async_trait: bool, errors: &mut darling::e
         .iter()
         .find(|param| !matches!(param, syn::GenericParam::Lifetime(_)))
     {
-        errors.push(darling::Error::custom(not_object_safe("is generic".into())).with_span(param));
+        errors.push(
+            darling::Error::custom(format!(
+                "method `{name}` is generic, so the trait cannot be used as `dyn Trait`; take a \
+                 concrete type (like `amount: u64`) or a `&dyn Trait` argument instead, or add \
+                 `where Self: Sized` to keep the method out of the plugin contract"
+            ))
+            .with_span(param),
+        );
     }
     if let Some(asyncness) = &sig.asyncness
         && !async_trait
@@ -173,6 +190,7 @@ fn check_method(method: &TraitItemFn, async_trait: bool, errors: &mut darling::e
                 .with_span(&span),
         );
     }
+    problems
 }
 
 /// Finds `Self` and `impl Trait` in a signature's types.

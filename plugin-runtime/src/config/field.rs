@@ -10,13 +10,13 @@ use super::schema::FieldKind;
 ///
 /// Implemented for `String`, `bool`, every integer type, `f32`, `f64`, `Vec<String>` and
 /// `Option<T>` of those. `#[derive(PluginConfig)]` names this trait at each field's type, so
-/// an unsupported type is reported there.
+/// an unsupported type is reported there, once (its `Debug` impl goes through this trait too).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the type of a plugin config field",
     label = "no form mapping for this type",
     note = "use `String`, `bool`, an integer type, `f32`, `f64`, `Vec<String>`, or an `Option` of one of these"
 )]
-pub trait ConfigField: Sized {
+pub trait ConfigField: Sized + std::fmt::Debug {
     /// The kind a field of this type has unless an attribute (`secret`, `url`, …) refines it.
     const KIND: FieldKind;
     /// Whether the type is an `Option`.
@@ -37,6 +37,12 @@ pub trait ConfigField: Sized {
     /// The value of an absent field without a default: `None` when the field is required.
     fn when_missing() -> Option<Self> {
         None
+    }
+
+    /// `Debug::fmt`, as the derive's `Debug` impl names it.
+    #[doc(hidden)]
+    fn fmt_debug(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self, f)
     }
 }
 

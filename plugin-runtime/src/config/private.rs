@@ -12,6 +12,20 @@ pub use super::{
 
 use serde_json::Value;
 
+/// A field as the derive's `Debug` impl shows it: its value and `ConfigField::fmt_debug` of its
+/// type, named in generated code at the field's type.
+#[doc(hidden)]
+pub struct Shown<'a, T>(
+    pub &'a T,
+    pub fn(&T, &mut std::fmt::Formatter<'_>) -> std::fmt::Result,
+);
+
+impl<T> std::fmt::Debug for Shown<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (self.1)(self.0, f)
+    }
+}
+
 use super::ValueError;
 use super::validate::{REQUIRED, check_value, effective};
 

@@ -1,0 +1,10 @@
+use plugin_system::PluginConfig;
+
+#[derive(PluginConfig)]
+#[derive(Clone, Debug)]
+pub struct Config {
+    #[config(secret)]
+    pub api_key: String,
+}
+
+fn main() {}
