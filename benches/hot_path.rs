@@ -118,7 +118,7 @@ fn configured_instance(c: &mut Criterion) {
     let item = Registry::linked()
         .unwrap()
         .items()
-        .find(|item| item.name == "configured")
+        .find(|item| item.name() == "configured")
         .unwrap();
     let meta = InstanceMeta {
         id,
@@ -140,7 +140,7 @@ fn configured_instance(c: &mut Criterion) {
                 let plaintext = keyring.open(id, black_box(&sealed)).unwrap();
                 let values: plugin_system::config::ConfigValues =
                     serde_json::from_slice(&plaintext).unwrap();
-                black_box((item.build)(meta.clone(), Some(&values)).unwrap())
+                black_box((item.parts().build)(meta.clone(), Some(&values)).unwrap())
             })
         },
     );

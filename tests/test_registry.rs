@@ -6,7 +6,9 @@
 use std::any::TypeId;
 
 use demo_plugins::Greeter;
-use plugin_system::__private::{self as private, ItemInfo, LinkedCrate, Location, TypeInfo};
+use plugin_system::__private::{
+    self as private, ItemInfo, ItemParts, LinkedCrate, Location, TypeInfo, TypeParts,
+};
 use plugin_system::Error;
 use plugin_system::prelude::*;
 use plugin_system::registry::Registry;
@@ -32,14 +34,14 @@ fn items_from_two_crates_register_under_the_plugin_crates_type() {
     let greeter = registry
         .type_of(TypeId::of::<dyn Greeter>())
         .expect("registered");
-    assert_eq!(greeter.info.name, "greeter");
-    assert_eq!(greeter.info.namespace, "demo-plugins");
-    assert_eq!(greeter.info.description, "Says hello in some language.");
-    assert_eq!(greeter.info.crate_name, "demo_plugins");
+    assert_eq!(greeter.info.name(), "greeter");
+    assert_eq!(greeter.info.namespace(), "demo-plugins");
+    assert_eq!(greeter.info.description(), "Says hello in some language.");
+    assert_eq!(greeter.info.crate_name(), "demo_plugins");
     let items: Vec<_> = greeter
         .items
         .iter()
-        .map(|item| (item.name, item.crate_name))
+        .map(|item| (item.name(), item.crate_name()))
         .collect();
     assert_eq!(
         items,
@@ -50,9 +52,9 @@ fn items_from_two_crates_register_under_the_plugin_crates_type() {
         ]
     );
     let french = greeter.items[1];
-    assert_eq!(french.category, Some("european"));
-    assert_eq!(french.description, "Bonjour.");
-    assert_eq!(french.module, "demo_plugins");
+    assert_eq!(french.category(), Some("european"));
+    assert_eq!(french.description(), "Bonjour.");
+    assert_eq!(french.module(), "demo_plugins");
     assert!(!french.is_configurable());
 }
 
@@ -85,20 +87,20 @@ fn fake_build(
 }
 
 const fn fake_type(name: &'static str, file: &'static str, line: u32) -> TypeInfo {
-    TypeInfo {
+    TypeInfo::from_parts(TypeParts {
         name,
         namespace: "app",
         description: "",
         rust_path: "app::Fake",
         crate_name: "app",
-        location: Location { file, line },
+        location: Location::new(file, line),
         fingerprint: "0",
         type_id: private::type_id_of::<dyn Fake>,
         relabel: private::relabel::<dyn Fake>,
         selector: None,
         critical: false,
         parent: None,
-    }
+    })
 }
 
 static FAKE_TYPE: TypeInfo = fake_type("fake", "src/fake.rs", 3);
@@ -113,8 +115,8 @@ const fn fake_item(
     crate_name: &'static str,
     file: &'static str,
     line: u32,
-) -> ItemInfo {
-    ItemInfo {
+) -> ItemParts {
+    ItemParts {
         name,
         description: "",
         priority: 1,
@@ -123,7 +125,7 @@ const fn fake_item(
         rust_type: "Fake",
         module: "app",
         crate_name,
-        location: Location { file, line },
+        location: Location::new(file, line),
         plugin_type: fake_type_info,
         config: None,
         build: fake_build,
@@ -135,8 +137,18 @@ static NO_LINKS: [LinkedCrate; 0] = [];
 #[test]
 fn duplicate_item_names_fail_with_both_sites() {
     static ITEMS: [ItemInfo; 2] = [
-        fake_item("stripe", "payments_b", "payments-b/src/lib.rs", 40),
-        fake_item("stripe", "payments_a", "payments-a/src/lib.rs", 12),
+        ItemInfo::from_parts(fake_item(
+            "stripe",
+            "payments_b",
+            "payments-b/src/lib.rs",
+            40,
+        )),
+        ItemInfo::from_parts(fake_item(
+            "stripe",
+            "payments_a",
+            "payments-a/src/lib.rs",
+            12,
+        )),
     ];
     let err = Registry::collect(&[], &ITEMS, &NO_LINKS).unwrap_err();
     let message = err.to_string();
@@ -173,21 +185,20 @@ fn duplicate_type_names_fail_with_both_sites() {
 
 #[test]
 fn a_linked_crate_that_registered_nothing_fails_at_start_up() {
-    static ITEMS: [ItemInfo; 1] = [fake_item("stripe", "payments_a", "a.rs", 1)];
+    static ITEMS: [ItemInfo; 1] = [ItemInfo::from_parts(fake_item(
+        "stripe",
+        "payments_a",
+        "a.rs",
+        1,
+    ))];
     static LINKS: [LinkedCrate; 2] = [
         LinkedCrate {
             crate_name: "payments_a",
-            location: Location {
-                file: "src/main.rs",
-                line: 3,
-            },
+            location: Location::new("src/main.rs", 3),
         },
         LinkedCrate {
             crate_name: "payments_b",
-            location: Location {
-                file: "src/main.rs",
-                line: 3,
-            },
+            location: Location::new("src/main.rs", 3),
         },
     ];
     let err = Registry::collect(&[], &ITEMS, &LINKS).unwrap_err();
@@ -201,11 +212,11 @@ fn a_linked_crate_that_registered_nothing_fails_at_start_up() {
 #[test]
 fn renamed_from_must_not_name_a_live_item() {
     static ITEMS: [ItemInfo; 2] = [
-        ItemInfo {
+        ItemInfo::from_parts(ItemParts {
             renamed_from: &["old"],
             ..fake_item("new", "app", "a.rs", 1)
-        },
-        fake_item("old", "app", "a.rs", 2),
+        }),
+        ItemInfo::from_parts(fake_item("old", "app", "a.rs", 2)),
     ];
     let err = Registry::collect(&[], &ITEMS, &NO_LINKS).unwrap_err();
     assert!(err.to_string().contains("renamed_from = \"old\""), "{err}");
@@ -214,12 +225,12 @@ fn renamed_from_must_not_name_a_live_item() {
 #[test]
 fn items_are_sorted_whatever_the_slice_order() {
     static ITEMS: [ItemInfo; 3] = [
-        fake_item("zeta", "app", "a.rs", 1),
-        fake_item("alpha", "app", "a.rs", 2),
-        fake_item("mid", "app", "a.rs", 3),
+        ItemInfo::from_parts(fake_item("zeta", "app", "a.rs", 1)),
+        ItemInfo::from_parts(fake_item("alpha", "app", "a.rs", 2)),
+        ItemInfo::from_parts(fake_item("mid", "app", "a.rs", 3)),
     ];
     let registry = Registry::collect(&[], &ITEMS, &NO_LINKS).unwrap();
-    let names: Vec<_> = registry.items().map(|item| item.name).collect();
+    let names: Vec<_> = registry.items().map(|item| item.name()).collect();
     assert_eq!(names, ["alpha", "mid", "zeta"]);
     assert!(!registry.needs_key());
 }

@@ -123,7 +123,7 @@ fn linked() -> &'static Registry {
 fn only(items: &[&str]) -> &'static Registry {
     let kept: Vec<&'static ItemInfo> = linked()
         .items()
-        .filter(|item| items.contains(&item.name))
+        .filter(|item| items.contains(&item.name()))
         .collect();
     assert_eq!(kept.len(), 1, "one item per registry here");
     let registry = Registry::collect(&[], std::slice::from_ref(kept[0]), &[]).unwrap();

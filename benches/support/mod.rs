@@ -5,7 +5,7 @@
 
 use std::sync::LazyLock;
 
-use plugin_system::__private::{self as private, Location};
+use plugin_system::__private::{self as private, ItemParts, Location, TypeParts};
 use plugin_system::prelude::*;
 use plugin_system::registry::{ItemInfo, Registry, TypeInfo};
 
@@ -59,22 +59,21 @@ pub const MAX_TYPES: usize = 1000;
 
 static TYPES: LazyLock<Vec<TypeInfo>> = LazyLock::new(|| {
     (0..MAX_TYPES)
-        .map(|index| TypeInfo {
-            name: Box::leak(format!("type_{index:04}").into_boxed_str()),
-            namespace: "bench",
-            description: "a synthetic plugin type",
-            rust_path: "bench::BenchNotifier",
-            crate_name: "bench",
-            location: Location {
-                file: "benches/support/mod.rs",
-                line: 1,
-            },
-            fingerprint: "0",
-            type_id: private::type_id_of::<dyn BenchNotifier>,
-            relabel: private::relabel::<dyn BenchNotifier>,
-            selector: None,
-            critical: false,
-            parent: None,
+        .map(|index| {
+            TypeInfo::from_parts(TypeParts {
+                name: Box::leak(format!("type_{index:04}").into_boxed_str()),
+                namespace: "bench",
+                description: "a synthetic plugin type",
+                rust_path: "bench::BenchNotifier",
+                crate_name: "bench",
+                location: Location::new("benches/support/mod.rs", 1),
+                fingerprint: "0",
+                type_id: private::type_id_of::<dyn BenchNotifier>,
+                relabel: private::relabel::<dyn BenchNotifier>,
+                selector: None,
+                critical: false,
+                parent: None,
+            })
         })
         .collect()
 });
@@ -95,26 +94,25 @@ pub fn registry(types: usize, items: usize) -> &'static Registry {
     let plain = Registry::linked()
         .unwrap()
         .items()
-        .find(|item| item.name == "plain")
+        .find(|item| item.name() == "plain")
         .unwrap();
     let infos: Vec<ItemInfo> = (0..types)
         .flat_map(|t| (0..items).map(move |i| (t, i)))
-        .map(|(t, i)| ItemInfo {
-            name: Box::leak(format!("item_{i:02}").into_boxed_str()),
-            description: "a synthetic plugin item",
-            priority: i32::try_from(i).unwrap(),
-            category: None,
-            renamed_from: &[],
-            rust_type: "Plain",
-            module: "bench",
-            crate_name: "bench",
-            location: Location {
-                file: "benches/support/mod.rs",
-                line: 2,
-            },
-            plugin_type: TYPE_FNS[t],
-            config: None,
-            build: plain.build,
+        .map(|(t, i)| {
+            ItemInfo::from_parts(ItemParts {
+                name: Box::leak(format!("item_{i:02}").into_boxed_str()),
+                description: "a synthetic plugin item",
+                priority: i32::try_from(i).unwrap(),
+                category: None,
+                renamed_from: &[],
+                rust_type: "Plain",
+                module: "bench",
+                crate_name: "bench",
+                location: Location::new("benches/support/mod.rs", 2),
+                plugin_type: TYPE_FNS[t],
+                config: None,
+                build: plain.parts().build,
+            })
         })
         .collect();
     let registry = Registry::collect(&[], Vec::leak(infos), &[]).unwrap();

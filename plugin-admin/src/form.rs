@@ -36,7 +36,7 @@ impl Filled {
     /// A new instance of `item`: its default priority and the schema's defaults.
     pub(crate) fn defaults(item: &ItemInfo) -> Filled {
         let mut filled = Filled::default();
-        filled.set("instance_priority", item.priority.to_string());
+        filled.set("instance_priority", item.priority().to_string());
         filled.set("instance_status", Status::Active.as_str().to_owned());
         if let Some(schema) = item.schema() {
             for field in schema.fields {

@@ -160,11 +160,11 @@ pub(crate) async fn types(State(state): Shared, user: User, Query(q): Query<Noti
                     tr {
                         td {
                             a href=(format!("{}?type={}", state.path("/instances"), query_encode(&key.to_string()))) { (key) }
-                            @if let Some(parent) = ty.info.parent {
-                                div.help { "sub-type of " ((parent.info)().key()) }
+                            @if let Some(parent) = ty.info.parent() {
+                                div.help { "sub-type of " (parent.key()) }
                             }
                         }
-                        td { (ty.info.description) }
+                        td { (ty.info.description()) }
                         td { (ty.items.len()) }
                         td { (active) } td { (reserved) } td { (disabled) }
                     }
@@ -457,10 +457,10 @@ pub(crate) async fn pick_item(State(state): Shared, user: User) -> Response {
                     @for item in &ty.items {
                         li {
                             a href=(format!("{}?item={}", state.path("/new/item"), query_encode(&item.key().to_string()))) {
-                                (item.name)
+                                (item.name())
                             }
                             @if item.is_configurable() { " — configurable" }
-                            @if !item.description.is_empty() { div.help { (item.description) } }
+                            @if !item.description().is_empty() { div.help { (item.description()) } }
                         }
                     }
                 }
@@ -497,14 +497,20 @@ fn create_form(state: &AdminState, user: &User, item: &ItemInfo, filled: &Filled
         query_encode(&item.key().to_string())
     );
     let body = html! {
-        p { "Item " code { (item.key()) } @if !item.description.is_empty() { ": " (item.description) } }
+        p { "Item " code { (item.key()) } @if !item.description().is_empty() { ": " (item.description()) } }
         form #instance-form method="post" action=(action) {
             (csrf(user))
             (form::fields(item, filled, false))
             button type="submit" { "Create" }
         }
     };
-    page(state, Some(user), &format!("New {}", item.name), None, body)
+    page(
+        state,
+        Some(user),
+        &format!("New {}", item.name()),
+        None,
+        body,
+    )
 }
 
 /// The instance's own fields from a form, with errors for the bad ones.

@@ -24,7 +24,7 @@ pub struct InstanceMeta {
     pub version: i64,
 }
 
-/// One stored instance, as the [`Store`](crate::Store) keeps it. The config is the sealed
+/// One stored instance, as the [`Store`](crate::store::Store) keeps it. The config is the sealed
 /// (encrypted) envelope; only the runtime opens it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceRecord {

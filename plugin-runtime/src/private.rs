@@ -6,20 +6,20 @@ use std::any::TypeId;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-pub use ::core;
 pub use ::linkme;
 pub use ::std::sync::Arc as SharedArc;
 
 pub use crate::PluginConfig;
 pub use crate::config::private::*;
 pub use crate::config::{ConfigSchema, ConfigValues};
-pub use crate::error::PluginError;
-pub use crate::instance::InstanceMeta;
 pub use crate::registration::{
-    ConfiglessItem, DefaultSelector, ErasedPlugin, FromConfig, ItemInfo, LinkedCrate, Loaded,
-    Location, NoConfig, ParentLink, PluginItem, PluginType, ThreadSafe, TypeInfo,
+    ConfiglessItem, DefaultSelector, ErasedPlugin, FromConfig, ItemInfo, ItemParts, LinkedCrate,
+    Location, ParentLink, PluginItem, PluginType, ThreadSafe, TypeInfo, TypeParts,
 };
-pub use crate::select::Selector;
+
+use crate::error::{PluginError, panic_message};
+use crate::instance::InstanceMeta;
+use crate::registration::{Loaded, NoConfig};
 
 /// Every `#[plugin_type]` linked into the binary.
 #[linkme::distributed_slice]
@@ -158,15 +158,6 @@ where
     }))
 }
 
-/// The text of a panic payload.
-pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "non-string panic payload".to_owned())
-}
-
 /// Names plugin crates so the linker keeps them; see [`link!`](crate::link).
 #[doc(hidden)]
 #[macro_export]
@@ -179,10 +170,7 @@ macro_rules! __link_one {
             #[linkme(crate = $crate::__private::linkme)]
             static LINKED: $crate::__private::LinkedCrate = $crate::__private::LinkedCrate {
                 crate_name: ::core::stringify!($krate),
-                location: $crate::__private::Location {
-                    file: ::core::file!(),
-                    line: ::core::line!(),
-                },
+                location: $crate::__private::Location::new(::core::file!(), ::core::line!()),
             };
         };
     };

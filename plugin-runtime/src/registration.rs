@@ -18,10 +18,26 @@ use crate::select::Selector;
 /// Where a registration is written in the source: reported when two registrations collide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Location {
-    /// `file!()` of the registration.
-    pub file: &'static str,
-    /// `line!()` of the registration.
-    pub line: u32,
+    file: &'static str,
+    line: u32,
+}
+
+impl Location {
+    /// A place in the source (what the macros record with `file!()` and `line!()`).
+    #[doc(hidden)]
+    pub const fn new(file: &'static str, line: u32) -> Location {
+        Location { file, line }
+    }
+
+    /// The file, as `file!()` spells it.
+    pub fn file(&self) -> &'static str {
+        self.file
+    }
+
+    /// The line.
+    pub fn line(&self) -> u32 {
+        self.line
+    }
 }
 
 impl fmt::Display for Location {
@@ -30,105 +46,272 @@ impl fmt::Display for Location {
     }
 }
 
-/// A plugin type (an extension point), as `#[plugin_type]` registers it.
-#[derive(Debug)]
+/// A plugin type (an extension point), as `#[plugin_type]` registers it. Read-only: only the
+/// macro makes one.
 pub struct TypeInfo {
-    /// The type's name (`payment_gateway`): `[a-z0-9_]+`.
+    parts: TypeParts,
+}
+
+/// What a [`TypeInfo`] is made of: filled in by `#[plugin_type]` (and by hand in the crate's
+/// own tests and benchmarks). Not public API.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct TypeParts {
     pub name: &'static str,
-    /// Its namespace: the defining crate's package name unless given. Together with `name`
-    /// the stored key, so moving the trait between modules does not orphan rows.
     pub namespace: &'static str,
-    /// For operators: the trait's doc comment unless given.
     pub description: &'static str,
-    /// The trait's Rust path (`shop::payments::PaymentGateway`).
     pub rust_path: &'static str,
-    /// The crate that defines the trait (`CARGO_CRATE_NAME`).
     pub crate_name: &'static str,
-    /// Where the `#[plugin_type]` attribute is.
     pub location: Location,
-    /// A hash of the trait's method signatures: which contract a stored row was synced from.
     pub fingerprint: &'static str,
-    /// `TypeId` of `dyn Trait`: how typed lookups find this type.
     pub type_id: fn() -> TypeId,
-    /// Re-labels a loaded plugin of this type with new metadata, without reconstructing it.
-    #[doc(hidden)]
     pub relabel: fn(&ErasedPlugin, InstanceMeta) -> ErasedPlugin,
-    /// The selector `#[plugin_type(selector = S)]` declares, for `Plugins::select`.
     pub selector: Option<fn() -> Arc<dyn Selector>>,
-    /// `#[plugin_type(critical)]`: its instances are never skipped by a circuit breaker.
     pub critical: bool,
-    /// `#[plugin_type(parent = Parent)]`: this type is a sub-type of `Parent`, whose lookups
-    /// also serve this type's instances.
     pub parent: Option<ParentLink>,
 }
 
 /// A sub-type's link to its parent type.
 #[derive(Debug, Clone, Copy)]
 pub struct ParentLink {
-    /// The parent type.
-    pub info: fn() -> &'static TypeInfo,
-    /// Turns a loaded plugin of the sub-type into a loaded plugin of the parent type (the
-    /// trait object upcast), sharing the constructed object.
-    #[doc(hidden)]
-    pub upcast: fn(&ErasedPlugin) -> Option<ErasedPlugin>,
+    info: fn() -> &'static TypeInfo,
+    upcast: fn(&ErasedPlugin) -> Option<ErasedPlugin>,
 }
 
-impl TypeInfo {
-    /// The stable key of the type: `namespace:name`.
-    pub fn key(&self) -> TypeKey {
-        TypeKey {
-            namespace: self.namespace.into(),
-            name: self.name.into(),
-        }
+impl ParentLink {
+    /// The parent type and the upcast of a loaded sub-type plugin to it (the trait object
+    /// upcast, sharing the constructed object). Made by `#[plugin_type(parent = ...)]`.
+    #[doc(hidden)]
+    pub const fn new(
+        info: fn() -> &'static TypeInfo,
+        upcast: fn(&ErasedPlugin) -> Option<ErasedPlugin>,
+    ) -> ParentLink {
+        ParentLink { info, upcast }
+    }
+
+    /// The parent type.
+    pub fn info(&self) -> &'static TypeInfo {
+        (self.info)()
+    }
+
+    pub(crate) fn upcast(&self) -> fn(&ErasedPlugin) -> Option<ErasedPlugin> {
+        self.upcast
     }
 }
 
-/// A plugin item (an implementation), as `#[plugin_item]` registers it.
-pub struct ItemInfo {
-    /// The item's name (`stripe`): `[a-z0-9_]+`, unique within its type.
-    pub name: &'static str,
-    /// For operators: the impl's doc comment unless given.
-    pub description: &'static str,
-    /// The priority new instances get (lower is preferred).
-    pub priority: i32,
-    /// A free grouping for the admin (`"cards"`, `"wallets"`).
-    pub category: Option<&'static str>,
-    /// Earlier names of this item: sync moves their rows instead of orphaning them.
-    pub renamed_from: &'static [&'static str],
-    /// The implementing Rust type, as written.
-    pub rust_type: &'static str,
-    /// `module_path!()` of the impl.
-    pub module: &'static str,
-    /// The crate that registers the item (`CARGO_CRATE_NAME`): checked by `link!`.
-    pub crate_name: &'static str,
-    /// Where the `#[plugin_item]` attribute is.
-    pub location: Location,
-    /// The plugin type this item implements.
-    pub plugin_type: fn() -> &'static TypeInfo,
-    /// The config schema, for configurable items.
-    pub config: Option<fn() -> &'static ConfigSchema>,
-    /// Builds one instance of the item from its (already decrypted) config values.
+impl TypeInfo {
+    /// A type made of `parts` (what the macro generates).
     #[doc(hidden)]
+    pub const fn from_parts(parts: TypeParts) -> TypeInfo {
+        TypeInfo { parts }
+    }
+
+    /// The stable key of the type: `namespace:name`.
+    pub fn key(&self) -> TypeKey {
+        TypeKey {
+            namespace: self.parts.namespace.into(),
+            name: self.parts.name.into(),
+        }
+    }
+
+    /// The type's name (`payment_gateway`): `[a-z0-9_]+`.
+    pub fn name(&self) -> &'static str {
+        self.parts.name
+    }
+
+    /// Its namespace: the defining crate's package name unless given. With the name, the
+    /// stored key, so moving the trait between modules does not orphan rows.
+    pub fn namespace(&self) -> &'static str {
+        self.parts.namespace
+    }
+
+    /// For operators: the trait's doc comment unless given.
+    pub fn description(&self) -> &'static str {
+        self.parts.description
+    }
+
+    /// The trait's Rust path (`shop::payments::PaymentGateway`).
+    pub fn rust_path(&self) -> &'static str {
+        self.parts.rust_path
+    }
+
+    /// The crate that defines the trait, as Rust spells it.
+    pub fn crate_name(&self) -> &'static str {
+        self.parts.crate_name
+    }
+
+    /// Where the `#[plugin_type]` attribute is.
+    pub fn location(&self) -> Location {
+        self.parts.location
+    }
+
+    /// A hash of the trait's method signatures: which contract a stored row was synced from.
+    pub fn fingerprint(&self) -> &'static str {
+        self.parts.fingerprint
+    }
+
+    /// Whether the type declares a selector (`#[plugin_type(selector = S)]`) for
+    /// `Plugins::select`.
+    pub fn has_selector(&self) -> bool {
+        self.parts.selector.is_some()
+    }
+
+    /// `#[plugin_type(critical)]`: its instances are never skipped by a circuit breaker.
+    pub fn is_critical(&self) -> bool {
+        self.parts.critical
+    }
+
+    /// The parent type of a sub-type (`#[plugin_type(parent = Parent)]`), whose lookups also
+    /// serve this type's instances.
+    pub fn parent(&self) -> Option<&'static TypeInfo> {
+        self.parts.parent.map(|link| link.info())
+    }
+
+    /// `TypeId` of `dyn Trait`: how typed lookups find this type.
+    pub(crate) fn trait_object_id(&self) -> TypeId {
+        (self.parts.type_id)()
+    }
+
+    pub(crate) fn relabel(&self) -> fn(&ErasedPlugin, InstanceMeta) -> ErasedPlugin {
+        self.parts.relabel
+    }
+
+    pub(crate) fn selector(&self) -> Option<fn() -> Arc<dyn Selector>> {
+        self.parts.selector
+    }
+
+    pub(crate) fn parent_link(&self) -> Option<ParentLink> {
+        self.parts.parent
+    }
+}
+
+impl fmt::Debug for TypeInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TypeInfo")
+            .field("key", &self.key().to_string())
+            .field("rust_path", &self.parts.rust_path)
+            .field("location", &self.parts.location)
+            .field(
+                "parent",
+                &self.parent().map(|parent| parent.key().to_string()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// A plugin item (an implementation), as `#[plugin_item]` registers it. Read-only: only the
+/// macro makes one.
+pub struct ItemInfo {
+    parts: ItemParts,
+}
+
+/// What an [`ItemInfo`] is made of: filled in by `#[plugin_item]` (and by hand in the crate's
+/// own tests and benchmarks). Not public API.
+#[doc(hidden)]
+pub struct ItemParts {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub priority: i32,
+    pub category: Option<&'static str>,
+    pub renamed_from: &'static [&'static str],
+    pub rust_type: &'static str,
+    pub module: &'static str,
+    pub crate_name: &'static str,
+    pub location: Location,
+    pub plugin_type: fn() -> &'static TypeInfo,
+    pub config: Option<fn() -> &'static ConfigSchema>,
     pub build: fn(InstanceMeta, Option<&ConfigValues>) -> Result<ErasedPlugin, PluginError>,
 }
 
 impl ItemInfo {
+    /// An item made of `parts` (what the macro generates).
+    #[doc(hidden)]
+    pub const fn from_parts(parts: ItemParts) -> ItemInfo {
+        ItemInfo { parts }
+    }
+
+    /// What it is made of, for building variations of a registered item by hand (the
+    /// crate's own tests and benchmarks). Not public API.
+    #[doc(hidden)]
+    pub fn parts(&self) -> &ItemParts {
+        &self.parts
+    }
+
     /// The stable key of the item: `namespace:type/item`.
     pub fn key(&self) -> ItemKey {
         ItemKey {
-            type_key: (self.plugin_type)().key(),
-            name: self.name.into(),
+            type_key: self.plugin_type().key(),
+            name: self.parts.name.into(),
         }
+    }
+
+    /// The item's name (`stripe`): `[a-z0-9_]+`, unique within its type.
+    pub fn name(&self) -> &'static str {
+        self.parts.name
+    }
+
+    /// For operators: the impl's doc comment unless given.
+    pub fn description(&self) -> &'static str {
+        self.parts.description
+    }
+
+    /// The priority new instances get (lower is preferred).
+    pub fn priority(&self) -> i32 {
+        self.parts.priority
+    }
+
+    /// A free grouping for operators (`"cards"`, `"wallets"`).
+    pub fn category(&self) -> Option<&'static str> {
+        self.parts.category
+    }
+
+    /// Earlier names of this item: sync moves their rows instead of orphaning them.
+    pub fn renamed_from(&self) -> &'static [&'static str] {
+        self.parts.renamed_from
+    }
+
+    /// The implementing Rust type, as written.
+    pub fn rust_type(&self) -> &'static str {
+        self.parts.rust_type
+    }
+
+    /// `module_path!()` of the impl.
+    pub fn module(&self) -> &'static str {
+        self.parts.module
+    }
+
+    /// The crate that registers the item, as Rust spells it (what `link!` checks).
+    pub fn crate_name(&self) -> &'static str {
+        self.parts.crate_name
+    }
+
+    /// Where the `#[plugin_item]` attribute is.
+    pub fn location(&self) -> Location {
+        self.parts.location
+    }
+
+    /// The plugin type this item implements.
+    pub fn plugin_type(&self) -> &'static TypeInfo {
+        (self.parts.plugin_type)()
     }
 
     /// True when instances of this item carry a config.
     pub fn is_configurable(&self) -> bool {
-        self.config.is_some()
+        self.parts.config.is_some()
     }
 
     /// The item's config schema, if it has one.
     pub fn schema(&self) -> Option<&'static ConfigSchema> {
-        self.config.map(|schema| schema())
+        self.parts.config.map(|schema| schema())
+    }
+
+    /// Builds one instance from its (already decrypted) config values.
+    pub(crate) fn build(
+        &self,
+        meta: InstanceMeta,
+        values: Option<&ConfigValues>,
+    ) -> Result<ErasedPlugin, PluginError> {
+        (self.parts.build)(meta, values)
     }
 }
 
@@ -136,10 +319,10 @@ impl fmt::Debug for ItemInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ItemInfo")
             .field("key", &self.key().to_string())
-            .field("rust_type", &self.rust_type)
-            .field("priority", &self.priority)
+            .field("rust_type", &self.parts.rust_type)
+            .field("priority", &self.parts.priority)
             .field("configurable", &self.is_configurable())
-            .field("location", &self.location)
+            .field("location", &self.parts.location)
             .finish_non_exhaustive()
     }
 }

@@ -57,20 +57,20 @@ impl Registry {
             BTreeMap::new();
         let named = types
             .iter()
-            .chain(items.iter().map(|item| (item.plugin_type)()));
+            .chain(items.iter().map(|item| item.plugin_type()));
         let mut all_types = Vec::new();
         for info in named {
             let mut next = Some(info);
             while let Some(info) = next {
                 all_types.push(info);
-                next = info.parent.map(|link| (link.info)());
+                next = info.parent();
             }
         }
         for info in all_types {
             match by_key.get(&info.key()) {
                 Some((existing, _)) if std::ptr::eq(*existing, info) => {}
                 Some((existing, _)) => {
-                    let (first, second) = sites(existing.location, info.location);
+                    let (first, second) = sites(existing.location(), info.location());
                     return Err(Error::DuplicateRegistration {
                         what: "plugin type",
                         key: info.key().to_string(),
@@ -84,7 +84,7 @@ impl Registry {
             }
         }
         for item in items {
-            let type_key = (item.plugin_type)().key();
+            let type_key = item.plugin_type().key();
             if let Some((_, list)) = by_key.get_mut(&type_key) {
                 list.push(item);
             }
@@ -93,15 +93,15 @@ impl Registry {
         let mut registered = Vec::with_capacity(by_key.len());
         for (_, (info, mut items)) in by_key {
             items.sort_by(|a, b| {
-                (a.name, a.location.file, a.location.line).cmp(&(
-                    b.name,
-                    b.location.file,
-                    b.location.line,
+                (a.name(), a.location().file(), a.location().line()).cmp(&(
+                    b.name(),
+                    b.location().file(),
+                    b.location().line(),
                 ))
             });
             for pair in items.windows(2) {
-                if pair[0].name == pair[1].name {
-                    let (first, second) = sites(pair[0].location, pair[1].location);
+                if pair[0].name() == pair[1].name() {
+                    let (first, second) = sites(pair[0].location(), pair[1].location());
                     return Err(Error::DuplicateRegistration {
                         what: "plugin item",
                         key: pair[0].key().to_string(),
@@ -119,7 +119,7 @@ impl Registry {
             by_type_id: registered
                 .iter()
                 .enumerate()
-                .map(|(index, ty)| ((ty.info.type_id)(), index))
+                .map(|(index, ty)| (ty.info.trait_object_id(), index))
                 .collect(),
             by_key: registered
                 .iter()
@@ -135,11 +135,11 @@ impl Registry {
     fn check_linked_crates(&self, linked_crates: &[LinkedCrate]) -> Result<(), Error> {
         for linked in linked_crates {
             let contributed = self.types.iter().any(|ty| {
-                ty.info.crate_name == linked.crate_name
+                ty.info.crate_name() == linked.crate_name
                     || ty
                         .items
                         .iter()
-                        .any(|item| item.crate_name == linked.crate_name)
+                        .any(|item| item.crate_name() == linked.crate_name)
             });
             if !contributed {
                 return Err(Error::MissingPluginCrate {
@@ -181,14 +181,14 @@ impl Registry {
         ty.items
             .iter()
             .copied()
-            .find(|item| item.name == key.name)
+            .find(|item| item.name() == key.name)
             .ok_or_else(|| Error::UnknownItem {
                 type_name: key.type_key.to_string(),
                 item: crate::keys::truncate(&key.name),
                 known: ty
                     .items
                     .iter()
-                    .map(|item| item.name)
+                    .map(|item| item.name())
                     .collect::<Vec<_>>()
                     .join(", "),
             })
@@ -196,7 +196,7 @@ impl Registry {
 
     /// The namespaces this binary registers: sync never touches rows of other namespaces.
     pub fn namespaces(&self) -> Vec<&'static str> {
-        let mut namespaces: Vec<_> = self.types.iter().map(|ty| ty.info.namespace).collect();
+        let mut namespaces: Vec<_> = self.types.iter().map(|ty| ty.info.namespace()).collect();
         namespaces.dedup();
         namespaces
     }
@@ -247,10 +247,10 @@ fn sites(a: crate::registration::Location, b: crate::registration::Location) -> 
 fn check_renames(ty: &TypeInfo, items: &[&'static ItemInfo]) -> Result<(), Error> {
     let mut claimed: BTreeMap<&str, &ItemInfo> = BTreeMap::new();
     for item in items {
-        for &old in item.renamed_from {
-            if items.iter().any(|other| other.name == old) {
+        for &old in item.renamed_from() {
+            if items.iter().any(|other| other.name() == old) {
                 return Err(Error::InvalidRegistration {
-                    what: format!("plugin item `{}` of type `{}`", item.name, ty.key()),
+                    what: format!("plugin item `{}` of type `{}`", item.name(), ty.key()),
                     reason: format!(
                         "`renamed_from = \"{old}\"` names an item that is still registered; remove one of them"
                     ),
@@ -261,7 +261,8 @@ fn check_renames(ty: &TypeInfo, items: &[&'static ItemInfo]) -> Result<(), Error
                     what: format!("plugin type `{}`", ty.key()),
                     reason: format!(
                         "items `{}` and `{}` both claim `renamed_from = \"{old}\"`",
-                        other.name, item.name
+                        other.name(),
+                        item.name()
                     ),
                 });
             }

@@ -318,10 +318,10 @@ pub fn plan(registry: &Registry, stored: &StoredState, options: &SyncOptions) ->
         let key = ty.info.key();
         let wanted = StoredType {
             key: key.clone(),
-            description: ty.info.description.to_owned(),
-            fingerprint: ty.info.fingerprint.to_owned(),
-            rust_path: ty.info.rust_path.to_owned(),
-            parent: ty.info.parent.map(|link| (link.info)().key()),
+            description: ty.info.description().to_owned(),
+            fingerprint: ty.info.fingerprint().to_owned(),
+            rust_path: ty.info.rust_path().to_owned(),
+            parent: ty.info.parent().map(|parent| parent.key()),
             orphaned: false,
         };
         match stored_types.get(&key) {
@@ -351,17 +351,17 @@ pub fn plan(registry: &Registry, stored: &StoredState, options: &SyncOptions) ->
             let key = item.key();
             let wanted = StoredItem {
                 key: key.clone(),
-                module: item.module.to_owned(),
-                description: item.description.to_owned(),
-                category: item.category.map(str::to_owned),
+                module: item.module().to_owned(),
+                description: item.description().to_owned(),
+                category: item.category().map(str::to_owned),
                 configurable: item.is_configurable(),
-                priority: item.priority,
+                priority: item.priority(),
                 orphaned: false,
             };
             let existing = match stored_items.get(&key) {
                 Some(row) => Some(*row),
                 None => {
-                    let old = item.renamed_from.iter().find_map(|old| {
+                    let old = item.renamed_from().iter().find_map(|old| {
                         let old_key = ItemKey {
                             type_key: key.type_key.clone(),
                             name: (*old).to_owned(),
@@ -420,7 +420,7 @@ pub fn plan(registry: &Registry, stored: &StoredState, options: &SyncOptions) ->
             let instances = existing
                 .and_then(|row| instances_of.get(&row.key))
                 .map_or(&[][..], Vec::as_slice);
-            plan_instances(item.name, &key, &wanted, instances, &mut report);
+            plan_instances(item.name(), &key, &wanted, instances, &mut report);
             live_items.insert(key);
         }
     }

@@ -75,7 +75,7 @@ impl Gateway for Custom {
 
 fn main() {
     let registry = plugin_system::registry::Registry::linked().unwrap();
-    let names: Vec<_> = registry.items().map(|item| item.name).collect();
+    let names: Vec<_> = registry.items().map(|item| item.name()).collect();
     assert_eq!(names, ["custom", "fallible", "from_impl", "plain"]);
     let plugins = Plugins::builder().keyring(Keyring::new(plugin_system::Key::generate())).build().unwrap();
     // `custom` and `plain` have default instances; `custom` comes first by id or priority tie.

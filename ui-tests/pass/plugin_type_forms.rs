@@ -40,15 +40,15 @@ pub trait Balanced {
 
 fn main() {
     fn is_plugin_type<T: ?Sized + PluginType>() -> &'static str {
-        T::info().name
+        T::info().name()
     }
     assert_eq!(is_plugin_type::<dyn Documented>(), "documented");
-    assert_eq!(<dyn Documented as PluginType>::info().description, "Described by its doc comment.");
+    assert_eq!(<dyn Documented as PluginType>::info().description(), "Described by its doc comment.");
     let explicit = <dyn Explicit as PluginType>::info();
-    assert_eq!(explicit.namespace, "shared-contracts");
-    assert_eq!(explicit.description, "Given in the attribute");
+    assert_eq!(explicit.namespace(), "shared-contracts");
+    assert_eq!(explicit.description(), "Given in the attribute");
     assert_eq!(is_plugin_type::<dyn PrivateOne>(), "private_one");
     let balanced = <dyn Balanced as PluginType>::info();
-    assert!(balanced.selector.is_some() && balanced.critical);
-    assert!(explicit.selector.is_none() && !explicit.critical);
+    assert!(balanced.has_selector() && balanced.is_critical());
+    assert!(!explicit.has_selector() && !explicit.is_critical());
 }

@@ -50,6 +50,6 @@ fn main() {
     assert_eq!(plugins.get::<dyn Gateway>().unwrap().pay(1), "pay 1");
     assert_eq!(plugins.get::<dyn CardGateway>().unwrap().refund(2), "refund 2");
     assert_eq!(plugins.get::<dyn DebitGateway>().unwrap().balance(), 7);
-    let parent = <dyn DebitGateway as PluginType>::info().parent.unwrap();
-    assert_eq!((parent.info)().name, "card_gateway");
+    let parent = <dyn DebitGateway as PluginType>::info().parent().unwrap();
+    assert_eq!(parent.name(), "card_gateway");
 }

@@ -91,7 +91,7 @@ pub(crate) fn expand(input: &PluginItemInput) -> TokenStream {
 
             #[#private::linkme::distributed_slice(#private::PLUGIN_ITEMS)]
             #[linkme(crate = #private::linkme)]
-            static ITEM_INFO: #private::ItemInfo = #private::ItemInfo {
+            static ITEM_INFO: #private::ItemInfo = #private::ItemInfo::from_parts(#private::ItemParts {
                 name: #name,
                 description: #description,
                 priority: #priority,
@@ -100,14 +100,11 @@ pub(crate) fn expand(input: &PluginItemInput) -> TokenStream {
                 rust_type: ::core::stringify!(#self_ty),
                 module: ::core::module_path!(),
                 crate_name: ::core::env!("CARGO_CRATE_NAME"),
-                location: #private::Location {
-                    file: ::core::file!(),
-                    line: ::core::line!(),
-                },
+                location: #private::Location::new(::core::file!(), ::core::line!()),
                 plugin_type: #plugin_type::info,
                 config: #config,
                 build: #build,
-            };
+            });
         };
     }
 }

@@ -37,10 +37,10 @@ pub(crate) fn expand(input: &PluginTypeInput) -> TokenStream {
     let critical = input.args.critical.is_present();
     let (parent, parent_key, upcast) = match &input.args.parent {
         Some(parent) => (
-            quote!(::core::option::Option::Some(#private::ParentLink {
-                info: <dyn #parent as #private::PluginType>::info,
-                upcast: upcast_to_parent,
-            })),
+            quote!(::core::option::Option::Some(#private::ParentLink::new(
+                <dyn #parent as #private::PluginType>::info,
+                upcast_to_parent,
+            ))),
             parent_key(parent, &private),
             quote! {
                 fn upcast_to_parent(
@@ -82,23 +82,20 @@ pub(crate) fn expand(input: &PluginTypeInput) -> TokenStream {
 
             #[#private::linkme::distributed_slice(#private::PLUGIN_TYPES)]
             #[linkme(crate = #private::linkme)]
-            static TYPE_INFO: #private::TypeInfo = #private::TypeInfo {
+            static TYPE_INFO: #private::TypeInfo = #private::TypeInfo::from_parts(#private::TypeParts {
                 name: #name,
                 namespace: #namespace,
                 description: #description,
                 rust_path: ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident)),
                 crate_name: ::core::env!("CARGO_CRATE_NAME"),
-                location: #private::Location {
-                    file: ::core::file!(),
-                    line: ::core::line!(),
-                },
+                location: #private::Location::new(::core::file!(), ::core::line!()),
                 fingerprint: #fingerprint,
                 type_id: #private::type_id_of::<dyn #ident>,
                 relabel: #private::relabel::<dyn #ident>,
                 selector: #selector,
                 critical: #critical,
                 parent: #parent,
-            };
+            });
 
             #upcast
 

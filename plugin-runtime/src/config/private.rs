@@ -2,8 +2,6 @@
 //! `::plugin_system::__private::…` so users never import anything for the derive to work.
 
 #[doc(hidden)]
-pub use serde_json;
-
 #[doc(hidden)]
 pub use super::{
     ConfigErrors, ConfigField, ConfigSchema, ConfigValues, DefaultValue, FieldKind, FieldSchema,

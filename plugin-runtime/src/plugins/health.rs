@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt;
 
 use super::Plugins;
-use crate::__private::panic_message;
+use crate::error::panic_message;
 use crate::instance::InstanceMeta;
 use crate::keys::InstanceId;
 use crate::registration::{Plugin, PluginType};
@@ -245,7 +245,7 @@ impl Plugins {
     pub fn set_health_policy<T: ?Sized + PluginType>(&self, policy: Option<HealthPolicy>) {
         let mut policies = lock(&self.inner.health.policies);
         match policy {
-            Some(policy) if !T::info().critical => {
+            Some(policy) if !T::info().is_critical() => {
                 policies.insert(TypeId::of::<T>(), policy);
             }
             _ => {

@@ -225,7 +225,7 @@ impl PluginsBuilder {
         let selectors: ByType<Arc<dyn Selector>> = registry
             .types()
             .iter()
-            .filter_map(|ty| Some(((ty.info.type_id)(), (ty.info.selector?)())))
+            .filter_map(|ty| Some((ty.info.trait_object_id(), (ty.info.selector()?)())))
             .collect();
         let inner = Arc::new(Inner {
             registry,
@@ -287,9 +287,9 @@ impl Plugins {
         while let Some(info) = lineage
             && info.key() != expected
         {
-            lineage = info.parent.map(|link| {
-                upcasts.push(link.upcast);
-                (link.info)()
+            lineage = info.parent_link().map(|link| {
+                upcasts.push(link.upcast());
+                link.info()
             });
         }
         if lineage.is_none() {
@@ -416,7 +416,7 @@ impl Plugins {
                 name: new.name,
                 item: new.item,
                 status: new.status,
-                priority: new.priority.unwrap_or(item.priority),
+                priority: new.priority.unwrap_or(item.priority()),
                 scope: new.scope,
                 version: 1,
             },

@@ -189,17 +189,19 @@ impl Snapshot {
                 let mut plugin = Arc::clone(plugin);
                 loop {
                     candidates.push(Candidate {
-                        type_id: (info.type_id)(),
-                        relabel: info.relabel,
+                        type_id: info.trait_object_id(),
+                        relabel: info.relabel(),
                         scope: record.meta.scope.clone(),
                         meta: record.meta.clone(),
                         plugin: Arc::clone(&plugin),
                     });
-                    let Some(link) = info.parent else { break };
-                    let Some(upcast) = (link.upcast)(&plugin) else {
+                    let Some(link) = info.parent_link() else {
                         break;
                     };
-                    (info, plugin) = ((link.info)(), upcast);
+                    let Some(upcast) = link.upcast()(&plugin) else {
+                        break;
+                    };
+                    (info, plugin) = (link.info(), upcast);
                 }
             }
             snapshot.instances.insert(
@@ -309,7 +311,7 @@ fn load_entry(
         let plugin = if *meta == record.meta {
             Arc::clone(plugin)
         } else {
-            ((item.plugin_type)().relabel)(plugin, record.meta.clone())
+            (item.plugin_type().relabel())(plugin, record.meta.clone())
         };
         return EntryState::Loaded {
             plugin,
@@ -320,7 +322,7 @@ fn load_entry(
         Ok(values) => values,
         Err(reason) => return EntryState::Failed(reason),
     };
-    match (item.build)(record.meta.clone(), values.as_ref()) {
+    match item.build(record.meta.clone(), values.as_ref()) {
         Ok(plugin) => EntryState::Loaded {
             plugin,
             built_from: record.sealed_config.clone(),

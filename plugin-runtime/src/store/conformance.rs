@@ -23,7 +23,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::rules::{self, BulkEdit, InstanceChange};
 use super::{AuditQuery, Store, StoreErrorKind, Transaction};
-use crate::__private::{self as private, ErasedPlugin, ItemInfo, LinkedCrate, Location, TypeInfo};
+use crate::__private::{
+    self as private, ErasedPlugin, ItemInfo, ItemParts, LinkedCrate, Location, TypeInfo, TypeParts,
+};
 use crate::config::{ConfigSchema, ConfigValues};
 use crate::instance::PriorityChange;
 use crate::instance::{InstanceMeta, InstanceRecord};
@@ -122,10 +124,7 @@ fn no_upcast(_: &ErasedPlugin) -> Option<ErasedPlugin> {
     None
 }
 
-const HERE: Location = Location {
-    file: "conformance.rs",
-    line: 1,
-};
+const HERE: Location = Location::new("conformance.rs", 1);
 
 const fn type_info(
     namespace: &'static str,
@@ -134,7 +133,7 @@ const fn type_info(
     relabel: fn(&ErasedPlugin, InstanceMeta) -> ErasedPlugin,
     parent: Option<ParentLink>,
 ) -> TypeInfo {
-    TypeInfo {
+    TypeInfo::from_parts(TypeParts {
         name,
         namespace,
         description: "from code",
@@ -147,7 +146,7 @@ const fn type_info(
         selector: None,
         critical: false,
         parent,
-    }
+    })
 }
 
 static NOTIFIER: TypeInfo = type_info(
@@ -162,10 +161,7 @@ static PAGER: TypeInfo = type_info(
     "pager",
     private::type_id_of::<dyn Pager>,
     private::relabel::<dyn Pager>,
-    Some(ParentLink {
-        info: notifier,
-        upcast: no_upcast,
-    }),
+    Some(ParentLink::new(notifier, no_upcast)),
 );
 static INVOICE: TypeInfo = type_info(
     "conformance_other",
@@ -190,8 +186,8 @@ fn schema() -> &'static ConfigSchema {
     &SCHEMA
 }
 
-const fn item(name: &'static str, configurable: bool) -> ItemInfo {
-    ItemInfo {
+const fn item(name: &'static str, configurable: bool) -> ItemParts {
+    ItemParts {
         name,
         description: "from code",
         priority: 5,
@@ -207,35 +203,41 @@ const fn item(name: &'static str, configurable: bool) -> ItemInfo {
     }
 }
 
-static V1: [ItemInfo; 2] = [item("email", false), item("sms", false)];
-static SMS_CONFIGURABLE: [ItemInfo; 2] = [item("email", false), item("sms", true)];
-static SMS_GONE: [ItemInfo; 1] = [item("email", false)];
+/// An item of the `notifier` type, as the macro would register it.
+const fn notifier_item(name: &'static str, configurable: bool) -> ItemInfo {
+    ItemInfo::from_parts(item(name, configurable))
+}
+
+static V1: [ItemInfo; 2] = [notifier_item("email", false), notifier_item("sms", false)];
+static SMS_CONFIGURABLE: [ItemInfo; 2] =
+    [notifier_item("email", false), notifier_item("sms", true)];
+static SMS_GONE: [ItemInfo; 1] = [notifier_item("email", false)];
 static SMS_RENAMED: [ItemInfo; 2] = [
-    item("email", false),
-    ItemInfo {
+    notifier_item("email", false),
+    ItemInfo::from_parts(ItemParts {
         renamed_from: &["sms"],
         ..item("text_message", false)
-    },
+    }),
 ];
 static REFRESHED: [ItemInfo; 2] = [
-    ItemInfo {
+    ItemInfo::from_parts(ItemParts {
         description: "new text",
         priority: 9,
         ..item("email", false)
-    },
-    item("sms", false),
+    }),
+    notifier_item("sms", false),
 ];
 static WITH_PAGER: [ItemInfo; 2] = [
-    item("email", false),
-    ItemInfo {
+    notifier_item("email", false),
+    ItemInfo::from_parts(ItemParts {
         plugin_type: pager,
         ..item("beeper", false)
-    },
+    }),
 ];
-static OTHER_APP: [ItemInfo; 1] = [ItemInfo {
+static OTHER_APP: [ItemInfo; 1] = [ItemInfo::from_parts(ItemParts {
     plugin_type: invoice,
     ..item("pdf", false)
-}];
+})];
 
 static NO_LINKS: [LinkedCrate; 0] = [];
 
@@ -359,7 +361,7 @@ fn state(store: &dyn Store) -> crate::sync::StoredState {
 /// Sync (anchor parity): types, items and one ACTIVE default instance per config-less item;
 /// a second sync finds everything and writes nothing (no revision move, no audit row).
 pub fn sync_creates_what_is_missing_then_a_resync_writes_nothing(store: &dyn Store) {
-    static ITEMS: [ItemInfo; 2] = [item("email", false), item("push", true)];
+    static ITEMS: [ItemInfo; 2] = [notifier_item("email", false), notifier_item("push", true)];
     let report = sync(store, &ITEMS, SyncOptions::default());
     assert_eq!(
         (
