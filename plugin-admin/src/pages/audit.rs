@@ -1,0 +1,110 @@
+//! The audit trail, page by page (older, newer), and one instance's history.
+
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use maud::html;
+use plugin_runtime::{AuditQuery, InstanceId};
+use serde::Deserialize;
+
+use super::Shared;
+use crate::auth::User;
+use crate::error::AdminError;
+use crate::view::page as layout;
+
+/// Rows per page.
+const PER_PAGE: usize = 50;
+
+/// The page's query: an instance's history, and where the page starts.
+#[derive(Deserialize, Default)]
+pub(crate) struct TrailQuery {
+    instance: Option<String>,
+    before: Option<u64>,
+    after: Option<u64>,
+}
+
+pub(crate) async fn page(
+    State(state): Shared,
+    user: User,
+    Query(query): Query<TrailQuery>,
+) -> Result<Response, AdminError> {
+    let instance: Option<InstanceId> = query
+        .instance
+        .as_deref()
+        .filter(|id| !id.trim().is_empty())
+        .map(str::parse)
+        .transpose()?;
+    let (before, after) = (query.before, query.after.filter(|_| query.before.is_none()));
+    let (mut rows, name) = state
+        .blocking(move |plugins| {
+            // One row more than the page: whether there is a further page.
+            let rows = plugins.audit(&AuditQuery {
+                instance,
+                before,
+                after,
+                limit: PER_PAGE + 1,
+            })?;
+            let name = match instance {
+                Some(id) => plugins.instance(id).ok().map(|record| record.meta.name),
+                None => None,
+            };
+            Ok((rows, name))
+        })
+        .await?;
+    let more = rows.len() > PER_PAGE;
+    if more {
+        // Newest first: reading older pages drops the oldest extra row; reading newer ones
+        // (the rows just after `after`) drops the newest.
+        if after.is_some() {
+            rows.remove(0);
+        } else {
+            rows.truncate(PER_PAGE);
+        }
+    }
+    let older = match (after.is_some(), more) {
+        (true, _) | (false, true) => rows.last().map(|row| row.seq),
+        (false, false) => None,
+    };
+    let newer = match (before.is_some(), after.is_some() && more) {
+        (true, _) | (_, true) => rows.first().map(|row| row.seq),
+        _ => None,
+    };
+    let base = state.path("/audit");
+    let scope = instance.map_or_else(String::new, |id| format!("instance={id}&"));
+    let title = match (&name, instance) {
+        (Some(name), _) => format!("History of {name}"),
+        (None, Some(_)) => "History of a deleted instance".to_owned(),
+        (None, None) => "Audit trail".to_owned(),
+    };
+    let body = html! {
+        @if let Some(id) = instance {
+            p {
+                code { (id) }
+                @if name.is_some() { " · " a href=(state.path(&format!("/instances/{id}/edit"))) { "edit it" } }
+                " · " a href=(base) { "the whole trail" }
+            }
+        }
+        div.scroll {
+            table #audit {
+                thead { tr { th { "When (UTC)" } th { "Who" } th { "What" } th { "Instance" } th { "Detail" } } }
+                tbody {
+                    @for row in &rows {
+                        @let entry = &row.entry;
+                        tr {
+                            td { (crate::text::utc(entry.at)) }
+                            td { (entry.actor) }
+                            td { (entry.action) }
+                            td { @if let Some(id) = entry.instance { a href=(format!("{base}?instance={id}")) { code { (id.to_string()[..8]) "…" } } } }
+                            td { (entry.detail) }
+                        }
+                    }
+                }
+            }
+        }
+        @if rows.is_empty() { p { "Nothing recorded here." } }
+        nav.pager aria-label="Pages" {
+            @if let Some(seq) = newer { a href=(format!("{base}?{scope}after={seq}")) rel="prev" { "‹ Newer" } a href=(format!("{base}?{}", scope.trim_end_matches('&'))) { "Newest" } }
+            @if let Some(seq) = older { a href=(format!("{base}?{scope}before={seq}")) rel="next" { "Older ›" } }
+        }
+    };
+    Ok(layout(&state, Some(&user), &title, None, body).into_response())
+}
