@@ -77,6 +77,11 @@ impl Filled {
             .push(message.into());
     }
 
+    /// Whether the form had this input.
+    pub(crate) fn has(&self, input: &str) -> bool {
+        self.values.contains_key(input)
+    }
+
     pub(crate) fn first(&self, input: &str) -> &str {
         self.values
             .get(input)
@@ -245,6 +250,27 @@ pub(crate) fn fields(item: &ItemInfo, filled: &Filled, editing: bool) -> Markup 
     }
 }
 
+/// A label as people write it: the words the derive capitalises from field names
+/// (`api_key` → "Api key") in their usual spelling ("API key").
+pub(crate) fn label(text: &str) -> String {
+    text.split(' ')
+        .map(|word| match word.to_ascii_lowercase().as_str() {
+            "api" => "API".to_owned(),
+            "url" => "URL".to_owned(),
+            "id" => "ID".to_owned(),
+            "smtp" => "SMTP".to_owned(),
+            "http" => "HTTP".to_owned(),
+            "https" => "HTTPS".to_owned(),
+            "otp" => "OTP".to_owned(),
+            "sms" => "SMS".to_owned(),
+            "ip" => "IP".to_owned(),
+            "tls" => "TLS".to_owned(),
+            _ => word.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The label of an input, for the summary.
 fn label_of(item: &ItemInfo, input: &str) -> String {
     let own = match input {
@@ -261,7 +287,7 @@ fn label_of(item: &ItemInfo, input: &str) -> String {
     let field = input.strip_prefix(CONFIG).unwrap_or(input);
     item.schema()
         .and_then(|schema| schema.fields.iter().find(|f| f.name == field))
-        .map_or_else(|| field.to_owned(), |f| f.label.to_owned())
+        .map_or_else(|| field.to_owned(), |f| label(f.label))
 }
 
 /// "2 problems: …" at the top of a refused form, each linking to its field.
@@ -314,7 +340,7 @@ fn config_field(field: &FieldSchema, filled: &Filled, editing: bool) -> Markup {
     html! {
         div.field {
             label for=(input) {
-                (rich(field.label))
+                (rich(&label(field.label)))
                 @if required { " *" }
             }
             @match field.kind {
@@ -404,8 +430,8 @@ fn explain(field: Option<&FieldSchema>, error: &str) -> Markup {
     match field.and_then(|field| Some((field, field.pattern?))) {
         Some((field, pattern)) if error.starts_with("must match the pattern") => html! {
             "is not in the expected form"
-            @if !field.help.is_empty() { ": " (rich(field.help)) }
-            " (it must match the regular expression " code { (pattern) } ")"
+            @if !field.help.is_empty() { "; expected: " (rich(field.help.trim_end_matches('.'))) }
+            " " span.help { "(pattern " code { (pattern) } ")" }
         },
         _ => rich(error),
     }

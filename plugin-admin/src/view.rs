@@ -40,7 +40,7 @@ th a { color: inherit; }
 .field label { display: block; font-weight: 600; }
 .field input[type=text], .field input[type=url], .field input[type=email], .field input[type=password], .field input[type=search], .field select, .field textarea { width: 28rem; max-width: 100%; }
 .help { color: #5b6776; font-size: .9em; }
-fieldset { border: 1px solid #d8dee4; border-radius: 4px; margin: .8rem 0; max-width: 40rem; }
+fieldset { border: 1px solid #d8dee4; border-radius: 4px; margin: .8rem 0; max-width: 40rem; min-width: 0; }
 input, select, button, textarea { font: inherit; max-width: 100%; }
 input[type=number] { width: 6em; }
 button, .button { padding: .25rem .7rem; border: 1px solid #8894a3; border-radius: 4px; background: #f7f8fa; color: #1d232a; cursor: pointer; text-decoration: none; display: inline-block; }
@@ -48,6 +48,7 @@ button.primary { background: #1d3557; color: #fff; border-color: #1d3557; }
 button.danger, .button.danger { background: #b42318; color: #fff; border-color: #b42318; }
 .filters { display: flex; gap: .5rem .8rem; flex-wrap: wrap; align-items: end; margin-bottom: .6rem; }
 .filters label { display: flex; flex-direction: column; font-size: .9em; }
+.filters label.check { flex-direction: row; align-items: center; gap: .3rem; align-self: center; }
 .toolbar { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: center; margin: .4rem 0; }
 .count { color: #3b4652; }
 .pager { display: flex; flex-wrap: wrap; gap: .4rem 1rem; align-items: center; margin: .6rem 0; }

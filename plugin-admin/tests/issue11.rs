@@ -51,7 +51,7 @@ async fn a_stale_save_is_refused_twice_shows_the_other_change_and_never_overwrit
     assert!(
         refused
             .body
-            .contains("<td>Status</td><td>disabled</td><td>active</td>"),
+            .contains("<td>Status</td><td>active</td><td>disabled</td><td>active</td>"),
         "what differs: {}",
         refused.body
     );

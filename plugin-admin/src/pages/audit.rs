@@ -1,5 +1,7 @@
 //! The audit trail, page by page (older, newer), and one instance's history.
 
+use std::collections::HashMap;
+
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use maud::html;
@@ -13,6 +15,19 @@ use crate::view::page as layout;
 
 /// Rows per page.
 const PER_PAGE: usize = 50;
+
+/// The name of every instance, by id (one listing of the snapshot), for the trail's rows.
+fn names_of(plugins: &plugin_runtime::Plugins) -> HashMap<InstanceId, String> {
+    plugins
+        .instances(&plugin_runtime::InstanceQuery {
+            limit: usize::MAX,
+            ..Default::default()
+        })
+        .rows
+        .into_iter()
+        .map(|row| (row.meta.id, row.meta.name))
+        .collect()
+}
 
 /// The page's query: an instance's history, and where the page starts.
 #[derive(Deserialize, Default)]
@@ -34,7 +49,7 @@ pub(crate) async fn page(
         .map(str::parse)
         .transpose()?;
     let (before, after) = (query.before, query.after.filter(|_| query.before.is_none()));
-    let (mut rows, name) = state
+    let (mut rows, names) = state
         .blocking(move |plugins| {
             // One row more than the page: whether there is a further page.
             let rows = plugins.audit(&AuditQuery {
@@ -43,13 +58,11 @@ pub(crate) async fn page(
                 after,
                 limit: PER_PAGE + 1,
             })?;
-            let name = match instance {
-                Some(id) => plugins.instance(id).ok().map(|record| record.meta.name),
-                None => None,
-            };
-            Ok((rows, name))
+            plugins.refresh()?;
+            Ok((rows, names_of(plugins)))
         })
         .await?;
+    let name = instance.and_then(|id| names.get(&id).cloned());
     let more = rows.len() > PER_PAGE;
     if more {
         // Newest first: reading older pages drops the oldest extra row; reading newer ones
@@ -93,7 +106,16 @@ pub(crate) async fn page(
                             td { (crate::text::utc(entry.at)) }
                             td { (entry.actor) }
                             td { (entry.action) }
-                            td { @if let Some(id) = entry.instance { a href=(format!("{base}?instance={id}")) { code { (id.to_string()[..8]) "…" } } } }
+                            td {
+                                @if let Some(id) = entry.instance {
+                                    a href=(format!("{base}?instance={id}")) title=(id) {
+                                        @match names.get(&id) {
+                                            Some(name) => (name),
+                                            None => { "deleted " code { (id.to_string()[24..]) } },
+                                        }
+                                    }
+                                }
+                            }
                             td { (entry.detail) }
                         }
                     }

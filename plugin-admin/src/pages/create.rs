@@ -102,7 +102,7 @@ pub(crate) async fn pick(
         p { "Find the implementation to configure, then fill in its form." }
         form.filters method="get" action=(state.path("/new")) {
             label { "Search items" input type="search" name="q" value=(q) placeholder="name, type, category…" autofocus; }
-            label.check { span { "Configurable only" } input type="checkbox" name="configurable" value="1" checked[only_configurable]; }
+            label.check { input type="checkbox" name="configurable" value="1" checked[only_configurable]; span { "Configurable only" } }
             button type="submit" { "Search" }
             @if needle.is_some() || only_configurable { a href=(state.path("/new")) { "Clear" } }
         }
@@ -154,8 +154,8 @@ fn form_page(state: &AdminState, user: &User, item: &ItemInfo, filled: &Filled) 
         p {
             "Item " code { (item.key()) }
             @if let Some(category) = item.category { " " span.badge.badge-category { (category) } }
-            @if !item.description.is_empty() { ": " (rich(item.description)) }
         }
+        @if !item.description.is_empty() { p.help { (rich(item.description)) } }
         form #instance-form method="post" action=(action) novalidate {
             (csrf(user))
             (form::fields(item, filled, false))

@@ -100,12 +100,46 @@ struct EditForm {
     seen: u64,
 }
 
+/// One field of a refusal: label, when the operator opened the page, stored now, theirs.
+type Difference = (String, String, String, String);
+
+/// The inputs whose opened value the form keeps (`was.<input>`), to show what changed.
+/// Never a secret's.
+fn tracked(item: &ItemInfo) -> Vec<(String, String)> {
+    let mut inputs: Vec<(String, String)> = [
+        ("Name", "instance_name"),
+        ("Description", "instance_description"),
+        ("Status", "instance_status"),
+        ("Priority", "instance_priority"),
+    ]
+    .iter()
+    .map(|(label, input)| ((*label).to_owned(), (*input).to_owned()))
+    .collect();
+    if let Some(schema) = item.schema() {
+        for field in schema.fields.iter().filter(|f| f.kind != FieldKind::Secret) {
+            inputs.push((form::label(field.label), format!("config.{}", field.name)));
+        }
+    }
+    inputs
+}
+
+/// The value an input had when the page was first opened.
+fn opened<'a>(filled: &'a Filled, input: &str) -> &'a str {
+    let was = format!("was.{input}");
+    if filled.has(&was) {
+        filled.first(&was)
+    } else {
+        filled.first(input)
+    }
+}
+
 /// What another operator changed, for the refusal.
 struct Conflict {
     /// The audit rows about the instance since the page was opened, newest first.
     changes: Vec<AuditRecord>,
-    /// Each field where the stored value and the operator's differ: label, stored, yours.
-    differences: Vec<(String, String, String)>,
+    /// Each field that someone changed: label, when the operator opened the page, stored
+    /// now, the operator's.
+    differences: Vec<Difference>,
 }
 
 fn edit_page(
@@ -137,6 +171,9 @@ fn edit_page(
             (csrf(user))
             input type="hidden" name="version" value=(form.base_version);
             input type="hidden" name="seen" value=(form.seen);
+            @for (_, input) in tracked(item) {
+                input type="hidden" name=(format!("was.{input}")) value=(opened(filled, &input));
+            }
             (form::fields(item, filled, true))
             @if conflict.is_some() {
                 div.field {
@@ -173,10 +210,10 @@ fn conflict_notice(current: &str, record: &InstanceRecord, conflict: &Conflict) 
             } @else {
                 div.scroll {
                     table.diff {
-                        thead { tr { th { "Field" } th { "Stored now" } th { "Yours" } } }
+                        thead { tr { th { "Field" } th { "When you opened it" } th { "Stored now" } th { "In your form" } } }
                         tbody {
-                            @for (label, stored, yours) in &conflict.differences {
-                                tr { td { (rich(label)) } td { (stored) } td { (yours) } }
+                            @for (label, was, stored, yours) in &conflict.differences {
+                                tr { td { (rich(label)) } td { (was) } td { (stored) } td { (yours) } }
                             }
                         }
                     }
@@ -188,53 +225,32 @@ fn conflict_notice(current: &str, record: &InstanceRecord, conflict: &Conflict) 
     }
 }
 
-/// Each field where the stored row and the submitted form differ (never a secret's value).
+/// Each field someone changed since the page was opened, the other operator or this one
+/// (never a secret's value).
 fn differences(
     item: &ItemInfo,
     record: &InstanceRecord,
     stored: Option<&ConfigValues>,
     filled: &Filled,
-) -> Vec<(String, String, String)> {
-    let mut out = Vec::new();
-    let mut compare = |label: &str, now: String, yours: &str| {
-        if now != yours {
-            out.push((label.to_owned(), now, yours.to_owned()));
-        }
-    };
-    compare(
-        "Name",
-        record.meta.name.clone(),
-        filled.first("instance_name"),
-    );
-    compare(
-        "Description",
-        record.description.clone(),
-        filled.first("instance_description"),
-    );
-    compare(
-        "Status",
-        record.meta.status.as_str().to_owned(),
-        filled.first("instance_status"),
-    );
-    compare(
-        "Priority",
-        record.meta.priority.to_string(),
-        filled.first("instance_priority").trim(),
-    );
-    if let Some(schema) = item.schema() {
-        for field in schema.fields {
-            if field.kind == FieldKind::Secret {
-                continue;
-            }
-            let now = stored
-                .and_then(|values| values.get(field.name))
-                .map(text_of)
-                .unwrap_or_default();
-            let yours = filled.first(&format!("config.{}", field.name));
-            compare(field.label, now, yours);
-        }
-    }
-    out
+) -> Vec<Difference> {
+    tracked(item)
+        .into_iter()
+        .filter_map(|(label, input)| {
+            let now = match input.as_str() {
+                "instance_name" => record.meta.name.clone(),
+                "instance_description" => record.description.clone(),
+                "instance_status" => record.meta.status.as_str().to_owned(),
+                "instance_priority" => record.meta.priority.to_string(),
+                config => stored
+                    .and_then(|values| values.get(config.trim_start_matches("config.")))
+                    .map(text_of)
+                    .unwrap_or_default(),
+            };
+            let was = opened(filled, &input).trim().to_owned();
+            let yours = filled.first(&input).trim().to_owned();
+            (now != was || yours != was).then_some((label, was, now, yours))
+        })
+        .collect()
 }
 
 pub(crate) async fn submit(

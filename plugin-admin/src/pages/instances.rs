@@ -235,9 +235,9 @@ fn filters(state: &AdminState, query: &ListQuery, error: Option<&Error>) -> Mark
                     option value=(status.as_str()) selected[query.status.as_deref() == Some(status.as_str())] { (status.as_str()) }
                 }
             } }
-            label { "Scope" input type="text" name="scope" value=[query.scope.as_deref()] placeholder="tenant, or - for global" size="14"; }
+            label { "Scope" input type="text" name="scope" value=[query.scope.as_deref()] placeholder="tenant; - for global" size="16"; }
             label { "Search" input type="search" name="q" value=[query.q.as_deref()] placeholder="name, item, id…" size="16"; }
-            label.check { span { "Problems only" } input type="checkbox" name="problems" value="1" checked[query.problems.is_some()]; }
+            label.check { input type="checkbox" name="problems" value="1" checked[query.problems.is_some()]; span { "Problems only" } }
             @if let Some(sort) = &query.sort { input type="hidden" name="sort" value=(sort); }
             @if query.desc.is_some() { input type="hidden" name="desc" value="1"; }
             button type="submit" { "Filter" }
