@@ -55,6 +55,12 @@ enum Command {
 /// Runs the shop's command line.
 pub fn main() -> ExitCode {
     let shop = Shop::parse();
+    // What the runtime and the admin log (sync, load failures, failed admin logins) goes to
+    // stderr, where an operator of the demo sees it.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
     let builder = match builder() {
         Ok(builder) => builder,
         Err(message) => {
@@ -140,7 +146,9 @@ async fn run_server(plugins: Plugins, bind: SocketAddr) -> std::io::Result<()> {
     println!("shop: serving on http://{address}/");
     println!("shop: plugins admin on http://{address}/admin (log in with {token})");
     println!("shop: or manage its plugins with `shop plugins --help`");
-    axum::serve(listener, app(plugins, auth))
+    // With each connection's address: the admin throttles failed logins per client.
+    let service = app(plugins, auth).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
