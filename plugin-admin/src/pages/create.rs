@@ -152,7 +152,7 @@ fn form_page(state: &AdminState, user: &User, item: &ItemInfo, filled: &Filled) 
     let action = format!("{}?item={}", state.path("/new/item"), query_encode(&key));
     let body = html! {
         p {
-            "Item " code { (item.key()) }
+            "Item " code { (key) }
             @if let Some(category) = item.category { " " span.badge.badge-category { (category) } }
         }
         @if !item.description.is_empty() { p.help { (rich(item.description)) } }

@@ -26,16 +26,21 @@ pub(crate) async fn confirm(
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
     let id: InstanceId = id.parse()?;
-    let record = state.blocking(move |plugins| plugins.instance(id)).await?;
-    let serving = state
-        .plugins
-        .instances(&plugin_runtime::InstanceQuery {
-            search: Some(id.to_string()),
-            ..Default::default()
+    let (record, serving) = state
+        .blocking(move |plugins| {
+            let record = plugins.instance(id)?;
+            plugins.refresh()?;
+            let serving = plugins
+                .instances(&plugin_runtime::InstanceQuery {
+                    search: Some(id.to_string()),
+                    ..Default::default()
+                })
+                .rows
+                .into_iter()
+                .any(|row| row.meta.id == id && row.serving);
+            Ok((record, serving))
         })
-        .rows
-        .into_iter()
-        .any(|row| row.meta.id == id && row.serving);
+        .await?;
     let registry = state.plugins.registry();
     let body = html! {
         p {
