@@ -55,12 +55,6 @@ enum Command {
 /// Runs the shop's command line.
 pub fn main() -> ExitCode {
     let shop = Shop::parse();
-    // What the runtime and the admin log (sync, load failures, failed admin logins) goes to
-    // stderr, where an operator of the demo sees it.
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
     let builder = match builder() {
         Ok(builder) => builder,
         Err(message) => {
@@ -113,6 +107,13 @@ fn write_private(path: &str, contents: &[u8]) -> std::io::Result<()> {
 }
 
 fn serve(builder: PluginsBuilder, bind: SocketAddr) -> ExitCode {
+    // What the runtime and the admin log while serving (sync, load failures, failed admin
+    // logins) goes to stderr, where an operator of the demo sees it. (The `plugins` commands
+    // keep their one-line errors.)
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
     let plugins = match builder.build().and_then(|plugins| {
         seed_demo_instances(&plugins)?;
         Ok(plugins)
