@@ -169,8 +169,14 @@ async fn main() {
     let pages = [
         ("instances, first page", "/instances".to_owned()),
         ("instances, page 100", "/instances?offset=4950".to_owned()),
-        ("instances, one type", "/instances?type=bench:type_0500".to_owned()),
-        ("instances, sorted by name", "/instances?sort=name&desc=1".to_owned()),
+        (
+            "instances, one type",
+            "/instances?type=bench:type_0500".to_owned(),
+        ),
+        (
+            "instances, sorted by name",
+            "/instances?sort=name&desc=1".to_owned(),
+        ),
         ("instances, searched", "/instances?q=item_07".to_owned()),
         ("types", String::new()),
         ("create wizard", "/new?q=type_09".to_owned()),
@@ -190,8 +196,18 @@ async fn main() {
                 )
                 .await
                 .unwrap();
-            assert!(response.status().is_success(), "{path}: {}", response.status());
-            bytes = response.into_body().collect().await.unwrap().to_bytes().len();
+            assert!(
+                response.status().is_success(),
+                "{path}: {}",
+                response.status()
+            );
+            bytes = response
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .len();
             times.push(sent.elapsed().as_secs_f64() * 1e3);
         }
         println!("| {name} | {bytes} | {:.1} ms |", median(times));

@@ -67,8 +67,9 @@ tr.muted td a { color: #62788f; }
   table.cards, table.cards tbody, table.cards tr, table.cards td { display: block; width: 100%; }
   table.cards thead { display: none; }
   table.cards tr { border: 1px solid #d8dee4; border-radius: 4px; margin-bottom: .6rem; padding: .3rem .5rem; }
-  table.cards td { border: 0; padding: .2rem 0; }
+  table.cards td { border: 0; padding: .2rem 0; overflow-wrap: anywhere; }
   table.cards td[data-label]::before { content: attr(data-label) ': '; font-weight: 600; color: #5b6776; }
+  table.cards td:empty { display: none; }
   .field input[type=text], .field select, .field textarea { width: 100%; }
 }
 ";

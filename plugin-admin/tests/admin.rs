@@ -272,7 +272,9 @@ async fn bulk_actions_and_inline_edits_change_what_the_application_serves() {
     );
     let types = admin.get("/admin").await;
     assert!(
-        types.body.contains("<td>2</td><td>0</td><td>0</td>"),
+        types.body.contains(
+            r#"<td data-label="Active">2</td><td data-label="Reserved">0</td><td data-label="Disabled">0</td>"#
+        ),
         "counts: {}",
         types.body
     );

@@ -97,16 +97,16 @@ pub(crate) async fn page(
             }
         }
         div.scroll {
-            table #audit {
+            table #audit.cards {
                 thead { tr { th { "When (UTC)" } th { "Who" } th { "What" } th { "Instance" } th { "Detail" } } }
                 tbody {
                     @for row in &rows {
                         @let entry = &row.entry;
                         tr {
-                            td { (crate::text::utc(entry.at)) }
-                            td { (entry.actor) }
-                            td { (entry.action) }
-                            td {
+                            td data-label="When" { (crate::text::utc(entry.at)) }
+                            td data-label="Who" { (entry.actor) }
+                            td data-label="What" { (entry.action) }
+                            td data-label="Instance" {
                                 @if let Some(id) = entry.instance {
                                     a href=(format!("{base}?instance={id}")) title=(id) {
                                         @match names.get(&id) {
@@ -116,7 +116,7 @@ pub(crate) async fn page(
                                     }
                                 }
                             }
-                            td { (entry.detail) }
+                            td data-label="Detail" { (entry.detail) }
                         }
                     }
                 }

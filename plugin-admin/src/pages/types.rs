@@ -66,25 +66,27 @@ pub(crate) async fn page(
             button type="submit" { "Search" }
             @if needle.is_some() { a href=(state.path("/")) { "Clear" } }
         }
-        p.count { (count(total)) " of " (count(registry.types().len())) " types" }
+        @if needle.is_some() { p.count { (count(total)) " of " (count(registry.types().len())) " types match" } }
         div.scroll {
-            table #types {
+            table #types.cards {
                 thead { tr { th { "Type" } th { "Description" } th { "Items" } th { "Active" } th { "Reserved" } th { "Disabled" } th { "Failing" } } }
                 tbody {
                     @for ty in &shown {
                         @let key = ty.info.key();
                         @let counted = counts.get(&key).copied().unwrap_or_default();
                         tr {
-                            td {
+                            td data-label="Type" {
                                 a href=(format!("{}?type={}", state.path("/instances"), query_encode(&key.to_string()))) { (key) }
                                 @if let Some(parent) = ty.info.parent {
                                     div.help { "sub-type of " ((parent.info)().key()) }
                                 }
                             }
-                            td { (rich(ty.info.description)) }
-                            td { (ty.items.len()) }
-                            td { (counted.active) } td { (counted.reserved) } td { (counted.disabled) }
-                            td { @if counted.failing > 0 { span.fails { (counted.failing) } } @else { "0" } }
+                            td data-label="Description" { (rich(ty.info.description)) }
+                            td data-label="Items" { (ty.items.len()) }
+                            td data-label="Active" { (counted.active) }
+                            td data-label="Reserved" { (counted.reserved) }
+                            td data-label="Disabled" { (counted.disabled) }
+                            td data-label="Failing" { @if counted.failing > 0 { span.fails { (counted.failing) } } @else { "0" } }
                         }
                     }
                 }
