@@ -34,7 +34,8 @@
 //! referrer). Store and snapshot work runs on tokio's blocking pool, never on the async
 //! workers.
 //!
-//! Feature `serve`: [`Admin::serve`], the admin alone on its own address.
+//! Feature `serve`: `Admin::serve`, the admin alone on its own address (what the facade's
+//! `plugins admin --bind` runs).
 
 use std::sync::Arc;
 
