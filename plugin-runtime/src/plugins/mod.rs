@@ -499,6 +499,16 @@ impl Plugins {
         Ok(())
     }
 
+    /// Deletes instances in one transaction (every id must exist; otherwise nothing is
+    /// deleted) and reloads once; returns how many were deleted.
+    pub fn delete_instances(&self, ids: &[InstanceId]) -> Result<usize, Error> {
+        let deleted = rules::delete_many(&*self.inner.store, ids, &self.actor)?;
+        if deleted > 0 {
+            self.inner.after_write();
+        }
+        Ok(deleted)
+    }
+
     /// Re-encrypts every stored config sealed with an old key under the keyring's current
     /// key, in one transaction, and returns how many were rewritten. A config that no key of
     /// the keyring opens aborts the rotation with that instance's error, leaving every row

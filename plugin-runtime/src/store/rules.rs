@@ -270,6 +270,33 @@ pub(crate) fn delete(store: &dyn Store, id: InstanceId, actor: &str) -> Result<(
     })
 }
 
+/// Deletes the listed instances in one transaction: each must exist (otherwise nothing is
+/// deleted); one audit row per instance. Returns how many were deleted.
+pub(crate) fn delete_many(
+    store: &dyn Store,
+    ids: &[InstanceId],
+    actor: &str,
+) -> Result<usize, Error> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    write(store, |tx| {
+        let found = tx.instances_by_id(&ids)?;
+        if let Some(missing) = ids
+            .iter()
+            .find(|id| !found.iter().any(|record| record.meta.id == **id))
+        {
+            return Err(Error::UnknownInstance(*missing));
+        }
+        let deleted = tx.delete_instances(&ids)?;
+        let audit = ids
+            .iter()
+            .map(|id| AuditEntry::new(actor, "delete", Some(*id), String::new()))
+            .collect();
+        Ok((deleted, audit))
+    })
+}
+
 /// The re-encryption step of a key rotation: an instance's id and envelope in, the new
 /// envelope out (`None`: keep it).
 pub(crate) type Reseal<'a> = dyn Fn(InstanceId, &[u8]) -> Result<Option<Vec<u8>>, Error> + 'a;
