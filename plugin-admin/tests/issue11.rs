@@ -668,6 +668,15 @@ async fn deleting_asks_first() {
     assert!(ask.body.contains("Delete 1 instance(s)"), "{}", ask.body);
     assert!(admin.plugins.instance(cash.parse().unwrap()).is_ok());
     let fields = form_fields(&ask.body, "confirm-delete");
+    // All or nothing: with an id that is gone, nothing is deleted.
+    let gone = InstanceId::new().to_string();
+    let mut with_gone = fields.clone();
+    with_gone.push(("id".to_owned(), gone));
+    let refused = admin
+        .submit_fields("/admin/instances/bulk", &with_gone)
+        .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert!(admin.plugins.instance(cash.parse().unwrap()).is_ok());
     let done = admin.submit_fields("/admin/instances/bulk", &fields).await;
     assert!(
         admin

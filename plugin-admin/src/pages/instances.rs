@@ -461,13 +461,7 @@ pub(crate) async fn bulk(
         }
         Action::Delete => {
             state
-                .blocking(move |plugins| {
-                    let writer = plugins.acting_as(actor);
-                    for id in &ids {
-                        writer.delete_instance(*id)?;
-                    }
-                    Ok(ids.len())
-                })
+                .blocking(move |plugins| plugins.acting_as(actor).delete_instances(&ids))
                 .await?
         }
     };

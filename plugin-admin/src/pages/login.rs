@@ -61,7 +61,8 @@ pub(crate) async fn submit(
         return Redirect::to(&state.path("/")).into_response();
     }
     if let Some(wait) = state.throttle.wait(&client) {
-        let seconds = wait.as_secs().max(1);
+        // Rounded up: "wait 30 seconds", not 29 and a fraction.
+        let seconds = wait.as_millis().div_ceil(1000).max(1);
         tracing::warn!(client = %client, wait_secs = seconds, "plugins admin: login refused, too many failed logins from this client");
         let message = format!(
             "Too many failed logins from your address. Wait {seconds} seconds, then try again."
