@@ -133,6 +133,25 @@ async fn log_in(client: &Client, base: &str) {
     text_of(client, Locator::Id("types")).await;
 }
 
+/// Marks the page in the browser, so [`new_page`] can tell the page that replaces it from it
+/// (when both have the element a test reads next).
+async fn mark_page(client: &Client) {
+    client
+        .execute("document.documentElement.dataset.old = '1';", vec![])
+        .await
+        .unwrap();
+}
+
+/// Waits for the page after the marked one.
+async fn new_page(client: &Client) {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("html:not([data-old])"))
+        .await
+        .unwrap();
+}
+
 /// Whether the page is wider than the window (it would scroll sideways).
 async fn scrolls_sideways(client: &Client) -> bool {
     let overflow = client
@@ -356,6 +375,7 @@ async fn an_operator_is_kept_from_overwriting_deleting_or_believing_by_mistake()
     screenshot(&client, "admin-edit-conflict").await;
 
     // Save again from the refusal: refused again; their change stands.
+    mark_page(&client).await;
     client
         .form(Locator::Id("instance-form"))
         .await
@@ -363,6 +383,7 @@ async fn an_operator_is_kept_from_overwriting_deleting_or_believing_by_mistake()
         .submit()
         .await
         .unwrap();
+    new_page(&client).await;
     let again = text_of(&client, Locator::Id("conflict")).await;
     assert!(again.contains("Not saved"), "{again}");
     let stored = plugins.instance(paypal).unwrap();
@@ -400,6 +421,7 @@ async fn an_operator_is_kept_from_overwriting_deleting_or_believing_by_mistake()
         .goto(&format!("{base}/admin/instances/{stripe}/edit"))
         .await
         .unwrap();
+    mark_page(&client).await;
     client
         .find(Locator::LinkText("Delete…"))
         .await
@@ -407,6 +429,7 @@ async fn an_operator_is_kept_from_overwriting_deleting_or_believing_by_mistake()
         .click()
         .await
         .unwrap();
+    new_page(&client).await;
     let question = text_of(&client, Locator::Css("main")).await;
     assert!(question.contains("Delete instance?"), "{question}");
     assert!(question.contains("serving now"), "{question}");
@@ -524,6 +547,7 @@ async fn hundreds_of_instances_page_and_every_page_fits_390_px() {
     let rows = client.find_all(Locator::Css("tr[data-id]")).await.unwrap();
     assert_eq!(rows.len(), 50, "one page of rows");
     screenshot(&client, "admin-instances-page-1").await;
+    mark_page(&client).await;
     client
         .find(Locator::LinkText("Next ›"))
         .await
@@ -531,6 +555,7 @@ async fn hundreds_of_instances_page_and_every_page_fits_390_px() {
         .click()
         .await
         .unwrap();
+    new_page(&client).await;
     let pager = text_of(&client, Locator::Css(".pager .count")).await;
     assert!(pager.contains("Showing 51–100 of"), "{pager}");
     assert_eq!(
