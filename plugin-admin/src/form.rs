@@ -1,13 +1,17 @@
 //! The instance form: its metadata fields and the fields generated from the item's config
-//! schema, with each field's error beside it. Config inputs are named `config.<field>` so a
-//! config field called `name` or `status` cannot collide with the instance's own fields.
+//! schema, with a summary of the errors at the top and each error beside its field. Config
+//! inputs are named `config.<field>` so a config field called `name` or `status` cannot
+//! collide with the instance's own fields.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use maud::{Markup, html};
-use plugin_runtime::Status;
 use plugin_runtime::config::{ConfigSchema, ConfigValues, FieldKind, FieldSchema, FormData};
 use plugin_runtime::registry::ItemInfo;
+use plugin_runtime::{Error, Status};
+
+use crate::csrf::value;
+use crate::text::rich;
 
 /// The prefix of config inputs.
 const CONFIG: &str = "config.";
@@ -15,8 +19,8 @@ const CONFIG: &str = "config.";
 /// Inputs to show again (by input name), and errors (by input name, or "" for the form).
 #[derive(Default)]
 pub(crate) struct Filled {
-    values: HashMap<String, Vec<String>>,
-    pub(crate) errors: HashMap<String, Vec<String>>,
+    values: BTreeMap<String, Vec<String>>,
+    pub(crate) errors: BTreeMap<String, Vec<String>>,
 }
 
 impl Filled {
@@ -74,7 +78,12 @@ impl Filled {
             .push(message.into());
     }
 
-    fn first(&self, input: &str) -> &str {
+    /// Whether the form had this input.
+    pub(crate) fn has(&self, input: &str) -> bool {
+        self.values.contains_key(input)
+    }
+
+    pub(crate) fn first(&self, input: &str) -> &str {
         self.values
             .get(input)
             .and_then(|values| values.last())
@@ -86,11 +95,62 @@ impl Filled {
     }
 }
 
-fn text_of(value: &serde_json::Value) -> String {
+/// A config value as a form shows it.
+pub(crate) fn text_of(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(text) => text.clone(),
         serde_json::Value::Null => String::new(),
+        serde_json::Value::Array(items) => items.iter().map(text_of).collect::<Vec<_>>().join(", "),
         other => other.to_string(),
+    }
+}
+
+/// The instance's own fields of a submitted form, typed; the bad ones are errors in `filled`.
+pub(crate) struct Meta {
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) status: Status,
+    pub(crate) priority: i32,
+    pub(crate) scope: Option<String>,
+}
+
+impl Meta {
+    /// Reads the instance fields of `form`, putting each problem beside its input.
+    pub(crate) fn read(form: &[(String, String)], filled: &mut Filled) -> Option<Meta> {
+        let status = match value(form, "instance_status")
+            .unwrap_or("active")
+            .parse::<Status>()
+        {
+            Ok(status) => Some(status),
+            Err(err) => {
+                filled.error("instance_status", err.to_string());
+                None
+            }
+        };
+        let priority = match value(form, "instance_priority")
+            .unwrap_or_default()
+            .trim()
+            .parse()
+        {
+            Ok(priority) => Some(priority),
+            Err(_) => {
+                filled.error("instance_priority", "enter a whole number");
+                None
+            }
+        };
+        let scope = value(form, "instance_scope")
+            .map(str::trim)
+            .filter(|scope| !scope.is_empty())
+            .map(str::to_owned);
+        Some(Meta {
+            name: value(form, "instance_name").unwrap_or_default().to_owned(),
+            description: value(form, "instance_description")
+                .unwrap_or_default()
+                .to_owned(),
+            status: status?,
+            priority: priority?,
+            scope,
+        })
     }
 }
 
@@ -101,40 +161,151 @@ pub(crate) fn config_form(form: &[(String, String)]) -> FormData {
         .collect()
 }
 
-/// The first value of an input.
-pub(crate) fn value<'a>(form: &'a [(String, String)], input: &str) -> Option<&'a str> {
-    form.iter()
-        .find(|(key, _)| key == input)
-        .map(|(_, value)| value.as_str())
+/// The config a form submits, validated by the item's schema (errors go beside their
+/// fields). On an edit, `stored` fills the secret fields left blank.
+pub(crate) fn read_config(
+    item: &ItemInfo,
+    form: &[(String, String)],
+    stored: Option<&ConfigValues>,
+    filled: &mut Filled,
+) -> Option<ConfigValues> {
+    let schema = item.schema()?;
+    let mut submitted = config_form(form);
+    if let Some(stored) = stored {
+        submitted.keep_stored_secrets(schema, stored);
+    }
+    match plugin_runtime::config::values_from_form(schema, &submitted) {
+        Ok(values) => Some(values),
+        Err(errors) => {
+            let item = item.key().to_string();
+            place_error(filled, &Error::InvalidConfig { item, errors });
+            None
+        }
+    }
 }
 
-/// The instance form's fields (the caller wraps them in its `<form>`). `editing`: secret
-/// fields say that blank keeps the stored value.
+/// Puts the error of a refused write beside its field (or above the form).
+pub(crate) fn place_error(filled: &mut Filled, err: &Error) {
+    match err {
+        Error::DuplicateInstanceName { .. } => {
+            filled.error("instance_name", err.to_string());
+        }
+        Error::InvalidInput { field, reason } => {
+            let input = match *field {
+                "name" => "instance_name",
+                "description" => "instance_description",
+                "scope" => "instance_scope",
+                "status" => "instance_status",
+                "priority" => "instance_priority",
+                _ => "",
+            };
+            filled.error(input, reason.clone());
+        }
+        Error::InvalidConfig { errors, .. } => {
+            for error in errors {
+                filled.error(&format!("{CONFIG}{}", error.field), error.message.clone());
+            }
+        }
+        other => filled.error("", other.to_string()),
+    }
+}
+
+/// The instance form's fields (the caller wraps them in its `<form>`), after a summary of
+/// its errors. `editing`: secret fields say that blank keeps the stored value, the scope is
+/// fixed.
 pub(crate) fn fields(item: &ItemInfo, filled: &Filled, editing: bool) -> Markup {
     html! {
-        (errors_of(filled, ""))
+        (summary(item, filled))
         fieldset {
             legend { "Instance" }
-            (text_input(filled, "instance_name", "Name", "text", true))
-            (text_input(filled, "instance_description", "Description", "text", false))
+            (text_input(filled, "instance_name", "Name", "text", true, None))
+            (text_input(filled, "instance_description", "Description", "text", false, Some("What operators should know about it.")))
             div.field {
                 label for="instance_status" { "Status" }
                 select id="instance_status" name="instance_status" {
-                    @for status in [Status::Active, Status::Reserved, Status::Disabled] {
+                    @for status in Status::ALL {
                         option value=(status.as_str()) selected[filled.first("instance_status") == status.as_str()] {
                             (status.as_str())
                         }
                     }
                 }
-                (errors_of(filled, "instance_status"))
+                div.help { "Active instances serve; reserved ones step in when no active one loads; disabled ones never serve." }
+                (errors_of(filled, "instance_status", None))
             }
-            (text_input(filled, "instance_priority", "Priority (lower is preferred)", "number", true))
+            (text_input(filled, "instance_priority", "Priority", "number", true, Some("Lower is preferred.")))
             @if !editing {
-                (text_input(filled, "instance_scope", "Scope (tenant; empty for global)", "text", false))
+                (text_input(filled, "instance_scope", "Scope", "text", false, Some("The tenant it belongs to; empty for every tenant.")))
             }
         }
         @if let Some(schema) = item.schema() {
             (config_fields(schema, filled, editing))
+        }
+    }
+}
+
+/// A label as people write it: the words the derive capitalises from field names
+/// (`api_key` → "Api key") in their usual spelling ("API key").
+pub(crate) fn label(text: &str) -> String {
+    text.split(' ')
+        .map(|word| match word.to_ascii_lowercase().as_str() {
+            "api" => "API".to_owned(),
+            "url" => "URL".to_owned(),
+            "id" => "ID".to_owned(),
+            "smtp" => "SMTP".to_owned(),
+            "http" => "HTTP".to_owned(),
+            "https" => "HTTPS".to_owned(),
+            "otp" => "OTP".to_owned(),
+            "sms" => "SMS".to_owned(),
+            "ip" => "IP".to_owned(),
+            "tls" => "TLS".to_owned(),
+            _ => word.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The label of an input, for the summary.
+fn label_of(item: &ItemInfo, input: &str) -> String {
+    let own = match input {
+        "instance_name" => "Name",
+        "instance_description" => "Description",
+        "instance_status" => "Status",
+        "instance_priority" => "Priority",
+        "instance_scope" => "Scope",
+        _ => "",
+    };
+    if !own.is_empty() {
+        return own.to_owned();
+    }
+    let field = input.strip_prefix(CONFIG).unwrap_or(input);
+    item.schema()
+        .and_then(|schema| schema.fields.iter().find(|f| f.name == field))
+        .map_or_else(|| field.to_owned(), |f| label(f.label))
+}
+
+/// "2 problems: …" at the top of a refused form, each linking to its field.
+fn summary(item: &ItemInfo, filled: &Filled) -> Markup {
+    let count: usize = filled.errors.values().map(Vec::len).sum();
+    html! {
+        @if count > 0 {
+            div.summary role="alert" #errors {
+                strong {
+                    @if count == 1 { "1 problem; nothing was saved:" } @else { (count) " problems; nothing was saved:" }
+                }
+                ul {
+                    @for (input, errors) in &filled.errors {
+                        @for error in errors {
+                            li {
+                                @if input.is_empty() {
+                                    (rich(error))
+                                } @else {
+                                    a href=(format!("#{input}")) { (label_of(item, input)) } ": " (readable(item, input, error))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -144,7 +315,7 @@ fn config_fields(schema: &ConfigSchema, filled: &Filled, editing: bool) -> Marku
         fieldset {
             legend { "Configuration" }
             @if !schema.description.is_empty() {
-                p.help { (schema.description) }
+                p.help { (rich(schema.description)) }
             }
             @for field in schema.fields {
                 (config_field(field, filled, editing))
@@ -157,25 +328,29 @@ fn config_field(field: &FieldSchema, filled: &Filled, editing: bool) -> Markup {
     let input = format!("{CONFIG}{}", field.name);
     let value = filled.first(&input);
     let required = field.required && !matches!(field.kind, FieldKind::Bool);
+    let help_id = format!("{input}-help");
+    let has_help = !field.help.is_empty();
     html! {
         div.field {
             label for=(input) {
-                (field.label)
+                (rich(&label(field.label)))
                 @if required { " *" }
             }
             @match field.kind {
                 FieldKind::Secret => {
                     // Never sent back: not the stored secret, not what was typed.
                     input type="password" id=(input) name=(input) autocomplete="new-password"
+                        aria-describedby=[has_help.then_some(&help_id)]
                         placeholder=[editing.then_some("unchanged unless you type a new one")];
                 }
                 FieldKind::Bool => {
                     input type="hidden" name=(input) value="false";
                     input type="checkbox" id=(input) name=(input) value="true"
+                        aria-describedby=[has_help.then_some(&help_id)]
                         checked[matches!(value, "true" | "on" | "1" | "yes")];
                 }
                 FieldKind::Choice(choices) => {
-                    select id=(input) name=(input) {
+                    select id=(input) name=(input) aria-describedby=[has_help.then_some(&help_id)] {
                         @if field.optional || !required {
                             option value="" { "—" }
                         }
@@ -185,20 +360,24 @@ fn config_field(field: &FieldSchema, filled: &Filled, editing: bool) -> Markup {
                     }
                 }
                 FieldKind::ListOfText => {
-                    textarea id=(input) name=(input) rows="3" {
+                    textarea id=(input) name=(input) rows="3" aria-describedby=[has_help.then_some(&help_id)] {
                         (filled.all(&input).join("\n"))
                     }
                 }
                 kind => {
                     input type=(input_type(kind)) id=(input) name=(input) value=(value)
+                        aria-describedby=[has_help.then_some(&help_id)]
                         step=[(kind == FieldKind::Float).then_some("any")]
                         min=[field.min] max=[field.max];
                 }
             }
-            @if !field.help.is_empty() {
-                div.help { (field.help) }
+            @if has_help || field.kind == FieldKind::ListOfText {
+                div.help id=(help_id) {
+                    (rich(field.help))
+                    @if field.kind == FieldKind::ListOfText { " One per line." }
+                }
             }
-            (errors_of(filled, &input))
+            (errors_of(filled, &input, Some(field)))
         }
     }
 }
@@ -212,22 +391,51 @@ fn input_type(kind: FieldKind) -> &'static str {
     }
 }
 
-fn text_input(filled: &Filled, input: &str, label: &str, kind: &str, required: bool) -> Markup {
+fn text_input(
+    filled: &Filled,
+    input: &str,
+    label: &str,
+    kind: &str,
+    required: bool,
+    help: Option<&str>,
+) -> Markup {
     html! {
         div.field {
             label for=(input) { (label) @if required { " *" } }
             input type=(kind) id=(input) name=(input) value=(filled.first(input));
-            (errors_of(filled, input))
+            @if let Some(help) = help { div.help { (help) } }
+            (errors_of(filled, input, None))
         }
     }
 }
 
-fn errors_of(filled: &Filled, input: &str) -> Markup {
+/// An error as a person reads it: a pattern mismatch says what the field expects (its help)
+/// rather than showing only the regular expression.
+fn readable(item: &ItemInfo, input: &str, error: &str) -> Markup {
+    let field = input.strip_prefix(CONFIG).and_then(|name| {
+        item.schema()
+            .and_then(|schema| schema.fields.iter().find(|f| f.name == name))
+    });
+    explain(field, error)
+}
+
+fn explain(field: Option<&FieldSchema>, error: &str) -> Markup {
+    match field.and_then(|field| Some((field, field.pattern?))) {
+        Some((field, pattern)) if error.starts_with("must match the pattern") => html! {
+            "is not in the expected form"
+            @if !field.help.is_empty() { "; expected: " (rich(field.help.trim_end_matches('.'))) }
+            " " span.help { "(pattern " code { (pattern) } ")" }
+        },
+        _ => rich(error),
+    }
+}
+
+fn errors_of(filled: &Filled, input: &str, field: Option<&FieldSchema>) -> Markup {
     html! {
         @if let Some(errors) = filled.errors.get(input) {
             ul.errors {
                 @for error in errors {
-                    li { (error) }
+                    li { (explain(field, error)) }
                 }
             }
         }

@@ -6,38 +6,56 @@
 //!
 //! let admin = Admin::new(plugins, Auth::token_from_env("PLUGIN_ADMIN_TOKEN")?)
 //!     .mounted_at("/admin")
+//!     .secure_cookie(true) // served over HTTPS
 //!     .router();
 //! let app = axum::Router::new().nest("/admin", admin);
 //! # Ok(app) }
 //! ```
 //!
-//! Pages (server-rendered HTML, every value escaped, no front-end build step):
-//! - **types** with their ACTIVE / RESERVED / DISABLED instance counts (one read of the
-//!   instances for the whole page);
-//! - **instances**: filters (type, item, status, scope) and search, status and priority
-//!   editable in the list, bulk activate / reserve / disable / priority up / down, and a
-//!   "loads" column with the reason when an instance does not;
-//! - **create** in two steps: pick an item, then fill the form generated from its config
-//!   schema, with each field's error beside it;
-//! - **edit**: the same form; secrets are never sent to the browser (blank keeps them);
-//! - **audit**: the latest writes.
+//! Pages (server-rendered HTML, every value escaped, no script, no front-end build step):
+//! - **types** with their ACTIVE / RESERVED / DISABLED / failing instance counts, searchable
+//!   and paged;
+//! - **instances**: a page of 50 rows (a total, next and previous, sortable columns), filters
+//!   (type, the chosen type's items, status, scope, problems) and search, status and priority
+//!   editable in the list, bulk activate / reserve / disable / priority up / down / delete
+//!   (delete asks first), which instance serves now, and a "loads" column with the reason
+//!   when an instance does not;
+//! - **create** in two steps: find an item (searchable, grouped by type and category), then
+//!   fill the form generated from its config schema, with the errors summed up at the top and
+//!   each beside its field;
+//! - **edit**: the same form; secrets are never sent to the browser (blank keeps them); a
+//!   save from a page someone else's change made stale is refused, showing their change;
+//! - **audit**: the trail, page by page (older, newer), and each instance's history.
 //!
-//! Every page needs an authenticated user ([`Auth`]: a token from the environment, or the
-//! application's own check), and every state-changing request a CSRF token.
+//! Every page needs an authenticated user ([`Auth`]: a token from the environment, with
+//! failed logins throttled per client and logged through `tracing`, or the application's own
+//! check), and every state-changing request a CSRF token. Every response carries security
+//! headers (a strict content security policy, no framing, `nosniff`, `no-store`, no
+//! referrer). Store and snapshot work runs on tokio's blocking pool, never on the async
+//! workers.
+//!
+//! Feature `serve`: `Admin::serve`, the admin alone on its own address (what the facade's
+//! `plugins admin --bind` runs).
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
-use plugin_runtime::Plugins;
+use plugin_runtime::{Error, Plugins};
 
 mod auth;
+mod csrf;
+mod error;
 mod form;
+mod headers;
+mod items;
 mod pages;
+mod text;
 mod view;
 
 pub use auth::Auth;
-use auth::Sessions;
+use auth::{Sessions, Throttle};
+use error::AdminError;
 
 /// The admin of one [`Plugins`] handle. Writes go through the handle, so the application
 /// serves them on its next lookup.
@@ -45,6 +63,7 @@ pub struct Admin {
     plugins: Plugins,
     auth: Auth,
     base: String,
+    secure_cookie: bool,
 }
 
 impl Admin {
@@ -54,6 +73,7 @@ impl Admin {
             plugins,
             auth,
             base: String::new(),
+            secure_cookie: false,
         }
     }
 
@@ -64,14 +84,25 @@ impl Admin {
         self
     }
 
+    /// Marks the session cookie `Secure`, so browsers send it over HTTPS only. Turn it on
+    /// whenever operators reach the admin through HTTPS (default: off, for a plain-HTTP
+    /// admin on loopback).
+    pub fn secure_cookie(mut self, secure: bool) -> Admin {
+        self.secure_cookie = secure;
+        self
+    }
+
     /// Serves the admin alone on `bind` until Ctrl-C (what `myapp plugins admin --bind`
-    /// runs). Prints the address it listens on.
+    /// runs). Prints the address it listens on. (Feature `serve`.)
+    #[cfg(feature = "serve")]
     pub fn serve(self, bind: std::net::SocketAddr) -> std::io::Result<()> {
         let router = self.router();
         tokio::runtime::Runtime::new()?.block_on(async move {
             let listener = tokio::net::TcpListener::bind(bind).await?;
             println!("plugins admin: http://{}/", listener.local_addr()?);
-            axum::serve(listener, router)
+            // The peer's address is what login throttling counts failures by.
+            let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            axum::serve(listener, service)
                 .with_graceful_shutdown(async {
                     let _ = tokio::signal::ctrl_c().await;
                 })
@@ -79,29 +110,45 @@ impl Admin {
         })
     }
 
-    /// The router to nest.
+    /// The router to nest. Serve it with
+    /// `into_make_service_with_connect_info::<SocketAddr>()` so login throttling can tell
+    /// clients apart (without it, all clients share one count).
     pub fn router(self) -> Router {
         let state = Arc::new(AdminState {
             plugins: self.plugins,
             auth: self.auth,
             sessions: Sessions::default(),
+            throttle: Throttle::default(),
             base: self.base,
+            secure_cookie: self.secure_cookie,
         });
         Router::new()
-            .route("/", get(pages::types))
-            .route("/login", get(pages::login_page).post(pages::login))
-            .route("/logout", post(pages::logout))
-            .route("/instances", get(pages::instances))
-            .route("/instances/bulk", post(pages::bulk))
-            .route("/instances/{id}/quick", post(pages::quick_edit))
+            .route("/", get(pages::types::page))
+            .route("/admin.css", get(view::stylesheet))
+            .route("/login", get(pages::login::page).post(pages::login::submit))
+            .route("/logout", post(pages::login::logout))
+            .route("/instances", get(pages::instances::page))
+            .route("/instances/bulk", post(pages::instances::bulk))
+            .route("/instances/{id}/quick", post(pages::instances::quick))
             .route(
                 "/instances/{id}/edit",
-                get(pages::edit_page).post(pages::edit),
+                get(pages::edit::page).post(pages::edit::submit),
             )
-            .route("/instances/{id}/delete", post(pages::delete))
-            .route("/new", get(pages::pick_item))
-            .route("/new/item", get(pages::create_page).post(pages::create))
-            .route("/audit", get(pages::audit))
+            .route(
+                "/instances/{id}/delete",
+                get(pages::delete::confirm).post(pages::delete::submit),
+            )
+            .route("/new", get(pages::create::pick))
+            .route(
+                "/new/item",
+                get(pages::create::page).post(pages::create::submit),
+            )
+            .route("/audit", get(pages::audit::page))
+            .layer(axum::middleware::map_response_with_state(
+                state.clone(),
+                error::render,
+            ))
+            .layer(axum::middleware::map_response(headers::secure))
             .with_state(state)
     }
 }
@@ -111,8 +158,10 @@ pub(crate) struct AdminState {
     pub(crate) plugins: Plugins,
     pub(crate) auth: Auth,
     pub(crate) sessions: Sessions,
+    pub(crate) throttle: Throttle,
     /// Where the router is mounted (`""` or `"/admin"`).
     pub(crate) base: String,
+    pub(crate) secure_cookie: bool,
 }
 
 impl AdminState {
@@ -123,5 +172,19 @@ impl AdminState {
             "/" if !self.base.is_empty() => self.base.clone(),
             _ => format!("{}{path}", self.base),
         }
+    }
+
+    /// Runs store or snapshot work (reads that query the store, writes, reloads) on tokio's
+    /// blocking pool: a slow database or a long reload never holds an async worker.
+    pub(crate) async fn blocking<T, F>(&self, work: F) -> Result<T, AdminError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Plugins) -> Result<T, Error> + Send + 'static,
+    {
+        let plugins = self.plugins.clone();
+        tokio::task::spawn_blocking(move || work(&plugins))
+            .await
+            .map_err(|join| AdminError::internal(format!("the admin's store work failed: {join}")))?
+            .map_err(AdminError::from)
     }
 }

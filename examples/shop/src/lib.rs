@@ -107,6 +107,13 @@ fn write_private(path: &str, contents: &[u8]) -> std::io::Result<()> {
 }
 
 fn serve(builder: PluginsBuilder, bind: SocketAddr) -> ExitCode {
+    // What the runtime and the admin log while serving (sync, load failures, failed admin
+    // logins) goes to stderr, where an operator of the demo sees it. (The `plugins` commands
+    // keep their one-line errors.)
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
     let plugins = match builder.build().and_then(|plugins| {
         seed_demo_instances(&plugins)?;
         Ok(plugins)
@@ -140,7 +147,9 @@ async fn run_server(plugins: Plugins, bind: SocketAddr) -> std::io::Result<()> {
     println!("shop: serving on http://{address}/");
     println!("shop: plugins admin on http://{address}/admin (log in with {token})");
     println!("shop: or manage its plugins with `shop plugins --help`");
-    axum::serve(listener, app(plugins, auth))
+    // With each connection's address: the admin throttles failed logins per client.
+    let service = app(plugins, auth).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

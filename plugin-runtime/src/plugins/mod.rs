@@ -506,9 +506,17 @@ impl Plugins {
 
     /// Deletes an instance.
     pub fn delete_instance(&self, id: InstanceId) -> Result<(), Error> {
-        rules::delete(&*self.inner.store, id, &self.actor)?;
-        self.inner.after_write();
-        Ok(())
+        self.delete_instances(&[id]).map(drop)
+    }
+
+    /// Deletes instances in one transaction (every id must exist; otherwise nothing is
+    /// deleted) and reloads once; returns how many were deleted.
+    pub fn delete_instances(&self, ids: &[InstanceId]) -> Result<usize, Error> {
+        let deleted = rules::delete(&*self.inner.store, ids, &self.actor)?;
+        if deleted > 0 {
+            self.inner.after_write();
+        }
+        Ok(deleted)
     }
 
     /// Re-encrypts every stored config sealed with an old key under the keyring's current

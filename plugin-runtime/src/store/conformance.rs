@@ -808,14 +808,14 @@ pub fn a_delete_removes_the_row_and_an_unknown_id_is_an_error(store: &dyn Store)
     sync_v1(store);
     let created = record("sms", "Main", None, Some(vec![9]));
     create(store, &created);
-    ok(rules::delete(store, created.meta.id, "ops"), "delete");
+    ok(rules::delete(store, &[created.meta.id], "ops"), "delete");
     assert!(store.instance(created.meta.id).ok().flatten().is_none());
     let latest = &trail(store)[0].entry;
     assert_eq!(
         (latest.action.as_str(), latest.instance),
         ("delete", Some(created.meta.id))
     );
-    let missing = rules::delete(store, created.meta.id, "ops");
+    let missing = rules::delete(store, &[created.meta.id], "ops");
     assert!(
         matches!(missing, Err(Error::UnknownInstance(_))),
         "{missing:?}"

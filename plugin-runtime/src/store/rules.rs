@@ -208,6 +208,19 @@ pub(crate) fn update(
     })
 }
 
+/// The listed instances, or [`Error::UnknownInstance`] naming the first that does not exist
+/// (the rule of every action on many instances: all of them, or none).
+fn existing(tx: &mut dyn Transaction, ids: &[InstanceId]) -> Result<Vec<InstanceRecord>, Error> {
+    let found = tx.instances_by_id(ids)?;
+    match ids
+        .iter()
+        .find(|id| !found.iter().any(|record| record.meta.id == **id))
+    {
+        Some(missing) => Err(Error::UnknownInstance(*missing)),
+        None => Ok(found),
+    }
+}
+
 /// A bulk action on many instances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum BulkEdit {
@@ -225,13 +238,7 @@ pub(crate) fn bulk_edit(
     actor: &str,
 ) -> Result<usize, Error> {
     write(store, |tx| {
-        let found = tx.instances_by_id(ids)?;
-        if let Some(missing) = ids
-            .iter()
-            .find(|id| !found.iter().any(|record| record.meta.id == **id))
-        {
-            return Err(Error::UnknownInstance(*missing));
-        }
+        let found = existing(tx, ids)?;
         let now = SystemTime::now();
         let mut changed = Vec::new();
         let mut audit = Vec::new();
@@ -261,14 +268,20 @@ pub(crate) fn bulk_edit(
     })
 }
 
-/// Deletes one instance.
-pub(crate) fn delete(store: &dyn Store, id: InstanceId, actor: &str) -> Result<(), Error> {
+/// Deletes the listed instances in one transaction: each must exist (otherwise nothing is
+/// deleted); one audit row per instance. Returns how many were deleted.
+pub(crate) fn delete(store: &dyn Store, ids: &[InstanceId], actor: &str) -> Result<usize, Error> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
     write(store, |tx| {
-        if tx.delete_instances(&[id])? == 0 {
-            return Err(Error::UnknownInstance(id));
-        }
-        let entry = AuditEntry::new(actor, "delete", Some(id), String::new());
-        Ok(((), vec![entry]))
+        existing(tx, &ids)?;
+        let deleted = tx.delete_instances(&ids)?;
+        let audit = ids
+            .iter()
+            .map(|id| AuditEntry::new(actor, "delete", Some(*id), String::new()))
+            .collect();
+        Ok((deleted, audit))
     })
 }
 

@@ -1,0 +1,218 @@
+//! Creating an instance in two steps: find the item (searchable, paged, grouped by type and
+//! category), then fill the form generated from its config schema.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use plugin_runtime::NewInstance;
+use plugin_runtime::registry::ItemInfo;
+use serde::Deserialize;
+
+use super::{Shared, quoted, redirect};
+use crate::AdminState;
+use crate::auth::{Flash, User};
+use crate::csrf::{Checked, Pairs};
+use crate::error::AdminError;
+use crate::form::{self, Filled, Meta};
+use crate::items;
+use crate::text::{count, query_encode, rich};
+use crate::view::{csrf, page as layout, pager};
+
+/// One type's items on the page, by category.
+type ByCategory = BTreeMap<Option<&'static str>, Vec<&'static ItemInfo>>;
+
+/// Items per page of the first step.
+const PER_PAGE: usize = 50;
+
+/// The first step's query.
+#[derive(Deserialize, Default)]
+pub(crate) struct PickQuery {
+    q: Option<String>,
+    /// Only configurable items.
+    configurable: Option<String>,
+    offset: Option<String>,
+}
+
+fn matches(item: &ItemInfo, needle: &str) -> bool {
+    let ty = item.plugin_type();
+    [
+        item.name(),
+        ty.name(),
+        ty.namespace(),
+        item.description(),
+        item.category().unwrap_or_default(),
+    ]
+    .iter()
+    .any(|text| text.to_lowercase().contains(needle))
+}
+
+pub(crate) async fn pick(
+    State(state): Shared,
+    user: User,
+    Query(query): Query<PickQuery>,
+) -> Response {
+    let registry = state.plugins.registry();
+    let needle = query
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(str::to_lowercase);
+    let only_configurable = query.configurable.is_some();
+    let found: Vec<&'static ItemInfo> = registry
+        .items()
+        .filter(|item| !only_configurable || item.is_configurable())
+        .filter(|item| needle.as_deref().is_none_or(|needle| matches(item, needle)))
+        .collect();
+    let total = found.len();
+    let offset = query
+        .offset
+        .as_deref()
+        .and_then(|offset| offset.parse().ok())
+        .unwrap_or(0usize)
+        .min(total);
+    let shown = &found[offset..(offset + PER_PAGE).min(total)];
+    // Grouped by type (in registry order), then category.
+    let mut groups: Vec<(String, ByCategory)> = Vec::new();
+    for item in shown {
+        let key = item.plugin_type().key().to_string();
+        if groups.last().is_none_or(|(last, _)| *last != key) {
+            groups.push((key, BTreeMap::new()));
+        }
+        if let Some((_, categories)) = groups.last_mut() {
+            categories.entry(item.category()).or_default().push(item);
+        }
+    }
+    let q = needle.clone().unwrap_or_default();
+    let link = |offset: usize| {
+        format!(
+            "{}?q={}{}&offset={offset}",
+            state.path("/new"),
+            query_encode(&q),
+            if only_configurable {
+                "&configurable=1"
+            } else {
+                ""
+            }
+        )
+    };
+    let body = html! {
+        p { "Find the implementation to configure, then fill in its form." }
+        form.filters method="get" action=(state.path("/new")) {
+            label { "Search items" input type="search" name="q" value=(q) placeholder="name, type, category…" autofocus; }
+            label.check { input type="checkbox" name="configurable" value="1" checked[only_configurable]; span { "Configurable only" } }
+            button type="submit" { "Search" }
+            @if needle.is_some() || only_configurable { a href=(state.path("/new")) { "Clear" } }
+        }
+        p.count #result-count { (count(total)) @if total == 1 { " item" } @else { " items" } @if needle.is_some() { " match" } }
+        @for (type_key, categories) in &groups {
+            section.group {
+                h2 { (type_key) }
+                @for (category, items) in categories {
+                    @if let Some(category) = category { h3 { (category) } }
+                    ul.items {
+                        @for item in items {
+                            li {
+                                a href=(format!("{}?item={}", state.path("/new/item"), query_encode(&items::short_key(registry, &item.key())))) {
+                                    (item.name())
+                                }
+                                @if item.is_configurable() { " " span.badge { "configurable" } }
+                                @if !item.description().is_empty() { div.help { (rich(item.description())) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if total == 0 { p { "No item matches." } }
+        (pager(offset, shown.len(), total, PER_PAGE, link))
+    };
+    layout(&state, Some(&user), "New instance", None, body).into_response()
+}
+
+/// The second step's query: the item, as `TYPE/ITEM` or `NAMESPACE:TYPE/ITEM`.
+#[derive(Deserialize)]
+pub(crate) struct ItemQuery {
+    item: String,
+}
+
+pub(crate) async fn page(
+    State(state): Shared,
+    user: User,
+    Query(query): Query<ItemQuery>,
+) -> Result<Response, AdminError> {
+    let item = items::parse(state.plugins.registry(), &query.item)?;
+    Ok(form_page(&state, &user, item, &Filled::defaults(item)).into_response())
+}
+
+fn form_page(state: &AdminState, user: &User, item: &ItemInfo, filled: &Filled) -> Markup {
+    let key = items::short_key(state.plugins.registry(), &item.key());
+    let action = format!("{}?item={}", state.path("/new/item"), query_encode(&key));
+    let body = html! {
+        p {
+            "Item " code { (key) }
+            @if let Some(category) = item.category() { " " span.badge.badge-category { (category) } }
+        }
+        @if !item.description().is_empty() { p.help { (rich(item.description())) } }
+        form #instance-form method="post" action=(action) novalidate {
+            (csrf(user))
+            (form::fields(item, filled, false))
+            button.primary type="submit" { "Create" }
+        }
+    };
+    layout(
+        state,
+        Some(user),
+        &format!("New {}", item.name()),
+        None,
+        body,
+    )
+}
+
+pub(crate) async fn submit(
+    State(state): Shared,
+    Query(query): Query<ItemQuery>,
+    Checked { user, form }: Checked<Pairs>,
+) -> Result<Response, AdminError> {
+    let item = items::parse(state.plugins.registry(), &query.item)?;
+    let mut filled = Filled::from_form(&form);
+    let meta = Meta::read(&form, &mut filled);
+    let config = form::read_config(item, &form, None, &mut filled);
+    if let (Some(meta), true) = (meta, filled.errors.is_empty()) {
+        let mut new = NewInstance::new(item.key(), meta.name)
+            .description(meta.description)
+            .status(meta.status)
+            .priority(meta.priority);
+        if let Some(scope) = meta.scope {
+            new = new.scope(scope);
+        }
+        if let Some(values) = config {
+            new = new.config_values(values);
+        }
+        let actor = user.actor();
+        let created = state
+            .blocking(move |plugins| Ok(plugins.acting_as(actor).create_instance(new)))
+            .await?;
+        match created {
+            Ok(created) => {
+                let flash = Flash::Done(format!("Created {}.", quoted(&created.name)));
+                return Ok(redirect(&state, &user, "/instances", flash));
+            }
+            Err(err) if is_unavailable(&err) => return Err(err.into()),
+            Err(err) => form::place_error(&mut filled, &err),
+        }
+    }
+    Ok((
+        StatusCode::UNPROCESSABLE_ENTITY,
+        form_page(&state, &user, item, &filled),
+    )
+        .into_response())
+}
+
+/// A write the database could not take: a 503 page, not a form error.
+pub(crate) fn is_unavailable(err: &plugin_runtime::Error) -> bool {
+    err.store_kind() == Some(plugin_runtime::store::StoreErrorKind::Unavailable)
+}

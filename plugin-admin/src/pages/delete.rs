@@ -1,0 +1,93 @@
+//! Deleting one instance: a page that says what goes, then the delete itself.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use maud::html;
+use serde::Deserialize;
+
+use super::{Shared, quoted, redirect};
+use crate::auth::{Flash, User};
+use crate::csrf::Checked;
+use crate::error::AdminError;
+use crate::items;
+use crate::view::{csrf, page as layout};
+use plugin_runtime::InstanceId;
+
+/// The delete form: its CSRF token and the confirmation.
+#[derive(Deserialize)]
+pub(crate) struct DeleteForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+pub(crate) async fn confirm(
+    State(state): Shared,
+    user: User,
+    Path(id): Path<String>,
+) -> Result<Response, AdminError> {
+    let id: InstanceId = id.parse()?;
+    let (record, serving) = state
+        .blocking(move |plugins| {
+            let record = plugins.instance(id)?;
+            plugins.refresh()?;
+            let serving = plugins
+                .instances(&plugin_runtime::InstanceQuery {
+                    search: Some(id.to_string()),
+                    ..Default::default()
+                })
+                .rows
+                .into_iter()
+                .any(|row| row.meta.id == id && row.serving);
+            Ok((record, serving))
+        })
+        .await?;
+    let registry = state.plugins.registry();
+    let body = html! {
+        p {
+            "Delete " strong { (record.meta.name) } " (" (items::short_key(registry, &record.meta.item))
+            @if let Some(scope) = &record.meta.scope { ", scope " (scope) }
+            ", " (record.meta.status.as_str()) ")? Its configuration is gone for good."
+        }
+        @if serving {
+            div.flash.flash-error role="alert" { "It is serving now: lookups of its type switch to the next instance at once." }
+        }
+        form method="post" action=(state.path(&format!("/instances/{id}/delete"))) {
+            (csrf(&user))
+            input type="hidden" name="confirm" value="yes";
+            div.toolbar {
+                button.danger type="submit" { "Delete it" }
+                a href=(state.path(&format!("/instances/{id}/edit"))) { "Cancel" }
+            }
+        }
+    };
+    Ok(layout(&state, Some(&user), "Delete instance?", None, body).into_response())
+}
+
+pub(crate) async fn submit(
+    State(state): Shared,
+    Path(id): Path<String>,
+    Checked { user, form }: Checked<DeleteForm>,
+) -> Result<Response, AdminError> {
+    let id: InstanceId = id.parse()?;
+    if form.confirm != "yes" {
+        // Not from the confirmation page: ask first.
+        return Ok(
+            axum::response::Redirect::to(&state.path(&format!("/instances/{id}/delete")))
+                .into_response(),
+        );
+    }
+    let actor = user.actor();
+    let name = state
+        .blocking(move |plugins| {
+            let name = plugins.instance(id)?.meta.name;
+            plugins.acting_as(actor).delete_instance(id)?;
+            Ok(name)
+        })
+        .await?;
+    Ok(redirect(
+        &state,
+        &user,
+        "/instances",
+        Flash::Done(format!("Deleted {}.", quoted(&name))),
+    ))
+}
