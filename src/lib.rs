@@ -163,7 +163,13 @@ pub use plugin_runtime::__private;
 
 /// The README's code blocks, compiled (and, unless marked `no_run`, run) as doctests, so
 /// the README cannot drift from the API.
-#[cfg(all(doctest, feature = "sqlite", feature = "cli", feature = "admin"))]
+#[cfg(all(
+    doctest,
+    feature = "sqlite",
+    feature = "cli",
+    feature = "admin",
+    feature = "testing"
+))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
