@@ -40,7 +40,7 @@ use plugin_runtime::registry::Registry;
 use plugin_runtime::sync::{SyncMode, SyncOptions};
 use plugin_runtime::{
     Error, InstanceId, InstanceQuery, InstanceSummary, InstanceUpdate, ItemKey, Key, LoadState,
-    NewInstance, Plugins, PluginsBuilder, PriorityChange, Status, TypeKey,
+    NewInstance, Plugins, PluginsBuilder, PriorityChange, Status,
 };
 
 /// Manage this application's plugins: sync the registry, inspect and edit instances, check
@@ -639,44 +639,7 @@ impl ConfigArgs {
 
 /// `TYPE/ITEM` (the type's name must be unique across namespaces) or `NAMESPACE:TYPE/ITEM`.
 fn parse_item(registry: &Registry, text: &str) -> Result<ItemKey, Error> {
-    let malformed = || Error::InvalidInput {
-        field: "item",
-        reason: format!(
-            "`{text}` is not TYPE/ITEM or NAMESPACE:TYPE/ITEM, like payment_gateway/stripe"
-        ),
-    };
-    if text.contains(':') {
-        let key: ItemKey = text.parse()?;
-        registry.item(&key)?;
-        return Ok(key);
-    }
-    let (type_part, item) = text.rsplit_once('/').ok_or_else(malformed)?;
-    let type_key = {
-        let matches: Vec<TypeKey> = registry
-            .types()
-            .iter()
-            .map(|ty| ty.info.key())
-            .filter(|key| key.name == type_part)
-            .collect();
-        match matches.as_slice() {
-            [key] => key.clone(),
-            [] => return Err(Error::UnknownType(type_part.into())),
-            _ => {
-                return Err(Error::InvalidInput {
-                    field: "item",
-                    reason: format!(
-                        "`{type_part}` names a type in several namespaces; write NAMESPACE:{type_part}/{item}"
-                    ),
-                });
-            }
-        }
-    };
-    let key = ItemKey {
-        type_key,
-        name: item.into(),
-    };
-    registry.item(&key)?;
-    Ok(key)
+    registry.item_named(text).map(|item| item.key())
 }
 
 fn parse_ids(ids: &[String]) -> Result<Vec<InstanceId>, Error> {

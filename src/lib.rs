@@ -156,6 +156,9 @@ pub use plugin_runtime::{link, plugin_item, plugin_type};
 /// [`store::conformance`].
 #[cfg(feature = "testing")]
 pub use plugin_runtime::store_conformance;
+/// Registries of any size for benchmarks (feature `testing`).
+#[cfg(feature = "testing")]
+pub use plugin_runtime::testing;
 pub use plugin_runtime::{config, registry, select, store, sync};
 
 #[doc(hidden)]

@@ -234,3 +234,31 @@ fn items_are_sorted_whatever_the_slice_order() {
     assert_eq!(names, ["alpha", "mid", "zeta"]);
     assert!(!registry.needs_key());
 }
+
+/// The keys people write (the CLI's `--item`, the admin's filters): `TYPE/ITEM` when the type
+/// name is unique, or the full key; the errors say how to write one, with a real example.
+#[test]
+fn items_are_named_as_type_slash_item_or_by_their_full_key() {
+    let registry = Registry::linked().unwrap();
+    let short = registry.item_named("greeter/pirate").unwrap();
+    let full = registry
+        .item_named(" demo-plugins:greeter/pirate ")
+        .unwrap();
+    assert!(std::ptr::eq(short, full));
+    assert_eq!(registry.short_key(&short.key()), "greeter/pirate");
+
+    let err = registry.item_named("greeter").unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.contains("is not TYPE/ITEM or NAMESPACE:TYPE/ITEM, like `greeter/"),
+        "{message}"
+    );
+    assert!(matches!(
+        registry.item_named("nope/pirate"),
+        Err(Error::UnknownType(_))
+    ));
+    assert!(matches!(
+        registry.item_named("greeter/nope"),
+        Err(Error::UnknownItem { .. })
+    ));
+}

@@ -11,7 +11,6 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use fantoccini::{ClientBuilder, Locator};
@@ -19,9 +18,8 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use plugin_admin::{Admin, Auth};
-use plugin_system::__private::{self as private, ItemParts, Location, TypeParts};
 use plugin_system::prelude::*;
-use plugin_system::registry::{ItemInfo, Registry, TypeInfo};
+use plugin_system::registry::Registry;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -46,36 +44,6 @@ impl BenchGreeter for Plain {
     }
 }
 
-static TYPE_INFOS: LazyLock<Vec<TypeInfo>> = LazyLock::new(|| {
-    (0..TYPES)
-        .map(|index| {
-            TypeInfo::from_parts(TypeParts {
-                name: Box::leak(format!("type_{index:04}").into_boxed_str()),
-                namespace: "bench",
-                description: "a synthetic plugin type",
-                rust_path: "bench::BenchGreeter",
-                crate_name: "bench",
-                location: Location::new("plugin-admin/benches/instances_page.rs", 1),
-                fingerprint: "0",
-                type_id: private::type_id_of::<dyn BenchGreeter>,
-                relabel: private::relabel::<dyn BenchGreeter>,
-                selector: None,
-                critical: false,
-                parent: None,
-            })
-        })
-        .collect()
-});
-
-fn type_at<const N: usize>() -> &'static TypeInfo {
-    &TYPE_INFOS[N]
-}
-
-// `ItemInfo::plugin_type` is a function pointer: one function per synthetic type.
-seq_macro::seq!(N in 0..1000 {
-    static TYPE_FNS: [fn() -> &'static TypeInfo; TYPES] = [#(type_at::<N>,)*];
-});
-
 /// 1,000 types × 10 config-less items: the start-up sync gives each item an ACTIVE instance.
 fn registry() -> &'static Registry {
     let plain = Registry::linked()
@@ -83,27 +51,7 @@ fn registry() -> &'static Registry {
         .items()
         .find(|item| item.name() == "plain")
         .unwrap();
-    let infos: Vec<ItemInfo> = (0..TYPES)
-        .flat_map(|t| (0..ITEMS).map(move |i| (t, i)))
-        .map(|(t, i)| {
-            ItemInfo::from_parts(ItemParts {
-                name: Box::leak(format!("item_{i:02}").into_boxed_str()),
-                description: "a synthetic plugin item",
-                priority: i32::try_from(i).unwrap(),
-                category: (i % 3 == 0).then_some("group a"),
-                renamed_from: &[],
-                rust_type: "Plain",
-                module: "bench",
-                crate_name: "bench",
-                location: Location::new("plugin-admin/benches/instances_page.rs", 2),
-                plugin_type: TYPE_FNS[t],
-                config: None,
-                build: plain.parts().build,
-            })
-        })
-        .collect();
-    let registry = Registry::collect(&[], Vec::leak(infos), &[]).unwrap();
-    Box::leak(Box::new(registry))
+    plugin_runtime::testing::synthetic_registry(TYPES, ITEMS, plain).unwrap()
 }
 
 /// chromedriver, stopped when dropped.

@@ -48,7 +48,6 @@ mod csrf;
 mod error;
 mod form;
 mod headers;
-mod items;
 mod pages;
 mod text;
 mod view;

@@ -16,6 +16,8 @@ pub mod registry;
 pub mod select;
 pub mod store;
 pub mod sync;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 #[doc(hidden)]
 #[path = "private.rs"]

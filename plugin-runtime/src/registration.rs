@@ -106,6 +106,13 @@ impl TypeInfo {
         TypeInfo { parts }
     }
 
+    /// What it is made of, for building variations of a registered type by hand (the crate's
+    /// own tests and benchmarks). Not public API.
+    #[doc(hidden)]
+    pub fn parts(&self) -> &TypeParts {
+        &self.parts
+    }
+
     /// The stable key of the type: `namespace:name`.
     pub fn key(&self) -> TypeKey {
         TypeKey {

@@ -207,6 +207,84 @@ impl Registry {
     }
 }
 
+/// Keys as people write them (the CLI's arguments, the admin's filters and links): `TYPE/ITEM`
+/// when the type's name is unique across namespaces, or the full `NAMESPACE:TYPE/ITEM`.
+impl Registry {
+    /// The item `text` names, or an error that says how to write one, with an example from
+    /// this registry.
+    pub fn item_named(&self, text: &str) -> Result<&'static ItemInfo, Error> {
+        let text = text.trim();
+        let malformed = || Error::InvalidInput {
+            field: "item",
+            reason: format!(
+                "`{}` is not TYPE/ITEM or NAMESPACE:TYPE/ITEM, like `{}`",
+                crate::keys::truncate(text),
+                self.example_item_key()
+            ),
+        };
+        let (type_part, item) = text.rsplit_once('/').ok_or_else(malformed)?;
+        if type_part.is_empty() || item.is_empty() {
+            return Err(malformed());
+        }
+        if type_part.contains(':') {
+            let key: ItemKey = text.parse().map_err(|_| malformed())?;
+            return self.item(&key);
+        }
+        let type_key = self.type_named(type_part)?;
+        self.item(&ItemKey {
+            type_key,
+            name: item.to_owned(),
+        })
+    }
+
+    /// The type `text` names: `TYPE` (unique across namespaces) or `NAMESPACE:TYPE`.
+    pub fn type_named(&self, text: &str) -> Result<TypeKey, Error> {
+        let text = text.trim();
+        let found: Vec<TypeKey> = self
+            .types
+            .iter()
+            .map(|ty| ty.info.key())
+            .filter(|key| key.to_string() == text || key.name == text)
+            .collect();
+        match found.as_slice() {
+            [key] => Ok(key.clone()),
+            [] => Err(Error::UnknownType(crate::keys::truncate(text))),
+            // A bare name in several namespaces; the full key is unique.
+            _ => Err(Error::InvalidInput {
+                field: "type",
+                reason: format!(
+                    "`{text}` names a type in several namespaces; write NAMESPACE:{text}"
+                ),
+            }),
+        }
+    }
+
+    /// An item's key as people write it: `TYPE/ITEM` when that is unambiguous here, else the
+    /// full key.
+    pub fn short_key(&self, key: &ItemKey) -> String {
+        let same_name = self
+            .types
+            .iter()
+            .filter(|ty| ty.info.name() == key.type_key.name)
+            .count();
+        match same_name {
+            1 => format!("{}/{}", key.type_key.name, key.name),
+            _ => key.to_string(),
+        }
+    }
+
+    /// A key to show in messages: a configurable item of this registry, if there is one.
+    pub fn example_item_key(&self) -> String {
+        self.items()
+            .find(|item| item.is_configurable())
+            .or_else(|| self.items().next())
+            .map_or_else(
+                || "payment_gateway/stripe".to_owned(),
+                |item| self.short_key(&item.key()),
+            )
+    }
+}
+
 /// Another copy of a registration error (they hold plain data), for each caller of `linked`.
 fn copy_of(err: &Error) -> Error {
     match err {

@@ -17,7 +17,6 @@ use crate::auth::{Flash, User};
 use crate::csrf::{Checked, Pairs};
 use crate::error::AdminError;
 use crate::form::{self, Filled, Meta};
-use crate::items;
 use crate::text::{count, query_encode, rich};
 use crate::view::{csrf, page as layout, pager};
 
@@ -116,7 +115,7 @@ pub(crate) async fn pick(
                     ul.items {
                         @for item in items {
                             li {
-                                a href=(format!("{}?item={}", state.path("/new/item"), query_encode(&items::short_key(registry, &item.key())))) {
+                                a href=(format!("{}?item={}", state.path("/new/item"), query_encode(&registry.short_key(&item.key())))) {
                                     (item.name())
                                 }
                                 @if item.is_configurable() { " " span.badge { "configurable" } }
@@ -144,12 +143,12 @@ pub(crate) async fn page(
     user: User,
     Query(query): Query<ItemQuery>,
 ) -> Result<Response, AdminError> {
-    let item = items::parse(state.plugins.registry(), &query.item)?;
+    let item = state.plugins.registry().item_named(&query.item)?;
     Ok(form_page(&state, &user, item, &Filled::defaults(item)).into_response())
 }
 
 fn form_page(state: &AdminState, user: &User, item: &ItemInfo, filled: &Filled) -> Markup {
-    let key = items::short_key(state.plugins.registry(), &item.key());
+    let key = state.plugins.registry().short_key(&item.key());
     let action = format!("{}?item={}", state.path("/new/item"), query_encode(&key));
     let body = html! {
         p {
@@ -177,7 +176,7 @@ pub(crate) async fn submit(
     Query(query): Query<ItemQuery>,
     Checked { user, form }: Checked<Pairs>,
 ) -> Result<Response, AdminError> {
-    let item = items::parse(state.plugins.registry(), &query.item)?;
+    let item = state.plugins.registry().item_named(&query.item)?;
     let mut filled = Filled::from_form(&form);
     let meta = Meta::read(&form, &mut filled);
     let config = form::read_config(item, &form, None, &mut filled);

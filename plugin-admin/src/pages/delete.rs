@@ -9,7 +9,6 @@ use super::{Shared, quoted, redirect};
 use crate::auth::{Flash, User};
 use crate::csrf::Checked;
 use crate::error::AdminError;
-use crate::items;
 use crate::view::{csrf, page as layout};
 use plugin_runtime::InstanceId;
 
@@ -44,7 +43,7 @@ pub(crate) async fn confirm(
     let registry = state.plugins.registry();
     let body = html! {
         p {
-            "Delete " strong { (record.meta.name) } " (" (items::short_key(registry, &record.meta.item))
+            "Delete " strong { (record.meta.name) } " (" (registry.short_key(&record.meta.item))
             @if let Some(scope) = &record.meta.scope { ", scope " (scope) }
             ", " (record.meta.status.as_str()) ")? Its configuration is gone for good."
         }

@@ -24,7 +24,6 @@ use crate::auth::{Flash, User};
 use crate::csrf::{Checked, Pairs, value};
 use crate::error::AdminError;
 use crate::form::{self, Filled, Meta, text_of};
-use crate::items;
 use crate::text::{rich, utc};
 use crate::view::{csrf, page as layout};
 
@@ -161,7 +160,7 @@ fn edit_page(
     };
     let body = html! {
         p {
-            "Item " code { (items::short_key(registry, &record.meta.item)) }
+            "Item " code { (registry.short_key(&record.meta.item)) }
             @if let Some(scope) = &record.meta.scope { ", scope " code { (scope) } }
             " · version " (record.meta.version)
             " · " a href=(state.path(&format!("/audit?instance={id}"))) { "history" }

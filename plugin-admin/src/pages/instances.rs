@@ -20,7 +20,6 @@ use crate::AdminState;
 use crate::auth::{Flash, User};
 use crate::csrf::{Checked, Pairs, value};
 use crate::error::AdminError;
-use crate::items;
 use crate::text::{count, rich};
 use crate::view::{csrf, page as layout, pager};
 
@@ -134,12 +133,12 @@ impl ListQuery {
         let plugin_type = self
             .type_key
             .as_deref()
-            .map(|text| items::parse_type(registry, text))
+            .map(|text| registry.type_named(text))
             .transpose()?;
         let item = self
             .item
             .as_deref()
-            .map(|text| items::parse(registry, text).map(|item| item.key()))
+            .map(|text| registry.item_named(text).map(|item| item.key()))
             .transpose()?;
         let status = self.status.as_deref().map(str::parse).transpose()?;
         let scope = self.scope.as_deref().map(|scope| match scope {
@@ -206,9 +205,9 @@ fn filters(state: &AdminState, query: &ListQuery, error: Option<&Error>) -> Mark
     let chosen_type = query
         .type_key
         .as_deref()
-        .and_then(|text| items::parse_type(registry, text).ok())
+        .and_then(|text| registry.type_named(text).ok())
         .and_then(|key| registry.type_by_key(&key));
-    let example = items::example(registry);
+    let example = registry.example_item_key();
     html! {
         form.filters method="get" action=(state.path("/instances")) {
             label { "Type" select name="type" {
@@ -222,7 +221,7 @@ fn filters(state: &AdminState, query: &ListQuery, error: Option<&Error>) -> Mark
                 label { "Item" select name="item" {
                     option value="" { "any" }
                     @for item in &ty.items {
-                        @let key = items::short_key(registry, &item.key());
+                        @let key = registry.short_key(&item.key());
                         option value=(key) selected[query.item.as_deref() == Some(key.as_str())] { (item.name()) }
                     }
                 } }
@@ -348,7 +347,7 @@ fn row_of(
                 @if !row.description.is_empty() { div.help { (row.description) } }
             }
             td data-label="Item" {
-                (items::short_key(registry, &meta.item))
+                (registry.short_key(&meta.item))
                 @if let Some(category) = category { " " span.badge.badge-category { (category) } }
             }
             td data-label="Scope" { (meta.scope.as_deref().unwrap_or("—")) }
@@ -491,7 +490,7 @@ async fn confirm_delete(
         p { "Delete these " (records.len()) " instance(s)? Their configuration is gone for good; lookups stop serving them at once." }
         ul {
             @for record in &records {
-                li { strong { (record.meta.name) } " — " (items::short_key(registry, &record.meta.item)) ", " (record.meta.status.as_str()) }
+                li { strong { (record.meta.name) } " — " (registry.short_key(&record.meta.item)) ", " (record.meta.status.as_str()) }
             }
         }
         form #confirm-delete method="post" action=(state.path("/instances/bulk")) {
