@@ -204,6 +204,31 @@ async fn text_of(client: &Client, locator: Locator<'_>) -> String {
         .unwrap()
 }
 
+/// Clicks the element `css` finds.
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Submits the instances page's bulk form with `action` (the ticked rows).
+async fn submit_bulk(client: &Client, action: &str) {
+    client
+        .form(Locator::Id("bulk"))
+        .await
+        .unwrap()
+        .set_by_name("action", action)
+        .await
+        .unwrap()
+        .submit()
+        .await
+        .unwrap();
+}
+
 async fn selected_gateway(client: &Client, base: &str) -> String {
     client.goto(&format!("{base}/")).await.unwrap();
     text_of(client, Locator::Id("selected-gateway")).await
@@ -308,23 +333,8 @@ async fn an_operator_configures_selects_and_disables_a_gateway_in_the_browser() 
         .goto(&format!("{base}/admin/instances"))
         .await
         .unwrap();
-    client
-        .find(Locator::Css(&format!("input[type=checkbox][value='{id}']")))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    client
-        .form(Locator::Id("bulk"))
-        .await
-        .unwrap()
-        .set_by_name("action", "disable")
-        .await
-        .unwrap()
-        .submit()
-        .await
-        .unwrap();
+    click(&client, &format!("input[type=checkbox][value='{id}']")).await;
+    submit_bulk(&client, "disable").await;
     let notice = text_of(&client, Locator::Css(".flash-done")).await;
     assert!(notice.contains("1 instance(s) changed"), "{notice}");
     visited.record(&client).await;
@@ -404,13 +414,7 @@ async fn an_operator_is_kept_from_overwriting_deleting_or_believing_by_mistake()
     );
 
     // Ticking "save my values over it" is what overwrites.
-    client
-        .find(Locator::Css("input[name=overwrite]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "input[name=overwrite]").await;
     client
         .form(Locator::Id("instance-form"))
         .await
@@ -446,13 +450,7 @@ async fn an_operator_is_kept_from_overwriting_deleting_or_believing_by_mistake()
     assert!(question.contains("serving now"), "{question}");
     assert!(plugins.instance(stripe).is_ok(), "asking deletes nothing");
     screenshot(&client, "admin-delete-confirm").await;
-    client
-        .find(Locator::Css("button.danger"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "button.danger").await;
     let deleted = text_of(&client, Locator::Css(".flash-done")).await;
     assert!(
         deleted.contains("Deleted “Stripe (test mode)”"),
@@ -468,35 +466,14 @@ async fn an_operator_is_kept_from_overwriting_deleting_or_believing_by_mistake()
         .await
         .unwrap();
     for id in [twilio, vonage] {
-        client
-            .find(Locator::Css(&format!("input[type=checkbox][value='{id}']")))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, &format!("input[type=checkbox][value='{id}']")).await;
     }
-    client
-        .form(Locator::Id("bulk"))
-        .await
-        .unwrap()
-        .set_by_name("action", "delete")
-        .await
-        .unwrap()
-        .submit()
-        .await
-        .unwrap();
+    submit_bulk(&client, "delete").await;
     let question = text_of(&client, Locator::Id("confirm-delete")).await;
     assert!(question.contains("Delete 2 instance(s)"), "{question}");
     assert!(plugins.instance(twilio).is_ok() && plugins.instance(vonage).is_ok());
     screenshot(&client, "admin-bulk-delete-confirm").await;
-    client
-        .find(Locator::Css("#confirm-delete button.danger"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&client, "#confirm-delete button.danger").await;
     let deleted = text_of(&client, Locator::Css(".flash-done")).await;
     assert!(deleted.contains("2 instance(s) deleted"), "{deleted}");
 
