@@ -26,7 +26,10 @@ use diesel::r2d2::{ConnectionManager, Pool, PooledConnection, R2D2Connection};
 use plugin_runtime::store::{StoreError, StoreErrorKind};
 use plugin_runtime::{Error, Store};
 
+use crate::hooks::Hooks;
+
 mod database_url;
+mod hooks;
 #[cfg(feature = "mysql")]
 mod mysql;
 #[cfg(feature = "postgres")]
@@ -51,18 +54,17 @@ impl<C: R2D2Connection + 'static> DieselStore<C> {
         &self.url
     }
 
-    /// Parses `url`, checks it names `backend`, and opens a pool of up to `size` connections
-    /// (migrations are the caller's next step).
-    fn connect(
-        url: &str,
-        backend: Backend,
-        size: u32,
-        customizer: impl diesel::r2d2::CustomizeConnection<C, diesel::r2d2::Error> + 'static,
-    ) -> Result<Self, Error> {
+    /// Parses `url`, checks it names this backend, connects and runs the pending migrations.
+    fn open_with_hooks(url: &str) -> Result<Self, Error>
+    where
+        C: Hooks,
+    {
         let url = DatabaseUrl::parse(url)?;
-        url.expect(backend)?;
-        let pool = connection_pool::<C>(&url, size, customizer)?;
-        Ok(DieselStore { pool, url })
+        url.expect(C::BACKEND)?;
+        let pool = connection_pool::<C>(&url)?;
+        let store = DieselStore { pool, url };
+        C::migrate(&store)?;
+        Ok(store)
     }
 
     fn conn(&self) -> Result<PooledConnection<ConnectionManager<C>>, StoreError> {
@@ -93,13 +95,10 @@ impl<C: R2D2Connection + 'static> std::fmt::Debug for DieselStore<C> {
 /// fails with a clear error instead of hanging.
 const CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// A pool of up to `size` connections. One connection is made first, directly, so a failure
-/// is reported at once with the driver's own reason rather than after a pool time-out.
-fn connection_pool<C: R2D2Connection + 'static>(
-    url: &DatabaseUrl,
-    size: u32,
-    customizer: impl diesel::r2d2::CustomizeConnection<C, diesel::r2d2::Error> + 'static,
-) -> Result<Pool<ConnectionManager<C>>, Error> {
+/// A pool of connections, each prepared by [`Hooks::setup`]. One connection is made first,
+/// directly, so a failure is reported at once with the driver's own reason rather than after
+/// a pool time-out.
+fn connection_pool<C: Hooks>(url: &DatabaseUrl) -> Result<Pool<ConnectionManager<C>>, Error> {
     let cannot_connect = || {
         StoreError::new(
             StoreErrorKind::Unavailable,
@@ -112,12 +111,22 @@ fn connection_pool<C: R2D2Connection + 'static>(
             .into());
     }
     Pool::builder()
-        .max_size(size)
+        .max_size(C::pool_size(url))
         .min_idle(Some(1))
         .connection_timeout(CONNECTION_TIMEOUT)
-        .connection_customizer(Box::new(customizer))
+        .connection_customizer(Box::new(Setup))
         .build(ConnectionManager::new(url.target()))
         .map_err(|err| cannot_connect().with_source(err).into())
+}
+
+/// Prepares each connection the pool opens ([`Hooks::setup`]).
+#[derive(Debug)]
+struct Setup;
+
+impl<C: Hooks> diesel::r2d2::CustomizeConnection<C, diesel::r2d2::Error> for Setup {
+    fn on_acquire(&self, conn: &mut C) -> Result<(), diesel::r2d2::Error> {
+        conn.setup().map_err(diesel::r2d2::Error::QueryError)
+    }
 }
 
 /// A driver's message as an error, without the line break libpq ends it with.

@@ -6,14 +6,13 @@
 use diesel::connection::SimpleConnection;
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::r2d2::CustomizeConnection;
 use diesel::sql_types::{Integer, Nullable};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use plugin_runtime::Error;
-use plugin_runtime::store::{ChangeFeed, StoreError, StoreErrorKind};
+use plugin_runtime::store::{StoreError, StoreErrorKind};
 
+use crate::hooks::{Hooks, revision_row_transaction};
 use crate::rows::{TxError, db};
-use crate::schema::plugin_revision;
 use crate::{Backend, DieselStore, migration_failed};
 
 // The same queries compiled for this backend's connection type: intended, see the file.
@@ -31,35 +30,30 @@ const MIGRATION_LOCK: &str = "CONCAT('plugin_system.migrations.', DATABASE())";
 /// How long a process waits for another one's migrations.
 const MIGRATION_LOCK_SECONDS: i32 = 120;
 
-/// Session settings: READ COMMITTED, so a statement after the write lock sees the previous
-/// writer's commit (REPEATABLE READ could keep an older snapshot); strict mode on every
-/// table, so an over-long value is an error instead of a silent truncation.
-#[derive(Debug)]
-struct Session;
+impl Hooks for Db {
+    const BACKEND: Backend = Backend::Mysql;
 
-impl CustomizeConnection<Db, diesel::r2d2::Error> for Session {
-    fn on_acquire(&self, conn: &mut Db) -> Result<(), diesel::r2d2::Error> {
-        conn.batch_execute(
+    /// READ COMMITTED, so a statement after the write lock sees the previous writer's commit
+    /// (REPEATABLE READ could keep an older snapshot); strict mode on every table, so an
+    /// over-long value is an error instead of a silent truncation.
+    fn setup(&mut self) -> QueryResult<()> {
+        self.batch_execute(
             "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED; \
              SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES');",
         )
-        .map_err(diesel::r2d2::Error::QueryError)
-    }
-}
-
-impl DieselStore<Db> {
-    /// Connects to the MySQL or MariaDB database of a `mysql://` URL and runs the embedded
-    /// migrations.
-    pub fn open(url: &str) -> Result<Self, Error> {
-        let store = Self::connect(url, Backend::Mysql, 8, Session)?;
-        store.migrate()?;
-        Ok(store)
     }
 
-    /// Applies the migrations that have not run yet, holding a named lock (per database), so
-    /// processes starting together do not both try to create the tables.
-    pub fn migrate(&self) -> Result<(), Error> {
-        let mut conn = self.conn()?;
+    fn write_transaction<T>(
+        &mut self,
+        work: impl FnOnce(&mut Self) -> Result<T, TxError>,
+    ) -> Result<T, TxError> {
+        revision_row_transaction(self, work)
+    }
+
+    /// Holding a named lock (per database), so processes starting together do not both try
+    /// to create the tables.
+    fn migrate(store: &DieselStore<Self>) -> Result<(), Error> {
+        let mut conn = store.conn()?;
         let acquired: Option<i32> = diesel::select(sql::<Nullable<Integer>>(&format!(
             "GET_LOCK({MIGRATION_LOCK}, {MIGRATION_LOCK_SECONDS})"
         )))
@@ -70,7 +64,7 @@ impl DieselStore<Db> {
                 StoreErrorKind::Conflict,
                 format!(
                     "another process held the migration lock of {} for {MIGRATION_LOCK_SECONDS} s",
-                    self.url
+                    store.url
                 ),
             )
             .into());
@@ -78,7 +72,7 @@ impl DieselStore<Db> {
         let result = conn
             .run_pending_migrations(MIGRATIONS)
             .map(|_| ())
-            .map_err(|err| migration_failed(&self.url, err));
+            .map_err(|err| migration_failed(&store.url, err));
         let released: QueryResult<Option<i32>> = diesel::select(sql::<Nullable<Integer>>(
             &format!("RELEASE_LOCK({MIGRATION_LOCK})"),
         ))
@@ -87,26 +81,16 @@ impl DieselStore<Db> {
     }
 }
 
-/// No push channel here: other processes poll the revision.
-fn announce_change(_: &mut Db) -> QueryResult<()> {
-    Ok(())
-}
+impl DieselStore<Db> {
+    /// Connects to the MySQL or MariaDB database of a `mysql://` URL and runs the embedded
+    /// migrations.
+    pub fn open(url: &str) -> Result<Self, Error> {
+        Self::open_with_hooks(url)
+    }
 
-fn change_feed(_: &DieselStore<Db>) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {
-    Ok(None)
-}
-
-/// A transaction that holds the store's write lock (the revision row) from its start.
-fn write_transaction<T>(
-    conn: &mut Db,
-    work: impl FnOnce(&mut Db) -> Result<T, TxError>,
-) -> Result<T, TxError> {
-    conn.transaction(|conn| {
-        plugin_revision::table
-            .select(plugin_revision::revision)
-            .filter(plugin_revision::id.eq(1))
-            .for_update()
-            .first::<i64>(conn)?;
-        work(conn)
-    })
+    /// Applies the migrations that have not run yet, holding a named lock (per database), so
+    /// processes starting together do not both try to create the tables.
+    pub fn migrate(&self) -> Result<(), Error> {
+        Db::migrate(self)
+    }
 }

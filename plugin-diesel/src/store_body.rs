@@ -1,6 +1,6 @@
 //! The store's queries, written once and compiled once per backend: each backend module
-//! includes this file with `#[path]` after naming its connection type `Db` and its
-//! `write_transaction`. (diesel checks every query against one concrete backend, so code
+//! includes this file with `#[path]` after naming its connection type `Db`, whose
+//! [`Hooks`] hold what the backends do differently. (diesel checks every query against one concrete backend, so code
 //! generic over backends would need a bound per query; this keeps the queries plain, and
 //! each row below is checked against the backend of the copy it is compiled in.)
 //!
@@ -16,8 +16,9 @@ use plugin_runtime::store::{
 use plugin_runtime::sync::{StoredInstance, StoredItem, StoredState, StoredType, SyncAction};
 use plugin_runtime::{Error, InstanceId, InstanceMeta, InstanceRecord, ItemKey, TypeKey};
 
-use super::{Db, announce_change, change_feed, write_transaction};
+use super::Db;
 use crate::DieselStore;
+use crate::hooks::Hooks;
 use crate::rows::{
     Ids, InstanceValues, ItemValues, TxError, TypeValues, db, from_millis, no_row, parse_id,
     parse_status, to_millis,
@@ -585,7 +586,7 @@ impl Transaction for DieselTx<'_> {
             .execute(self.conn)
             .map_err(db)?;
         // Listeners hear of it when the transaction commits (PostgreSQL's NOTIFY).
-        announce_change(self.conn).map_err(db)?;
+        self.conn.announce_change().map_err(db)?;
         read_revision(self.conn)
     }
 }
@@ -644,7 +645,7 @@ impl Store for DieselStore<Db> {
         work: &mut dyn FnMut(&mut dyn Transaction) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let mut conn = self.conn()?;
-        write_transaction(&mut conn, |conn| {
+        conn.write_transaction(|conn| {
             let mut tx = DieselTx {
                 conn,
                 item_ids: HashMap::new(),
@@ -655,6 +656,6 @@ impl Store for DieselStore<Db> {
     }
 
     fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {
-        change_feed(self)
+        Db::change_feed(self)
     }
 }
