@@ -22,7 +22,7 @@ pub(crate) trait Hooks: R2D2Connection + Sized + 'static {
     const BACKEND: Backend;
 
     /// How many connections the store keeps open at most.
-    fn pool_size(_url: &DatabaseUrl) -> u32 {
+    fn pool_size(_url: &DatabaseUrl) -> usize {
         8
     }
 

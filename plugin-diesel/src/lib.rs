@@ -22,16 +22,18 @@ compile_error!("plugin-diesel needs at least one backend feature: `sqlite`, `pos
 
 use std::sync::Arc;
 
-use diesel::r2d2::{ConnectionManager, Pool, PooledConnection, R2D2Connection};
+use diesel::r2d2::R2D2Connection;
 use plugin_runtime::store::{StoreError, StoreErrorKind};
 use plugin_runtime::{Error, Store};
 
 use crate::hooks::Hooks;
+use crate::pool::{ConnectionPool, Pooled};
 
 mod database_url;
 mod hooks;
 #[cfg(feature = "mysql")]
 mod mysql;
+mod pool;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod rows;
@@ -44,7 +46,7 @@ pub use database_url::{Backend, DatabaseUrl};
 /// A [`Store`] in a SQL database, through diesel. One type per backend:
 /// [`SqliteStore`], [`PgStore`], [`MysqlStore`]; [`open`] gives whichever the URL names.
 pub struct DieselStore<C: R2D2Connection + 'static> {
-    pool: Pool<ConnectionManager<C>>,
+    pool: ConnectionPool<C>,
     url: DatabaseUrl,
 }
 
@@ -61,13 +63,18 @@ impl<C: R2D2Connection + 'static> DieselStore<C> {
     {
         let url = DatabaseUrl::parse(url)?;
         url.expect(C::BACKEND)?;
-        let pool = connection_pool::<C>(&url)?;
+        let pool = ConnectionPool::new(url.target(), C::pool_size(&url), CONNECTION_TIMEOUT);
         let store = DieselStore { pool, url };
         C::migrate(&store)?;
         Ok(store)
     }
 
-    fn conn(&self) -> Result<PooledConnection<ConnectionManager<C>>, StoreError> {
+    /// A connection from the pool; a new one is opened on this thread when none is idle.
+    /// A failure says why in its source: the driver's reason, or every connection in use.
+    fn conn(&self) -> Result<Pooled<'_, C>, StoreError>
+    where
+        C: Hooks,
+    {
         self.pool.get().map_err(|err| {
             StoreError::new(
                 StoreErrorKind::Unavailable,
@@ -90,56 +97,10 @@ impl<C: R2D2Connection + 'static> std::fmt::Debug for DieselStore<C> {
     }
 }
 
-/// How long a write waits for a connection before it fails (the database is down, or every
-/// connection is busy): long enough for a server restart's blip, short enough that a request
-/// fails with a clear error instead of hanging.
+/// How long a call waits for a connection while every one is in use before it fails: long
+/// enough for a burst of writers to queue, short enough that a request fails with a clear
+/// error instead of hanging.
 const CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// A pool of connections, each prepared by [`Hooks::setup`]. One connection is made first,
-/// directly, so a failure is reported at once with the driver's own reason rather than after
-/// a pool time-out.
-fn connection_pool<C: Hooks>(url: &DatabaseUrl) -> Result<Pool<ConnectionManager<C>>, Error> {
-    let cannot_connect = || {
-        StoreError::new(
-            StoreErrorKind::Unavailable,
-            format!("cannot connect to the {} database {url}", url.backend()),
-        )
-    };
-    if let Err(err) = C::establish(url.target()) {
-        return Err(cannot_connect()
-            .with_source(Trimmed(err.to_string()))
-            .into());
-    }
-    Pool::builder()
-        .max_size(C::pool_size(url))
-        .min_idle(Some(1))
-        .connection_timeout(CONNECTION_TIMEOUT)
-        .connection_customizer(Box::new(Setup))
-        .build(ConnectionManager::new(url.target()))
-        .map_err(|err| cannot_connect().with_source(err).into())
-}
-
-/// Prepares each connection the pool opens ([`Hooks::setup`]).
-#[derive(Debug)]
-struct Setup;
-
-impl<C: Hooks> diesel::r2d2::CustomizeConnection<C, diesel::r2d2::Error> for Setup {
-    fn on_acquire(&self, conn: &mut C) -> Result<(), diesel::r2d2::Error> {
-        conn.setup().map_err(diesel::r2d2::Error::QueryError)
-    }
-}
-
-/// A driver's message as an error, without the line break libpq ends it with.
-#[derive(Debug)]
-struct Trimmed(String);
-
-impl std::fmt::Display for Trimmed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0.trim_end())
-    }
-}
-
-impl std::error::Error for Trimmed {}
 
 /// A migration failure: the store's schema could not be created or upgraded.
 pub(crate) fn migration_failed(

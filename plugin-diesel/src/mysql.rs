@@ -57,7 +57,7 @@ impl Hooks for Db {
         let acquired: Option<i32> = diesel::select(sql::<Nullable<Integer>>(&format!(
             "GET_LOCK({MIGRATION_LOCK}, {MIGRATION_LOCK_SECONDS})"
         )))
-        .get_result(&mut conn)
+        .get_result(&mut *conn)
         .map_err(db)?;
         if acquired != Some(1) {
             return Err(StoreError::new(
@@ -76,7 +76,7 @@ impl Hooks for Db {
         let released: QueryResult<Option<i32>> = diesel::select(sql::<Nullable<Integer>>(
             &format!("RELEASE_LOCK({MIGRATION_LOCK})"),
         ))
-        .get_result(&mut conn);
+        .get_result(&mut *conn);
         result.and(released.map(|_| ()).map_err(|err| db(err).into()))
     }
 }

@@ -29,7 +29,7 @@ impl Hooks for Db {
     const BACKEND: Backend = Backend::Sqlite;
 
     /// An in-memory database lives as long as its one connection.
-    fn pool_size(url: &DatabaseUrl) -> u32 {
+    fn pool_size(url: &DatabaseUrl) -> usize {
         if url.target() == ":memory:" { 1 } else { 4 }
     }
 
