@@ -21,6 +21,11 @@ pub(crate) trait Hooks: R2D2Connection + Sized + 'static {
     /// The backend, as URLs name it.
     const BACKEND: Backend;
 
+    /// What the driver's `establish` gets for `url`.
+    fn target(url: &DatabaseUrl) -> String {
+        url.target().to_owned()
+    }
+
     /// How many connections the store keeps open at most.
     fn pool_size(_url: &DatabaseUrl) -> usize {
         8

@@ -20,15 +20,18 @@
 #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
 compile_error!("plugin-diesel needs at least one backend feature: `sqlite`, `postgres` or `mysql`");
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use diesel::r2d2::R2D2Connection;
 use plugin_runtime::store::{StoreError, StoreErrorKind};
 use plugin_runtime::{Error, Store};
 
+use crate::backoff::Backoff;
 use crate::hooks::Hooks;
 use crate::pool::{ConnectionPool, Pooled};
 
+mod backoff;
 mod database_url;
 mod hooks;
 #[cfg(feature = "mysql")]
@@ -48,6 +51,9 @@ pub use database_url::{Backend, DatabaseUrl};
 pub struct DieselStore<C: R2D2Connection + 'static> {
     pool: ConnectionPool<C>,
     url: DatabaseUrl,
+    /// When the change feed may subscribe again after a failed subscription (PostgreSQL's).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    resubscribe: Mutex<Backoff>,
 }
 
 impl<C: R2D2Connection + 'static> DieselStore<C> {
@@ -63,8 +69,12 @@ impl<C: R2D2Connection + 'static> DieselStore<C> {
     {
         let url = DatabaseUrl::parse(url)?;
         url.expect(C::BACKEND)?;
-        let pool = ConnectionPool::new(url.target(), C::pool_size(&url), CONNECTION_TIMEOUT);
-        let store = DieselStore { pool, url };
+        let pool = ConnectionPool::new(&C::target(&url), C::pool_size(&url), CONNECTION_TIMEOUT);
+        let store = DieselStore {
+            pool,
+            url,
+            resubscribe: Mutex::new(Backoff::new(RESUBSCRIBE_FIRST, RESUBSCRIBE_CEILING)),
+        };
         C::migrate(&store)?;
         Ok(store)
     }
@@ -100,7 +110,19 @@ impl<C: R2D2Connection + 'static> std::fmt::Debug for DieselStore<C> {
 /// How long a call waits for a connection while every one is in use before it fails: long
 /// enough for a burst of writers to queue, short enough that a request fails with a clear
 /// error instead of hanging.
-const CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long opening one connection may take before it fails (where the driver takes a
+/// limit: PostgreSQL's `connect_timeout`, unless the URL sets its own), so a host that
+/// accepts connections and never answers cannot hang a caller or the watcher.
+#[cfg(feature = "postgres")]
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// After a failed change-feed subscription, the next waits this long, doubling up to the
+/// ceiling: meanwhile the watcher polls the revision instead of spending each poll on a
+/// connection attempt.
+const RESUBSCRIBE_FIRST: Duration = Duration::from_secs(1);
+const RESUBSCRIBE_CEILING: Duration = Duration::from_secs(60);
 
 /// A migration failure: the store's schema could not be created or upgraded.
 pub(crate) fn migration_failed(

@@ -84,6 +84,12 @@ impl<C: Hooks> ConnectionPool<C> {
         }
     }
 
+    /// What each connection is opened with.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn target(&self) -> &str {
+        &self.target
+    }
+
     /// A connection: an idle one that still answers, else a new one opened on this thread,
     /// else (all in use) the next one returned.
     pub(crate) fn get(&self) -> Result<Pooled<'_, C>, PoolError> {
