@@ -15,7 +15,15 @@
 //! - every write bumps the revision and writes an audit row (never with config values) in the
 //!   same transaction;
 //! - migrations run under a lock too (SQLite: the write lock; PostgreSQL: an advisory lock;
-//!   MySQL: a named lock), so processes starting together do not race to create the tables.
+//!   MySQL: a named lock, released even by a panic), so processes starting together do not
+//!   race to create the tables; and a start killed while migrating never bricks the
+//!   database (SQLite and PostgreSQL migrate in one transaction; MySQL, whose DDL is not
+//!   transactional, runs migrations whose every statement can run again, so the next start
+//!   completes them);
+//! - connections are opened on the thread that needs one, with a connect time-out where the
+//!   driver takes one (PostgreSQL), and nothing runs in the background: once the last call
+//!   into the store has returned, no thread is inside the driver, so a short program exits
+//!   cleanly (see `src/pool.rs` for what r2d2's worker threads did to TLS programs at exit).
 
 #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
 compile_error!("plugin-diesel needs at least one backend feature: `sqlite`, `postgres` or `mysql`");
