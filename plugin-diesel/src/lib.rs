@@ -15,20 +15,36 @@
 //! - every write bumps the revision and writes an audit row (never with config values) in the
 //!   same transaction;
 //! - migrations run under a lock too (SQLite: the write lock; PostgreSQL: an advisory lock;
-//!   MySQL: a named lock), so processes starting together do not race to create the tables.
+//!   MySQL: a named lock, released even by a panic), so processes starting together do not
+//!   race to create the tables; and a start killed while migrating never bricks the
+//!   database (SQLite and PostgreSQL migrate in one transaction; MySQL, whose DDL is not
+//!   transactional, runs migrations whose every statement can run again, so the next start
+//!   completes them);
+//! - connections are opened on the thread that needs one, with a connect time-out where the
+//!   driver takes one (PostgreSQL), and nothing runs in the background: once the last call
+//!   into the store has returned, no thread is inside the driver, so a short program exits
+//!   cleanly (see `src/pool.rs` for what r2d2's worker threads did to TLS programs at exit).
 
 #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
 compile_error!("plugin-diesel needs at least one backend feature: `sqlite`, `postgres` or `mysql`");
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use diesel::r2d2::{ConnectionManager, Pool, PooledConnection, R2D2Connection};
+use diesel::r2d2::R2D2Connection;
 use plugin_runtime::Error;
 use plugin_runtime::store::{Store, StoreError, StoreErrorKind};
 
+use crate::backoff::Backoff;
+use crate::hooks::Hooks;
+use crate::pool::{ConnectionPool, Pooled};
+
+mod backoff;
 mod database_url;
+mod hooks;
 #[cfg(feature = "mysql")]
 mod mysql;
+mod pool;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod rows;
@@ -41,8 +57,11 @@ pub use database_url::{Backend, DatabaseUrl};
 /// A [`Store`] in a SQL database, through diesel. One type per backend:
 /// [`SqliteStore`], [`PgStore`], [`MysqlStore`]; [`open`] gives whichever the URL names.
 pub struct DieselStore<C: R2D2Connection + 'static> {
-    pool: Pool<ConnectionManager<C>>,
+    pool: ConnectionPool<C>,
     url: DatabaseUrl,
+    /// When the change feed may subscribe again after a failed subscription (PostgreSQL's).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    resubscribe: Mutex<Backoff>,
 }
 
 impl<C: R2D2Connection + 'static> DieselStore<C> {
@@ -51,21 +70,29 @@ impl<C: R2D2Connection + 'static> DieselStore<C> {
         &self.url
     }
 
-    /// Parses `url`, checks it names `backend`, and opens a pool of up to `size` connections
-    /// (migrations are the caller's next step).
-    fn connect(
-        url: &str,
-        backend: Backend,
-        size: u32,
-        customizer: impl diesel::r2d2::CustomizeConnection<C, diesel::r2d2::Error> + 'static,
-    ) -> Result<Self, Error> {
+    /// Parses `url`, checks it names this backend, connects and runs the pending migrations.
+    fn open_with_hooks(url: &str) -> Result<Self, Error>
+    where
+        C: Hooks,
+    {
         let url = DatabaseUrl::parse(url)?;
-        url.expect(backend)?;
-        let pool = connection_pool::<C>(&url, size, customizer)?;
-        Ok(DieselStore { pool, url })
+        url.expect(C::BACKEND)?;
+        let pool = ConnectionPool::new(&C::target(&url), C::pool_size(&url), CONNECTION_TIMEOUT);
+        let store = DieselStore {
+            pool,
+            url,
+            resubscribe: Mutex::new(Backoff::new(RESUBSCRIBE_FIRST, RESUBSCRIBE_CEILING)),
+        };
+        C::migrate(&store)?;
+        Ok(store)
     }
 
-    fn conn(&self) -> Result<PooledConnection<ConnectionManager<C>>, StoreError> {
+    /// A connection from the pool; a new one is opened on this thread when none is idle.
+    /// A failure says why in its source: the driver's reason, or every connection in use.
+    fn conn(&self) -> Result<Pooled<'_, C>, StoreError>
+    where
+        C: Hooks,
+    {
         self.pool.get().map_err(|err| {
             StoreError::new(
                 StoreErrorKind::Unavailable,
@@ -88,49 +115,22 @@ impl<C: R2D2Connection + 'static> std::fmt::Debug for DieselStore<C> {
     }
 }
 
-/// How long a write waits for a connection before it fails (the database is down, or every
-/// connection is busy): long enough for a server restart's blip, short enough that a request
-/// fails with a clear error instead of hanging.
-const CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a call waits for a connection while every one is in use before it fails: long
+/// enough for a burst of writers to queue, short enough that a request fails with a clear
+/// error instead of hanging.
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A pool of up to `size` connections. One connection is made first, directly, so a failure
-/// is reported at once with the driver's own reason rather than after a pool time-out.
-fn connection_pool<C: R2D2Connection + 'static>(
-    url: &DatabaseUrl,
-    size: u32,
-    customizer: impl diesel::r2d2::CustomizeConnection<C, diesel::r2d2::Error> + 'static,
-) -> Result<Pool<ConnectionManager<C>>, Error> {
-    let cannot_connect = || {
-        StoreError::new(
-            StoreErrorKind::Unavailable,
-            format!("cannot connect to the {} database {url}", url.backend()),
-        )
-    };
-    if let Err(err) = C::establish(url.target()) {
-        return Err(cannot_connect()
-            .with_source(Trimmed(err.to_string()))
-            .into());
-    }
-    Pool::builder()
-        .max_size(size)
-        .min_idle(Some(1))
-        .connection_timeout(CONNECTION_TIMEOUT)
-        .connection_customizer(Box::new(customizer))
-        .build(ConnectionManager::new(url.target()))
-        .map_err(|err| cannot_connect().with_source(err).into())
-}
+/// How long opening one connection may take before it fails (where the driver takes a
+/// limit: PostgreSQL's `connect_timeout`, unless the URL sets its own), so a host that
+/// accepts connections and never answers cannot hang a caller or the watcher.
+#[cfg(feature = "postgres")]
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A driver's message as an error, without the line break libpq ends it with.
-#[derive(Debug)]
-struct Trimmed(String);
-
-impl std::fmt::Display for Trimmed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0.trim_end())
-    }
-}
-
-impl std::error::Error for Trimmed {}
+/// After a failed change-feed subscription, the next waits this long, doubling up to the
+/// ceiling: meanwhile the watcher polls the revision instead of spending each poll on a
+/// connection attempt.
+const RESUBSCRIBE_FIRST: Duration = Duration::from_secs(1);
+const RESUBSCRIBE_CEILING: Duration = Duration::from_secs(60);
 
 /// A migration failure: the store's schema could not be created or upgraded.
 pub(crate) fn migration_failed(

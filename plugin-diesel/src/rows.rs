@@ -1,5 +1,6 @@
-//! What every backend shares without touching a connection: row values, row decoding,
-//! time conversion and the transaction error type.
+//! What every backend shares without touching a connection: the values writes set, time
+//! conversion, stored values read back, and the error types. (The rows reads select are in
+//! `store_body.rs`, checked against each backend.)
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -8,7 +9,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use plugin_runtime::store::{StoreError, StoreErrorKind};
 use plugin_runtime::sync::{StoredItem, StoredType};
-use plugin_runtime::{Error, InstanceId, InstanceMeta, InstanceRecord, ItemKey, Status, TypeKey};
+use plugin_runtime::{Error, InstanceId, InstanceRecord, ItemKey, Status, TypeKey};
 
 use crate::schema::{plugin_instances, plugin_items, plugin_types};
 
@@ -82,6 +83,11 @@ pub(crate) fn corrupt(
 pub(crate) fn parse_id(id: &str) -> Result<InstanceId, StoreError> {
     id.parse::<InstanceId>()
         .map_err(|err| corrupt("instance id", id, err))
+}
+
+/// A stored status.
+pub(crate) fn parse_status(status: &str) -> Result<Status, StoreError> {
+    status.parse().map_err(|err| corrupt("status", status, err))
 }
 
 /// diesel's transactions need an error type that converts from its own errors.
@@ -192,154 +198,6 @@ impl<'a> InstanceValues<'a> {
             updated_at: to_millis(record.updated_at),
         }
     }
-}
-
-/// A type row: id, namespace, name, description, rust path, fingerprint, parent id, orphaned.
-pub(crate) type TypeRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    bool,
-);
-
-/// An item row with its type's key: id, namespace, type, name, module, description,
-/// category, configurable, priority, orphaned.
-pub(crate) type ItemRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    bool,
-    i32,
-    bool,
-);
-
-/// An instance row with its item's key and orphan flag, in the order `record_from_row` reads.
-pub(crate) type InstanceRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<Vec<u8>>,
-    String,
-    i32,
-    String,
-    i64,
-    i64,
-    i64,
-    bool,
-);
-
-pub(crate) fn record_from_row(row: InstanceRow) -> Result<InstanceRecord, StoreError> {
-    let (
-        id,
-        namespace,
-        type_name,
-        item,
-        name,
-        scope,
-        config,
-        status,
-        priority,
-        description,
-        version,
-        created,
-        updated,
-        orphaned,
-    ) = row;
-    Ok(InstanceRecord {
-        meta: InstanceMeta {
-            id: parse_id(&id)?,
-            name,
-            item: ItemKey {
-                type_key: TypeKey {
-                    namespace,
-                    name: type_name,
-                },
-                name: item,
-            },
-            status: status
-                .parse::<Status>()
-                .map_err(|err| corrupt("status", &status, err))?,
-            priority,
-            scope: if scope.is_empty() { None } else { Some(scope) },
-            version,
-        },
-        description,
-        sealed_config: config,
-        orphaned,
-        created_at: from_millis(created),
-        updated_at: from_millis(updated),
-    })
-}
-
-/// Type rows as sync sees them: parents by key instead of row id. Returns (row id, type).
-pub(crate) fn types_from_rows(rows: Vec<TypeRow>) -> Vec<(String, StoredType)> {
-    let keys: HashMap<String, TypeKey> = rows
-        .iter()
-        .map(|(id, namespace, name, ..)| {
-            let key = TypeKey {
-                namespace: namespace.clone(),
-                name: name.clone(),
-            };
-            (id.clone(), key)
-        })
-        .collect();
-    rows.into_iter()
-        .map(
-            |(id, namespace, name, description, rust_path, fingerprint, parent_id, orphaned)| {
-                let stored = StoredType {
-                    key: TypeKey { namespace, name },
-                    description,
-                    fingerprint,
-                    rust_path,
-                    parent: parent_id.and_then(|parent| keys.get(&parent).cloned()),
-                    orphaned,
-                };
-                (id, stored)
-            },
-        )
-        .collect()
-}
-
-pub(crate) fn item_from_row(row: ItemRow) -> (String, StoredItem) {
-    let (
-        id,
-        namespace,
-        type_name,
-        name,
-        module,
-        description,
-        category,
-        configurable,
-        priority,
-        orphaned,
-    ) = row;
-    let stored = StoredItem {
-        key: ItemKey {
-            type_key: TypeKey {
-                namespace,
-                name: type_name,
-            },
-            name,
-        },
-        module,
-        description,
-        category,
-        configurable,
-        priority,
-        orphaned,
-    };
-    (id, stored)
 }
 
 /// Row ids of the keys sync works with.

@@ -1,7 +1,8 @@
 //! The store's queries, written once and compiled once per backend: each backend module
-//! includes this file with `#[path]` after naming its connection type `Db` and its
-//! `write_transaction`. (diesel checks every query against one concrete backend, so code
-//! generic over backends would need a bound per query; this keeps the queries plain.)
+//! includes this file with `#[path]` after naming its connection type `Db`, whose
+//! [`Hooks`] hold what the backends do differently. (diesel checks every query against one concrete backend, so code
+//! generic over backends would need a bound per query; this keeps the queries plain, and
+//! each row below is checked against the backend of the copy it is compiled in.)
 //!
 //! Only primitives live here: the rules of each write (the sync plan, versions, audit rows,
 //! revision bumps) are the runtime's, in `plugin_runtime::store`.
@@ -13,95 +14,227 @@ use plugin_runtime::store::{
     AuditEntry, AuditQuery, AuditRecord, ChangeFeed, Store, StoreError, Transaction,
 };
 use plugin_runtime::sync::{StoredInstance, StoredItem, StoredState, StoredType, SyncAction};
-use plugin_runtime::{Error, InstanceId, InstanceRecord, ItemKey, TypeKey};
+use plugin_runtime::{Error, InstanceId, InstanceMeta, InstanceRecord, ItemKey, TypeKey};
 
-use super::{Db, announce_change, change_feed, write_transaction};
+use super::Db;
 use crate::DieselStore;
+use crate::hooks::Hooks;
 use crate::rows::{
-    Ids, InstanceRow, InstanceValues, ItemRow, ItemValues, TxError, TypeRow, TypeValues, db,
-    from_millis, item_from_row, no_row, parse_id, record_from_row, to_millis, types_from_rows,
+    Ids, InstanceValues, ItemValues, TxError, TypeValues, db, from_millis, no_row, parse_id,
+    parse_status, to_millis,
 };
 use crate::schema::{plugin_audit, plugin_instances, plugin_items, plugin_revision, plugin_types};
 
 /// Rows per statement: well under every backend's limit on bound parameters.
 const BATCH: usize = 500;
 
+/// The key of a type, embedded in the rows that name their type.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = plugin_types, check_for_backend(<super::Db as diesel::Connection>::Backend))]
+struct TypeKeyRow {
+    namespace: String,
+    name: String,
+}
+
+impl From<TypeKeyRow> for TypeKey {
+    fn from(row: TypeKeyRow) -> TypeKey {
+        TypeKey {
+            namespace: row.namespace,
+            name: row.name,
+        }
+    }
+}
+
+/// A type row.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = plugin_types, check_for_backend(<super::Db as diesel::Connection>::Backend))]
+struct TypeRow {
+    id: String,
+    #[diesel(embed)]
+    key: TypeKeyRow,
+    description: String,
+    rust_path: String,
+    fingerprint: String,
+    parent_id: Option<String>,
+    orphaned: bool,
+}
+
+/// An item row with its type's key.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = plugin_items, check_for_backend(<super::Db as diesel::Connection>::Backend))]
+struct ItemRow {
+    id: String,
+    #[diesel(embed)]
+    type_key: TypeKeyRow,
+    name: String,
+    module: String,
+    description: String,
+    category: Option<String>,
+    configurable: bool,
+    priority: i32,
+    orphaned: bool,
+}
+
+impl ItemRow {
+    fn key(&self) -> ItemKey {
+        ItemKey {
+            type_key: TypeKey {
+                namespace: self.type_key.namespace.clone(),
+                name: self.type_key.name.clone(),
+            },
+            name: self.name.clone(),
+        }
+    }
+
+    fn into_stored(self) -> StoredItem {
+        StoredItem {
+            key: ItemKey {
+                type_key: self.type_key.into(),
+                name: self.name,
+            },
+            module: self.module,
+            description: self.description,
+            category: self.category,
+            configurable: self.configurable,
+            priority: self.priority,
+            orphaned: self.orphaned,
+        }
+    }
+}
+
+/// An instance row with its item's key and orphan flag (the instance's own is derived from
+/// its item's: guarantee 5).
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = plugin_instances, check_for_backend(<super::Db as diesel::Connection>::Backend))]
+struct InstanceRow {
+    id: String,
+    #[diesel(embed)]
+    type_key: TypeKeyRow,
+    #[diesel(select_expression = plugin_items::name)]
+    item: String,
+    name: String,
+    scope: String,
+    config: Option<Vec<u8>>,
+    status: String,
+    priority: i32,
+    description: String,
+    version: i64,
+    created_at: i64,
+    updated_at: i64,
+    #[diesel(select_expression = plugin_items::orphaned)]
+    orphaned: bool,
+}
+
+impl InstanceRow {
+    fn into_record(self) -> Result<InstanceRecord, StoreError> {
+        Ok(InstanceRecord {
+            meta: InstanceMeta {
+                id: parse_id(&self.id)?,
+                name: self.name,
+                item: ItemKey {
+                    type_key: self.type_key.into(),
+                    name: self.item,
+                },
+                status: parse_status(&self.status)?,
+                priority: self.priority,
+                // Global instances are stored with scope '' (see the migrations).
+                scope: Some(self.scope).filter(|scope| !scope.is_empty()),
+                version: self.version,
+            },
+            description: self.description,
+            sealed_config: self.config,
+            orphaned: self.orphaned,
+            created_at: from_millis(self.created_at),
+            updated_at: from_millis(self.updated_at),
+        })
+    }
+}
+
+/// A row of the audit trail.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = plugin_audit, check_for_backend(<super::Db as diesel::Connection>::Backend))]
+struct AuditRow {
+    id: i64,
+    at: i64,
+    actor: String,
+    action: String,
+    instance_id: Option<String>,
+    detail: String,
+}
+
+impl AuditRow {
+    fn into_record(self) -> Result<AuditRecord, StoreError> {
+        Ok(AuditRecord {
+            seq: u64::try_from(self.id).unwrap_or(0),
+            entry: AuditEntry {
+                at: from_millis(self.at),
+                actor: self.actor,
+                action: self.action,
+                instance: self.instance_id.as_deref().map(parse_id).transpose()?,
+                detail: self.detail,
+            },
+        })
+    }
+}
+
+/// Type rows as sync sees them: parents by key instead of row id.
+fn stored_types(rows: Vec<TypeRow>) -> Vec<StoredType> {
+    let keys: HashMap<String, TypeKey> = rows
+        .iter()
+        .map(|row| {
+            let key = TypeKey {
+                namespace: row.key.namespace.clone(),
+                name: row.key.name.clone(),
+            };
+            (row.id.clone(), key)
+        })
+        .collect();
+    rows.into_iter()
+        .map(|row| StoredType {
+            key: row.key.into(),
+            description: row.description,
+            fingerprint: row.fingerprint,
+            rust_path: row.rust_path,
+            parent: row.parent_id.and_then(|parent| keys.get(&parent).cloned()),
+            orphaned: row.orphaned,
+        })
+        .collect()
+}
+
 /// The instance rows with their item's key and orphan flag, optionally only some ids.
 fn load_records(conn: &mut Db, only: Option<&[String]>) -> Result<Vec<InstanceRecord>, StoreError> {
     let mut query = plugin_instances::table
         .inner_join(plugin_items::table.inner_join(plugin_types::table))
-        .select((
-            plugin_instances::id,
-            plugin_types::namespace,
-            plugin_types::name,
-            plugin_items::name,
-            plugin_instances::name,
-            plugin_instances::scope,
-            plugin_instances::config,
-            plugin_instances::status,
-            plugin_instances::priority,
-            plugin_instances::description,
-            plugin_instances::version,
-            plugin_instances::created_at,
-            plugin_instances::updated_at,
-            plugin_items::orphaned,
-        ))
+        .select(InstanceRow::as_select())
         .into_boxed();
     if let Some(ids) = only {
         query = query.filter(plugin_instances::id.eq_any(ids));
     }
     let rows: Vec<InstanceRow> = query.load(conn).map_err(db)?;
-    rows.into_iter().map(record_from_row).collect()
+    rows.into_iter().map(InstanceRow::into_record).collect()
 }
 
 /// Row ids of every type and item, by key.
 fn load_ids(conn: &mut Db) -> Result<(Ids, Vec<TypeRow>, Vec<ItemRow>), StoreError> {
     let types: Vec<TypeRow> = plugin_types::table
-        .select((
-            plugin_types::id,
-            plugin_types::namespace,
-            plugin_types::name,
-            plugin_types::description,
-            plugin_types::rust_path,
-            plugin_types::fingerprint,
-            plugin_types::parent_id,
-            plugin_types::orphaned,
-        ))
+        .select(TypeRow::as_select())
         .load(conn)
         .map_err(db)?;
     let items: Vec<ItemRow> = plugin_items::table
         .inner_join(plugin_types::table)
-        .select((
-            plugin_items::id,
-            plugin_types::namespace,
-            plugin_types::name,
-            plugin_items::name,
-            plugin_items::module,
-            plugin_items::description,
-            plugin_items::category,
-            plugin_items::configurable,
-            plugin_items::priority,
-            plugin_items::orphaned,
-        ))
+        .select(ItemRow::as_select())
         .load(conn)
         .map_err(db)?;
     let mut ids = Ids::default();
     for row in &types {
         let key = TypeKey {
-            namespace: row.1.clone(),
-            name: row.2.clone(),
+            namespace: row.key.namespace.clone(),
+            name: row.key.name.clone(),
         };
-        ids.types.insert(key, row.0.clone());
+        ids.types.insert(key, row.id.clone());
     }
     for row in &items {
-        let key = ItemKey {
-            type_key: TypeKey {
-                namespace: row.1.clone(),
-                name: row.2.clone(),
-            },
-            name: row.3.clone(),
-        };
-        ids.items.insert(key, row.0.clone());
+        ids.items.insert(row.key(), row.id.clone());
     }
     Ok((ids, types, items))
 }
@@ -324,11 +457,8 @@ impl Transaction for DieselTx<'_> {
     fn stored_state(&mut self) -> Result<StoredState, StoreError> {
         let (_, types, items) = load_ids(self.conn)?;
         Ok(StoredState {
-            types: types_from_rows(types)
-                .into_iter()
-                .map(|(_, row)| row)
-                .collect(),
-            items: items.into_iter().map(|row| item_from_row(row).1).collect(),
+            types: stored_types(types),
+            items: items.into_iter().map(ItemRow::into_stored).collect(),
             instances: load_records(self.conn, None)?
                 .iter()
                 .map(StoredInstance::of)
@@ -456,7 +586,7 @@ impl Transaction for DieselTx<'_> {
             .execute(self.conn)
             .map_err(db)?;
         // Listeners hear of it when the transaction commits (PostgreSQL's NOTIFY).
-        announce_change(self.conn).map_err(db)?;
+        self.conn.announce_change().map_err(db)?;
         read_revision(self.conn)
     }
 }
@@ -485,14 +615,7 @@ impl Store for DieselStore<Db> {
 
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
         let mut select = plugin_audit::table
-            .select((
-                plugin_audit::id,
-                plugin_audit::at,
-                plugin_audit::actor,
-                plugin_audit::action,
-                plugin_audit::instance_id,
-                plugin_audit::detail,
-            ))
+            .select(AuditRow::as_select())
             .limit(i64::try_from(query.limit).unwrap_or(i64::MAX))
             .into_boxed();
         if let Some(id) = query.instance {
@@ -508,22 +631,10 @@ impl Store for DieselStore<Db> {
                 .order(plugin_audit::id.asc()),
             None => select.order(plugin_audit::id.desc()),
         };
-        let rows: Vec<(i64, i64, String, String, Option<String>, String)> =
-            select.load(&mut *self.conn()?).map_err(db)?;
+        let rows: Vec<AuditRow> = select.load(&mut *self.conn()?).map_err(db)?;
         let mut records = rows
             .into_iter()
-            .map(|(seq, at, actor, action, instance, detail)| {
-                Ok(AuditRecord {
-                    seq: u64::try_from(seq).unwrap_or(0),
-                    entry: AuditEntry {
-                        at: from_millis(at),
-                        actor,
-                        action,
-                        instance: instance.as_deref().map(parse_id).transpose()?,
-                        detail,
-                    },
-                })
-            })
+            .map(AuditRow::into_record)
             .collect::<Result<Vec<_>, StoreError>>()?;
         records.sort_by_key(|record| std::cmp::Reverse(record.seq));
         Ok(records)
@@ -534,7 +645,7 @@ impl Store for DieselStore<Db> {
         work: &mut dyn FnMut(&mut dyn Transaction) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let mut conn = self.conn()?;
-        write_transaction(&mut conn, |conn| {
+        conn.write_transaction(|conn| {
             let mut tx = DieselTx {
                 conn,
                 item_ids: HashMap::new(),
@@ -545,6 +656,6 @@ impl Store for DieselStore<Db> {
     }
 
     fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {
-        change_feed(self)
+        Db::change_feed(self)
     }
 }

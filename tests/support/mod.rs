@@ -169,6 +169,26 @@ impl TestDatabase {
     }
 }
 
+/// Fails unless a connection with libpq's defaults to the database of `url` is encrypted:
+/// the premise of the tests of what TLS connections do at exit.
+#[cfg(feature = "postgres")]
+pub fn assert_postgres_tls(url: &str) {
+    use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl};
+    #[derive(QueryableByName)]
+    struct Tls {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        ssl: bool,
+    }
+    let mut conn = PgConnection::establish(url).expect("connecting to the test database");
+    let tls: Tls = diesel::sql_query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .get_result(&mut conn)
+        .expect("reading pg_stat_ssl");
+    assert!(
+        tls.ssl,
+        "the PostgreSQL server of {url} does not negotiate TLS (ssl = off): this test needs it on"
+    );
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         match &self.cleanup {

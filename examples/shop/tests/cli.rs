@@ -436,3 +436,92 @@ fn keys_generate_and_rotate() {
     let stderr = String::from_utf8(output).unwrap();
     assert!(stderr.contains("malformed encryption key"), "{stderr}");
 }
+
+/// A plugin type of this test binary only, in the shop's namespace: synced into a shop's
+/// database, then gone from the code the shop's binary links, as after a deploy that removed
+/// it. (Sync touches only the namespaces the binary registers.)
+mod retired {
+    use plugin_system::prelude::*;
+
+    #[plugin_type(name = "fax_gateway", namespace = "shop-contracts")]
+    pub trait FaxGateway {
+        #[allow(dead_code)] // never served: the code is "gone"
+        fn send(&self) -> String;
+    }
+
+    #[derive(PluginConfig, Clone)]
+    pub struct FaxConfig {
+        #[config(secret, min_length = 4)]
+        pub token: String,
+    }
+
+    pub struct Fax(#[allow(dead_code)] FaxConfig);
+
+    impl From<FaxConfig> for Fax {
+        fn from(config: FaxConfig) -> Self {
+            Fax(config)
+        }
+    }
+
+    #[plugin_item(name = "fax", config = FaxConfig, priority = 10)]
+    impl FaxGateway for Fax {
+        fn send(&self) -> String {
+            "fax".into()
+        }
+    }
+}
+
+#[test]
+fn sync_prune_dry_run_names_the_configured_instances_it_would_destroy() {
+    use plugin_system::prelude::*;
+    let shop = Shop::new();
+    // The retired code's type, item and one configured instance, in the shop's database.
+    let url = format!("sqlite://{}", shop.dir.path().join("shop.db").display());
+    let retired = Plugins::builder()
+        .database_url(&url)
+        .keyring(Keyring::from_base64_list(&shop.key).unwrap())
+        .no_watch()
+        .build()
+        .unwrap();
+    let fax = retired
+        .create_instance(
+            NewInstance::of::<dyn retired::FaxGateway>("fax", "office fax").config(
+                &retired::FaxConfig {
+                    token: "t0ken".into(),
+                },
+            ),
+        )
+        .unwrap();
+    drop(retired);
+    shop.ok(&["sync"]);
+
+    let dry = shop.ok(&["sync", "--prune", "--dry-run"]);
+    let doomed = format!(
+        "1 of them configured, their configs lost: `office fax` ({})",
+        fax.id
+    );
+    assert!(
+        dry.lines()
+            .any(|line| line.starts_with("would delete") && line.contains(&doomed)),
+        "{dry}"
+    );
+    assert!(
+        dry.contains(
+            "instances: 0 created, 1 deleted (1 of them configured) (dry run: nothing written)"
+        ),
+        "{dry}"
+    );
+    let listed = shop.ok(&["list"]);
+    assert!(
+        listed.contains("office fax"),
+        "the dry run kept it: {listed}"
+    );
+
+    let pruned = shop.ok(&["sync", "--prune"]);
+    assert!(pruned.contains(&doomed), "{pruned}");
+    assert!(
+        pruned.contains("1 deleted (1 of them configured)"),
+        "{pruned}"
+    );
+    assert!(!shop.ok(&["list"]).contains("office fax"));
+}

@@ -4,8 +4,11 @@
 -- utf8mb4_bin: names compare byte for byte, as on the other backends (the default collation
 -- would make "Stripe" and "stripe" the same name). TEXT columns have no defaults (MySQL
 -- before 8.0.13 refuses them); the store always writes them.
+-- Every statement may run again: MySQL commits each DDL statement on its own, so a start
+-- killed half-way leaves some tables and no migration row, and the next start runs this
+-- file again from the top (IF NOT EXISTS, INSERT IGNORE: it completes what is missing).
 
-CREATE TABLE plugin_types (
+CREATE TABLE IF NOT EXISTS plugin_types (
     id          VARCHAR(36)  NOT NULL PRIMARY KEY,
     namespace   VARCHAR(200) NOT NULL,
     name        VARCHAR(200) NOT NULL,
@@ -18,7 +21,7 @@ CREATE TABLE plugin_types (
     FOREIGN KEY (parent_id) REFERENCES plugin_types (id) ON DELETE SET NULL
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
 
-CREATE TABLE plugin_items (
+CREATE TABLE IF NOT EXISTS plugin_items (
     id           VARCHAR(36)  NOT NULL PRIMARY KEY,
     type_id      VARCHAR(36)  NOT NULL,
     name         VARCHAR(200) NOT NULL,
@@ -32,7 +35,7 @@ CREATE TABLE plugin_items (
     FOREIGN KEY (type_id) REFERENCES plugin_types (id) ON DELETE CASCADE
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
 
-CREATE TABLE plugin_instances (
+CREATE TABLE IF NOT EXISTS plugin_instances (
     id          VARCHAR(36)  NOT NULL PRIMARY KEY,
     item_id     VARCHAR(36)  NOT NULL,
     name        VARCHAR(200) NOT NULL,
@@ -49,13 +52,13 @@ CREATE TABLE plugin_instances (
     FOREIGN KEY (item_id) REFERENCES plugin_items (id) ON DELETE CASCADE
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
 
-CREATE TABLE plugin_revision (
+CREATE TABLE IF NOT EXISTS plugin_revision (
     id       INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
     revision BIGINT  NOT NULL
 ) ENGINE = InnoDB;
-INSERT INTO plugin_revision (id, revision) VALUES (1, 0);
+INSERT IGNORE INTO plugin_revision (id, revision) VALUES (1, 0);
 
-CREATE TABLE plugin_audit (
+CREATE TABLE IF NOT EXISTS plugin_audit (
     id          BIGINT      NOT NULL AUTO_INCREMENT PRIMARY KEY,
     at          BIGINT      NOT NULL,
     actor       TEXT        NOT NULL,

@@ -1,0 +1,212 @@
+//! A first start killed while it creates the tables never bricks the database: the next start
+//! completes the migrations, with every table, index and migration row of an uninterrupted
+//! one. (MySQL and MariaDB commit each DDL statement on its own, so a kill between two of
+//! them left tables without diesel's migration row, and every later start failed with
+//! "Table 'plugin_types' already exists".) Each kill is a child process of this test binary
+//! that migrates a fresh database, killed with SIGKILL at a spread of moments.
+
+// Test code: its items are public for the macros to register, not an API to document.
+#![allow(missing_docs)]
+#![cfg(feature = "sqlite")]
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use support::TestDatabase;
+
+/// The variable that turns this test binary into the migrating child process.
+const CHILD_URL: &str = "PLUGIN_SYSTEM_TEST_MIGRATE_URL";
+
+/// The moments of the kills: this many, spread evenly over one uninterrupted migration.
+const KILLS: u32 = 12;
+
+/// What the child prints just before it connects, and once the store is open.
+const STARTING: &str = "MIGRATION STARTS";
+const DONE: &str = "MIGRATION DONE";
+
+/// Not a test of its own: the child process each kill kills (this test binary with
+/// `--ignored --exact child_migrates` and the variable above; ignored, so a plain test run
+/// never counts it as a passing test). It opens the store, which migrates.
+#[test]
+#[ignore = "a child process of the kill tests"]
+fn child_migrates() {
+    let url = std::env::var(CHILD_URL).expect("run by a kill test");
+    println!("{STARTING}");
+    plugin_system::database::open(&url).unwrap();
+    println!("{DONE}");
+}
+
+/// The child, started on `url`, once it is about to migrate.
+struct Migrating {
+    child: std::process::Child,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+impl Migrating {
+    fn start(url: &str) -> Migrating {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--ignored", "--exact", "child_migrates", "--nocapture"])
+            .env(CHILD_URL, url)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        // Its signal, not a guess: the harness's own lines come first.
+        loop {
+            let line = lines.next().expect("the child printed its start").unwrap();
+            if line.contains(STARTING) {
+                break;
+            }
+        }
+        Migrating { child, lines }
+    }
+
+    /// Waits for the child to finish its migrations undisturbed.
+    fn finish(mut self) {
+        let done = self.lines.any(|line| line.unwrap().contains(DONE));
+        assert!(done, "the child's migrations failed");
+        assert!(self.child.wait().unwrap().success());
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+#[derive(QueryableByName)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+/// The schema objects (tables, indexes) of the database and its applied migration versions,
+/// as the backend's catalogue lists them.
+fn schema(db: &TestDatabase) -> (BTreeSet<String>, BTreeSet<String>) {
+    fn load<C>(conn: &mut C, query: &str) -> BTreeSet<String>
+    where
+        C: diesel::connection::LoadConnection<Backend: 'static>,
+        Name: QueryableByName<C::Backend>,
+        diesel::query_builder::SqlQuery: diesel::query_builder::QueryFragment<C::Backend>,
+    {
+        diesel::sql_query(query)
+            .load::<Name>(conn)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|row| row.name)
+            .collect()
+    }
+    const VERSIONS: &str = "SELECT version AS name FROM __diesel_schema_migrations";
+    match db.backend {
+        "sqlite" => {
+            let path = db.url.strip_prefix("sqlite://").unwrap();
+            let mut conn = SqliteConnection::establish(path).unwrap();
+            let objects = load(
+                &mut conn,
+                "SELECT type || ' ' || name AS name FROM sqlite_master \
+                 WHERE name NOT LIKE 'sqlite_%' AND name <> '__diesel_schema_migrations'",
+            );
+            (objects, load(&mut conn, VERSIONS))
+        }
+        #[cfg(feature = "postgres")]
+        "postgres" => {
+            let mut conn = PgConnection::establish(&db.url).unwrap();
+            let objects = load(
+                &mut conn,
+                "SELECT 'table ' || tablename AS name FROM pg_tables \
+                 WHERE schemaname = current_schema() AND tablename <> '__diesel_schema_migrations' \
+                 UNION SELECT 'index ' || indexname FROM pg_indexes \
+                 WHERE schemaname = current_schema() AND tablename <> '__diesel_schema_migrations'",
+            );
+            (objects, load(&mut conn, VERSIONS))
+        }
+        #[cfg(feature = "mysql")]
+        "mysql" => {
+            let mut conn = MysqlConnection::establish(&db.url).unwrap();
+            let objects = load(
+                &mut conn,
+                "SELECT CAST(CONCAT('table ', table_name) AS CHAR) AS name \
+                 FROM information_schema.tables \
+                 WHERE table_schema = DATABASE() AND table_name <> '__diesel_schema_migrations' \
+                 UNION SELECT CAST(CONCAT('index ', table_name, '.', index_name) AS CHAR) \
+                 FROM information_schema.statistics \
+                 WHERE table_schema = DATABASE() AND table_name <> '__diesel_schema_migrations'",
+            );
+            (objects, load(&mut conn, VERSIONS))
+        }
+        other => unreachable!("no backend {other}"),
+    }
+}
+
+fn killed_while_migrating_the_next_start_completes(fresh: fn() -> Option<TestDatabase>) {
+    // One uninterrupted migration: the schema every recovered start must end with, and how
+    // long the window of the kills is.
+    let Some(reference) = fresh() else {
+        return;
+    };
+    let child = Migrating::start(&reference.url);
+    let started = Instant::now();
+    child.finish();
+    let window = started.elapsed();
+    let expected = schema(&reference);
+    assert_eq!(expected.1.len(), 2, "{expected:?}");
+
+    // What the kills left, for the log: nothing yet, a half-created schema, all of it.
+    let (mut nothing, mut partial, mut complete) = (0, 0, 0);
+    for kill in 0..KILLS {
+        let db = fresh().unwrap();
+        let child = Migrating::start(&db.url);
+        // The moment of the kill is the point of this test: a spread over the migration.
+        std::thread::sleep(window * kill / KILLS + Duration::from_millis(1));
+        child.kill();
+        let left = schema(&db);
+        match left {
+            _ if left == expected => complete += 1,
+            (ref objects, _) if objects.is_empty() => nothing += 1,
+            _ => partial += 1,
+        }
+        plugin_system::database::open(&db.url).unwrap_or_else(|err| {
+            panic!(
+                "{}: the start after a kill at {:?} (which left {left:?}) failed: {}",
+                db.backend,
+                window * kill / KILLS,
+                err.report()
+            )
+        });
+        assert_eq!(
+            schema(&db),
+            expected,
+            "{}: after a kill and a start",
+            db.backend
+        );
+    }
+    eprintln!(
+        "{}: of {KILLS} kills, {nothing} left no tables, {partial} a half-created schema, \
+         {complete} a complete one; each next start completed it",
+        reference.backend
+    );
+}
+
+#[test]
+fn sqlite() {
+    killed_while_migrating_the_next_start_completes(TestDatabase::sqlite);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres() {
+    killed_while_migrating_the_next_start_completes(TestDatabase::postgres);
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn mysql() {
+    killed_while_migrating_the_next_start_completes(TestDatabase::mysql);
+}
