@@ -788,3 +788,74 @@ fn another_processs_bulk_disable_is_served_within_the_bound_and_never_undone(db:
 }
 
 on_every_backend!(another_processs_bulk_disable_is_served_within_the_bound_and_never_undone);
+
+/// A store with a push channel that says when it is closed.
+#[derive(Debug, Default)]
+struct WithFeed {
+    inner: MemoryStore,
+    feed_closed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+struct ClosingFeed(Arc<std::sync::atomic::AtomicBool>);
+
+impl plugin_system::store::ChangeFeed for ClosingFeed {
+    fn changed(&mut self) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+}
+
+impl Drop for ClosingFeed {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Store for WithFeed {
+    fn revision(&self) -> Result<u64, StoreError> {
+        self.inner.revision()
+    }
+    fn instances(&self) -> Result<Vec<InstanceRecord>, StoreError> {
+        self.inner.instances()
+    }
+    fn instance(&self, id: InstanceId) -> Result<Option<InstanceRecord>, StoreError> {
+        self.inner.instance(id)
+    }
+    fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        self.inner.audit(query)
+    }
+    fn write(
+        &self,
+        work: &mut dyn FnMut(&mut dyn Transaction) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        self.inner.write(work)
+    }
+    fn change_feed(&self) -> Result<Option<Box<dyn plugin_system::store::ChangeFeed>>, StoreError> {
+        Ok(Some(Box::new(ClosingFeed(self.feed_closed.clone()))))
+    }
+}
+
+/// Dropping the last handle waits for the watcher thread: once it returns, nothing of the
+/// handle's is still talking to the store (a finished program can exit without a driver
+/// mid-call on another thread). Before, the watcher closed its channel some time later.
+#[test]
+fn dropping_the_last_handle_stops_the_watcher_and_closes_its_channel() {
+    let store = Arc::new(WithFeed::default());
+    let closed = store.feed_closed.clone();
+    let plugins = Plugins::builder()
+        .shared_store(store)
+        .keyring(key())
+        .max_staleness(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let copy = plugins.clone();
+    drop(plugins);
+    assert!(
+        !closed.load(Ordering::SeqCst),
+        "a clone still holds the handle"
+    );
+    drop(copy);
+    assert!(
+        closed.load(Ordering::SeqCst),
+        "the watcher's channel is still open after the last handle was dropped"
+    );
+}

@@ -69,7 +69,24 @@ impl StoreHealth {
 
 /// Stops the watcher when dropped (with the handle's last clone).
 pub(super) struct Watcher {
-    _stop: Sender<()>,
+    stop: Option<Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Stops the thread and waits for it (its current check, bounded by the store's time-outs),
+/// so no store call (a driver inside a TLS handshake, a LISTEN connection closing) is still
+/// running once the last handle is gone and the process may exit. When the last handle goes
+/// on the watcher thread itself (it held the last strong reference for a check), the thread
+/// is already finishing and is not waited for.
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take()
+            && thread.thread().id() != std::thread::current().id()
+        {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Starts the watcher of `inner`, checking every `interval`. The push channel, if the store
@@ -78,10 +95,13 @@ pub(super) fn start(inner: &Arc<Inner>, interval: Duration) -> std::io::Result<W
     let (stop, stopped) = channel();
     let weak = Arc::downgrade(inner);
     let feed = subscribe(inner);
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("plugin-system-watch".into())
         .spawn(move || watch(weak, feed, interval, stopped))?;
-    Ok(Watcher { _stop: stop })
+    Ok(Watcher {
+        stop: Some(stop),
+        thread: Some(thread),
+    })
 }
 
 fn subscribe(inner: &Inner) -> Option<Box<dyn ChangeFeed>> {
