@@ -513,6 +513,10 @@ impl Store for Flaky {
         self.check()?;
         self.inner.instance(id)
     }
+    fn instances_by_id(&self, ids: &[InstanceId]) -> Result<Vec<InstanceRecord>, StoreError> {
+        self.check()?;
+        self.inner.instances_by_id(ids)
+    }
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
         self.check()?;
         self.inner.audit(query)
@@ -819,6 +823,9 @@ impl Store for WithFeed {
     }
     fn instance(&self, id: InstanceId) -> Result<Option<InstanceRecord>, StoreError> {
         self.inner.instance(id)
+    }
+    fn instances_by_id(&self, ids: &[InstanceId]) -> Result<Vec<InstanceRecord>, StoreError> {
+        self.inner.instances_by_id(ids)
     }
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
         self.inner.audit(query)

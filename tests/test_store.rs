@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use plugin_system::prelude::*;
 use plugin_system::registry::{ItemInfo, Registry};
-use plugin_system::store::{AuditQuery, Store, Transaction};
+use plugin_system::store::{AuditQuery, Changed, Store, Transaction};
 use plugin_system::sync::{SyncAction, SyncOptions};
 use plugin_system::{Error, InstanceId, InstanceUpdate, Key, PriorityChange, Status};
 use support::TestDatabase;
@@ -462,7 +462,7 @@ fn a_ciphertext_copied_to_another_row_does_not_decrypt(db: &TestDatabase) {
     store
         .write(&mut |tx: &mut dyn Transaction| {
             tx.update_instances(std::slice::from_ref(&copied))?;
-            tx.bump_revision()?;
+            tx.bump_revision(Changed::Instances(&[copied.meta.id]))?;
             Ok(())
         })
         .unwrap();

@@ -240,6 +240,9 @@ impl Store for GatedStore {
     fn instance(&self, id: InstanceId) -> Result<Option<InstanceRecord>, StoreError> {
         self.inner.instance(id)
     }
+    fn instances_by_id(&self, ids: &[InstanceId]) -> Result<Vec<InstanceRecord>, StoreError> {
+        self.inner.instances_by_id(ids)
+    }
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
         self.wait_at_gate();
         self.inner.audit(query)
@@ -323,6 +326,10 @@ impl Store for DownStore {
     fn instance(&self, id: InstanceId) -> Result<Option<InstanceRecord>, StoreError> {
         self.check()?;
         self.inner.instance(id)
+    }
+    fn instances_by_id(&self, ids: &[InstanceId]) -> Result<Vec<InstanceRecord>, StoreError> {
+        self.check()?;
+        self.inner.instances_by_id(ids)
     }
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
         self.check()?;

@@ -11,7 +11,8 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 use plugin_runtime::store::{
-    AuditEntry, AuditQuery, AuditRecord, ChangeFeed, Store, StoreError, Transaction,
+    AuditEntry, AuditQuery, AuditRecord, ChangeFeed, Changed, NameKey, Store, StoreError,
+    Transaction,
 };
 use plugin_runtime::sync::{StoredInstance, StoredItem, StoredState, StoredType, SyncAction};
 use plugin_runtime::{Error, InstanceId, InstanceMeta, InstanceRecord, ItemKey, TypeKey};
@@ -247,6 +248,15 @@ struct DieselTx<'a> {
 }
 
 impl DieselTx<'_> {
+    /// The row id of an item, or `None` when it has no row.
+    fn existing_item_row_id(&mut self, key: &ItemKey) -> Result<Option<String>, StoreError> {
+        match self.item_row_id(key) {
+            Ok(id) => Ok(Some(id)),
+            Err(err) if err.kind() == plugin_runtime::store::StoreErrorKind::Constraint => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
     fn item_row_id(&mut self, key: &ItemKey) -> Result<String, StoreError> {
         if let Some(id) = self.item_ids.get(key) {
             return Ok(id.clone());
@@ -491,33 +501,66 @@ impl Transaction for DieselTx<'_> {
     }
 
     fn instances_by_id(&mut self, ids: &[InstanceId]) -> Result<Vec<InstanceRecord>, StoreError> {
-        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
-        let mut records = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(BATCH) {
-            records.extend(load_records(self.conn, Some(chunk))?);
-        }
-        Ok(records)
+        records_by_id(self.conn, ids)
     }
 
-    fn find_instance(
+    fn find_instances(
         &mut self,
-        item: &ItemKey,
-        scope: Option<&str>,
-        name: &str,
-    ) -> Result<Option<InstanceId>, StoreError> {
-        let found: Option<String> = plugin_instances::table
-            .inner_join(plugin_items::table.inner_join(plugin_types::table))
-            .filter(plugin_types::namespace.eq(&item.type_key.namespace))
-            .filter(plugin_types::name.eq(&item.type_key.name))
-            .filter(plugin_items::name.eq(&item.name))
-            // Global instances are stored with scope '' (see the migrations).
-            .filter(plugin_instances::scope.eq(scope.unwrap_or("")))
-            .filter(plugin_instances::name.eq(name))
-            .select(plugin_instances::id)
-            .first(self.conn)
-            .optional()
-            .map_err(db)?;
-        found.as_deref().map(parse_id).transpose()
+        keys: &[NameKey<'_>],
+    ) -> Result<Vec<Option<InstanceId>>, StoreError> {
+        // Per item, a few queries of up to BATCH scopes and names each (a superset of the
+        // pairs asked for), matched exactly here: a bulk create checks its names in a handful
+        // of round trips instead of one per instance.
+        let mut found: HashMap<(usize, &str, &str), InstanceId> = HashMap::new();
+        let mut by_item: HashMap<&ItemKey, Vec<usize>> = HashMap::new();
+        for (index, key) in keys.iter().enumerate() {
+            by_item.entry(key.item).or_default().push(index);
+        }
+        let mut item_index: HashMap<&ItemKey, usize> = HashMap::new();
+        for (item, indexes) in &by_item {
+            let next = item_index.len();
+            item_index.insert(item, next);
+            let Some(item_id) = self.existing_item_row_id(item)? else {
+                continue;
+            };
+            for chunk in indexes.chunks(BATCH) {
+                // Global instances are stored with scope '' (see the migrations).
+                let scopes: Vec<&str> =
+                    chunk.iter().map(|&i| keys[i].scope.unwrap_or("")).collect();
+                let names: Vec<&str> = chunk.iter().map(|&i| keys[i].name).collect();
+                let rows: Vec<(String, String, String)> = plugin_instances::table
+                    .filter(plugin_instances::item_id.eq(&item_id))
+                    .filter(plugin_instances::scope.eq_any(&scopes))
+                    .filter(plugin_instances::name.eq_any(&names))
+                    .select((
+                        plugin_instances::id,
+                        plugin_instances::scope,
+                        plugin_instances::name,
+                    ))
+                    .load(self.conn)
+                    .map_err(db)?;
+                for (id, scope, name) in rows {
+                    let Some(&i) = chunk
+                        .iter()
+                        .find(|&&i| keys[i].scope.unwrap_or("") == scope && keys[i].name == name)
+                    else {
+                        continue;
+                    };
+                    found.insert(
+                        (item_index[item], keys[i].scope.unwrap_or(""), keys[i].name),
+                        parse_id(&id)?,
+                    );
+                }
+            }
+        }
+        Ok(keys
+            .iter()
+            .map(|key| {
+                found
+                    .get(&(item_index[key.item], key.scope.unwrap_or(""), key.name))
+                    .copied()
+            })
+            .collect())
     }
 
     fn insert_instances(&mut self, records: &[InstanceRecord]) -> Result<(), StoreError> {
@@ -580,7 +623,7 @@ impl Transaction for DieselTx<'_> {
         Ok(())
     }
 
-    fn bump_revision(&mut self) -> Result<u64, StoreError> {
+    fn bump_revision(&mut self, _changed: Changed<'_>) -> Result<u64, StoreError> {
         diesel::update(plugin_revision::table.filter(plugin_revision::id.eq(1)))
             .set(plugin_revision::revision.eq(plugin_revision::revision + 1))
             .execute(self.conn)
@@ -589,6 +632,16 @@ impl Transaction for DieselTx<'_> {
         self.conn.announce_change().map_err(db)?;
         read_revision(self.conn)
     }
+}
+
+/// The listed instances that exist, many ids per query.
+fn records_by_id(conn: &mut Db, ids: &[InstanceId]) -> Result<Vec<InstanceRecord>, StoreError> {
+    let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+    let mut records = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(BATCH) {
+        records.extend(load_records(conn, Some(chunk))?);
+    }
+    Ok(records)
 }
 
 fn read_revision(conn: &mut Db) -> Result<u64, StoreError> {
@@ -611,6 +664,10 @@ impl Store for DieselStore<Db> {
 
     fn instance(&self, id: InstanceId) -> Result<Option<InstanceRecord>, StoreError> {
         Ok(load_records(&mut *self.conn()?, Some(&[id.to_string()]))?.pop())
+    }
+
+    fn instances_by_id(&self, ids: &[InstanceId]) -> Result<Vec<InstanceRecord>, StoreError> {
+        records_by_id(&mut *self.conn()?, ids)
     }
 
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::rules::{self, BulkEdit, InstanceChange};
-use super::{AuditQuery, Store, StoreErrorKind, Transaction};
+use super::{AuditQuery, Changed, Store, StoreErrorKind, Transaction};
 use crate::__private::{
     self as private, ErasedPlugin, ItemInfo, ItemParts, LinkedCrate, Location, TypeInfo, TypeParts,
 };
@@ -86,6 +86,8 @@ macro_rules! store_conformance {
             the_revision_moves_only_with_a_write,
             an_instance_of_an_unsynced_item_is_a_constraint_error,
             many_rows_in_one_write,
+            changes_since_a_revision_name_every_instance_written_after_it,
+            changes_since_include_what_a_sync_does_to_an_item_s_instances,
         );
     };
 }
@@ -837,7 +839,7 @@ pub fn a_failed_write_keeps_nothing(store: &dyn Store) {
             instance: Some(doomed.meta.id),
             detail: String::new(),
         }])?;
-        tx.bump_revision()?;
+        tx.bump_revision(Changed::Instances(&[doomed.meta.id]))?;
         Err(Error::InvalidInput {
             field: "test",
             reason: "the work fails after writing".into(),
@@ -1002,5 +1004,96 @@ pub fn many_rows_in_one_write(store: &dyn Store) {
             .filter(|r| r.meta.status == Status::Reserved)
             .count(),
         1200
+    );
+}
+
+/// The ids a store's change log gives after `revision`, or `None` when it does not keep one.
+fn changes(store: &dyn Store, revision: u64) -> Option<super::Changes> {
+    store
+        .changes_since(revision)
+        .unwrap_or_else(|err| panic!("reading the changes since {revision} failed: {err}"))
+}
+
+/// The change log (guarantee 10): after a revision, every instance created, changed or
+/// deleted, up to the current revision; nothing after the current one. A store without a
+/// log answers `None` and passes (its readers reload everything).
+pub fn changes_since_a_revision_name_every_instance_written_after_it(store: &dyn Store) {
+    sync_v1(store);
+    let start = revision(store);
+    let (a, b) = (
+        record("sms", "A", None, None),
+        record("sms", "B", Some("acme"), None),
+    );
+    create(store, &a);
+    let after_a = revision(store);
+    let rename = InstanceChange {
+        name: Some("A2".into()),
+        ..InstanceChange::default()
+    };
+    ok(rules::update(store, a.meta.id, 1, &rename, "ops"), "update");
+    create(store, &b);
+    ok(rules::delete(store, &[a.meta.id], "ops"), "delete");
+    let now = revision(store);
+
+    let Some(since_start) = changes(store, start) else {
+        return;
+    };
+    assert_eq!(
+        since_start.revision, now,
+        "the changes run up to the current revision"
+    );
+    for id in [a.meta.id, b.meta.id] {
+        assert!(
+            since_start.instances.contains(&id),
+            "{id} missing from {since_start:?}"
+        );
+    }
+    let since_a = changes(store, after_a).expect("a log that answered for an older revision");
+    assert!(since_a.instances.contains(&a.meta.id) && since_a.instances.contains(&b.meta.id));
+    let read = store
+        .instances_by_id(&since_start.instances)
+        .expect("reading the changed instances");
+    assert!(
+        read.iter()
+            .any(|r| r.meta.id == b.meta.id && r.meta.scope.as_deref() == Some("acme"))
+    );
+    assert!(
+        !read.iter().any(|r| r.meta.id == a.meta.id),
+        "a deleted instance read back"
+    );
+    let since_now = changes(store, now).expect("the log answers for the current revision");
+    assert!(since_now.instances.is_empty(), "{since_now:?}");
+    assert_eq!(since_now.revision, now);
+}
+
+/// A sync that orphans, renames or revives an item changes its instances' records (their
+/// orphan flag, their item key) without touching their rows: the log names them.
+pub fn changes_since_include_what_a_sync_does_to_an_item_s_instances(store: &dyn Store) {
+    sync_v1(store);
+    let kept = record("sms", "Ops SMS", None, None);
+    create(store, &kept);
+    let before = revision(store);
+    sync(store, &SMS_GONE, SyncOptions::default());
+    let Some(orphaned) = changes(store, before) else {
+        return;
+    };
+    assert!(
+        orphaned.instances.contains(&kept.meta.id),
+        "orphaning: {orphaned:?}"
+    );
+    let read = store.instances_by_id(&[kept.meta.id]).expect("read");
+    assert!(read[0].orphaned);
+
+    let before = revision(store);
+    sync(store, &SMS_RENAMED, SyncOptions::default());
+    let renamed = changes(store, before).expect("a log that answered before");
+    assert!(
+        renamed.instances.contains(&kept.meta.id),
+        "renaming: {renamed:?}"
+    );
+    let read = store.instances_by_id(&[kept.meta.id]).expect("read");
+    assert_eq!(
+        (read[0].meta.item.name.as_str(), read[0].orphaned),
+        ("text_message", false)
     );
 }

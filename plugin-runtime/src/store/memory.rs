@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{Mutex, MutexGuard};
 
-use super::{AuditEntry, AuditQuery, AuditRecord, Store, StoreError, StoreErrorKind, Transaction};
+use super::{
+    AuditEntry, AuditQuery, AuditRecord, Changed, Changes, NameKey, Store, StoreError,
+    StoreErrorKind, Transaction,
+};
 use crate::Error;
 use crate::instance::InstanceRecord;
 use crate::keys::InstanceId;
@@ -18,13 +21,33 @@ pub struct MemoryStore {
     state: Mutex<MemoryState>,
 }
 
+/// How many revisions back the change log answers for (older: a full reload).
+const CHANGE_LOG_REVISIONS: u64 = 10_000;
+
 #[derive(Debug, Default)]
 struct MemoryState {
     revision: u64,
+    /// What each write changed, oldest first: the revision and its instances (`None`: too
+    /// much to list). Kept for the last [`CHANGE_LOG_REVISIONS`] revisions.
+    changes: std::collections::VecDeque<(u64, Option<Vec<InstanceId>>)>,
+    /// The oldest revision `changes_since` answers for.
+    changes_from: u64,
     audit: Vec<AuditRecord>,
     types: BTreeMap<TypeKey, StoredType>,
     items: BTreeMap<ItemKey, StoredItem>,
     instances: BTreeMap<InstanceId, InstanceRecord>,
+    /// Which instance holds each name (guarantee 6), kept with `instances`.
+    names: std::collections::HashMap<String, InstanceId>,
+}
+
+/// The index key of an instance's name: item, scope and name, each unambiguous.
+fn name_index(key: NameKey<'_>) -> String {
+    format!(
+        "{}\u{0}{}\u{0}{}",
+        key.item,
+        key.scope.unwrap_or("\u{0}"),
+        key.name
+    )
 }
 
 impl MemoryStore {
@@ -55,6 +78,35 @@ impl Store for MemoryStore {
     fn instance(&self, id: InstanceId) -> Result<Option<InstanceRecord>, StoreError> {
         let state = self.lock();
         Ok(state.instances.get(&id).map(|record| state.derived(record)))
+    }
+
+    fn instances_by_id(&self, ids: &[InstanceId]) -> Result<Vec<InstanceRecord>, StoreError> {
+        let state = self.lock();
+        Ok(ids
+            .iter()
+            .filter_map(|id| state.instances.get(id))
+            .map(|record| state.derived(record))
+            .collect())
+    }
+
+    fn changes_since(&self, revision: u64) -> Result<Option<Changes>, StoreError> {
+        let state = self.lock();
+        if revision < state.changes_from || revision > state.revision {
+            return Ok(None);
+        }
+        let mut instances = Vec::new();
+        for (_, changed) in state.changes.iter().filter(|(at, _)| *at > revision) {
+            match changed {
+                Some(ids) => instances.extend_from_slice(ids),
+                None => return Ok(None),
+            }
+        }
+        instances.sort_unstable();
+        instances.dedup();
+        Ok(Some(Changes {
+            revision: state.revision,
+            instances,
+        }))
     }
 
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
@@ -102,9 +154,17 @@ struct MemoryTx<'a> {
 }
 
 /// The rows a write changed, as they were before it (`None`: the row did not exist).
+struct LogUndo {
+    trimmed: Vec<(u64, Option<Vec<InstanceId>>)>,
+    changes_from: u64,
+}
+
 #[derive(Default)]
 struct Undo {
     revision: Option<u64>,
+    /// What the write did to the change log: appended one entry, trimmed these from its front,
+    /// and where it started before.
+    log: Option<LogUndo>,
     audit_len: Option<usize>,
     types: BTreeMap<TypeKey, Option<StoredType>>,
     items: BTreeMap<ItemKey, Option<StoredItem>>,
@@ -118,12 +178,21 @@ impl MemoryTx<'_> {
         if let Some(revision) = undo.revision {
             state.revision = revision;
         }
+        if let Some(log) = undo.log {
+            state.changes.pop_back();
+            for entry in log.trimmed.into_iter().rev() {
+                state.changes.push_front(entry);
+            }
+            state.changes_from = log.changes_from;
+        }
         if let Some(len) = undo.audit_len {
             state.audit.truncate(len);
         }
         restore(&mut state.types, undo.types);
         restore(&mut state.items, undo.items);
-        restore(&mut state.instances, undo.instances);
+        for (id, before) in undo.instances {
+            state.set_instance(id, before);
+        }
     }
 
     /// Remembers a type row before its first change in this write.
@@ -142,6 +211,18 @@ impl MemoryTx<'_> {
         self.undo.instances.entry(id).or_insert(before);
     }
 
+    /// Writes an instance's record, remembering the one before.
+    fn put(&mut self, record: InstanceRecord) {
+        self.touch_instance(record.meta.id);
+        self.state.set_instance(record.meta.id, Some(record));
+    }
+
+    /// Deletes an instance, remembering it; whether it existed.
+    fn remove(&mut self, id: InstanceId) -> bool {
+        self.touch_instance(id);
+        self.state.set_instance(id, None).is_some()
+    }
+
     /// Deletes the instances `doomed` selects, remembering them.
     fn delete_where(&mut self, doomed: impl Fn(&InstanceRecord) -> bool) {
         let ids: Vec<InstanceId> = self
@@ -152,8 +233,7 @@ impl MemoryTx<'_> {
             .map(|record| record.meta.id)
             .collect();
         for id in ids {
-            self.touch_instance(id);
-            self.state.instances.remove(&id);
+            self.remove(id);
         }
     }
 }
@@ -168,6 +248,25 @@ fn restore<K: Ord, V>(rows: &mut BTreeMap<K, V>, before: BTreeMap<K, Option<V>>)
 }
 
 impl MemoryState {
+    /// Puts (or with `None` removes) an instance, keeping the name index; returns the old one.
+    fn set_instance(
+        &mut self,
+        id: InstanceId,
+        record: Option<InstanceRecord>,
+    ) -> Option<InstanceRecord> {
+        let old = match record {
+            Some(record) => self.instances.insert(id, record),
+            None => self.instances.remove(&id),
+        };
+        if let Some(old) = &old {
+            self.names.remove(&name_index(NameKey::of(old)));
+        }
+        if let Some(new) = self.instances.get(&id) {
+            self.names.insert(name_index(NameKey::of(new)), id);
+        }
+        old
+    }
+
     /// The record with its orphan flag derived from its item (guarantee 5).
     fn derived(&self, record: &InstanceRecord) -> InstanceRecord {
         let mut record = record.clone();
@@ -227,9 +326,9 @@ impl MemoryTx<'_> {
                     .map(|record| record.meta.id)
                     .collect();
                 for id in moved {
-                    self.touch_instance(id);
-                    if let Some(record) = self.state.instances.get_mut(&id) {
+                    if let Some(mut record) = self.state.instances.get(&id).cloned() {
                         record.meta.item = to.clone();
+                        self.put(record);
                     }
                 }
             }
@@ -250,13 +349,15 @@ impl MemoryTx<'_> {
                 name,
                 priority,
             } => {
-                self.touch_instance(*id);
-                let record = InstanceRecord::sync_default(*id, item.clone(), name, *priority);
-                self.state.instances.insert(*id, record);
+                self.put(InstanceRecord::sync_default(
+                    *id,
+                    item.clone(),
+                    name,
+                    *priority,
+                ));
             }
             SyncAction::DeleteInstance { id, .. } => {
-                self.touch_instance(*id);
-                self.state.instances.remove(id);
+                self.remove(*id);
             }
         }
     }
@@ -296,22 +397,14 @@ impl Transaction for MemoryTx<'_> {
             .collect())
     }
 
-    fn find_instance(
+    fn find_instances(
         &mut self,
-        item: &ItemKey,
-        scope: Option<&str>,
-        name: &str,
-    ) -> Result<Option<InstanceId>, StoreError> {
-        Ok(self
-            .state
-            .instances
-            .values()
-            .find(|record| {
-                record.meta.item == *item
-                    && record.meta.scope.as_deref() == scope
-                    && record.meta.name == name
-            })
-            .map(|record| record.meta.id))
+        keys: &[NameKey<'_>],
+    ) -> Result<Vec<Option<InstanceId>>, StoreError> {
+        Ok(keys
+            .iter()
+            .map(|key| self.state.names.get(&name_index(*key)).copied())
+            .collect())
     }
 
     fn insert_instances(&mut self, records: &[InstanceRecord]) -> Result<(), StoreError> {
@@ -322,12 +415,11 @@ impl Transaction for MemoryTx<'_> {
                     format!("item {} has no row; run sync first", record.meta.item),
                 ));
             }
-            let taken = self.find_instance(
-                &record.meta.item,
-                record.meta.scope.as_deref(),
-                &record.meta.name,
-            )?;
-            if taken.is_some() || self.state.instances.contains_key(&record.meta.id) {
+            let taken = self
+                .state
+                .names
+                .contains_key(&name_index(NameKey::of(record)));
+            if taken || self.state.instances.contains_key(&record.meta.id) {
                 return Err(StoreError::new(
                     StoreErrorKind::Constraint,
                     format!(
@@ -338,20 +430,18 @@ impl Transaction for MemoryTx<'_> {
             }
             let mut stored = record.clone();
             stored.orphaned = false;
-            self.touch_instance(record.meta.id);
-            self.state.instances.insert(record.meta.id, stored);
+            self.put(stored);
         }
         Ok(())
     }
 
     fn update_instances(&mut self, records: &[InstanceRecord]) -> Result<(), StoreError> {
         for record in records {
-            self.touch_instance(record.meta.id);
-            let Some(stored) = self.state.instances.get_mut(&record.meta.id) else {
+            let Some(stored) = self.state.instances.get(&record.meta.id) else {
                 continue;
             };
             let (item, created_at) = (stored.meta.item.clone(), stored.created_at);
-            *stored = InstanceRecord {
+            self.put(InstanceRecord {
                 meta: crate::InstanceMeta {
                     item,
                     ..record.meta.clone()
@@ -359,7 +449,7 @@ impl Transaction for MemoryTx<'_> {
                 created_at,
                 orphaned: false,
                 ..record.clone()
-            };
+            });
         }
         Ok(())
     }
@@ -367,9 +457,7 @@ impl Transaction for MemoryTx<'_> {
     fn delete_instances(&mut self, ids: &[InstanceId]) -> Result<usize, StoreError> {
         let mut deleted = 0;
         for id in ids {
-            if self.state.instances.contains_key(id) {
-                self.touch_instance(*id);
-                self.state.instances.remove(id);
+            if self.state.instances.contains_key(id) && self.remove(*id) {
                 deleted += 1;
             }
         }
@@ -389,10 +477,37 @@ impl Transaction for MemoryTx<'_> {
         Ok(())
     }
 
-    fn bump_revision(&mut self) -> Result<u64, StoreError> {
-        self.undo.revision.get_or_insert(self.state.revision);
-        self.state.revision += 1;
-        Ok(self.state.revision)
+    fn bump_revision(&mut self, changed: Changed<'_>) -> Result<u64, StoreError> {
+        let state = &mut *self.state;
+        if self.undo.log.is_some() {
+            return Err(StoreError::new(
+                StoreErrorKind::Other,
+                "a write bumps the revision once",
+            ));
+        }
+        self.undo.revision.get_or_insert(state.revision);
+        let mut log = LogUndo {
+            trimmed: Vec::new(),
+            changes_from: state.changes_from,
+        };
+        state.revision += 1;
+        let logged = match changed {
+            Changed::Instances(ids) => Some(ids.to_vec()),
+            Changed::Everything => None,
+        };
+        state.changes.push_back((state.revision, logged));
+        while state
+            .changes
+            .front()
+            .is_some_and(|(at, _)| *at + CHANGE_LOG_REVISIONS <= state.revision)
+        {
+            if let Some(entry) = state.changes.pop_front() {
+                state.changes_from = entry.0;
+                log.trimmed.push(entry);
+            }
+        }
+        self.undo.log = Some(log);
+        Ok(state.revision)
     }
 }
 

@@ -38,6 +38,11 @@
 //! 9. **Errors say what failed.** A failure is a [`StoreError`] of the right
 //!    [`StoreErrorKind`] (unreachable, conflict, constraint, corrupt, migration) with the
 //!    driver's error as its source; never a panic.
+//! 10. **Changes since a revision.** A store that keeps a change log answers
+//!     [`Store::changes_since`] with every instance a write changed after that revision (what
+//!     [`Transaction::bump_revision`] was told), so a process that is behind reads only those
+//!     rows. It may forget old revisions (answering `None`: the caller reloads everything),
+//!     never a change inside the range it answers for.
 
 mod memory;
 pub(crate) mod rules;
@@ -66,6 +71,22 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
 
     /// One instance, or `None` when no row has this id.
     fn instance(&self, id: InstanceId) -> Result<Option<InstanceRecord>, StoreError>;
+
+    /// The listed instances that exist, in any order (missing ids are left out): what a
+    /// process that is behind reads of the instances [`changes_since`](Self::changes_since)
+    /// names.
+    fn instances_by_id(&self, ids: &[InstanceId]) -> Result<Vec<InstanceRecord>, StoreError>;
+
+    /// Which instances were created, changed or deleted after `revision`, up to the revision
+    /// it returns (guarantee 10); `None` when the store cannot tell (it keeps no log, or none
+    /// that far back, or a write changed too much to list): the caller reloads everything.
+    ///
+    /// The returned revision is read first, so every write up to it is in the list; a write
+    /// after it may be too (reading a row twice is harmless).
+    fn changes_since(&self, revision: u64) -> Result<Option<Changes>, StoreError> {
+        let _ = revision;
+        Ok(None)
+    }
 
     /// Rows of the audit trail, newest first (see [`AuditQuery`]).
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
@@ -103,13 +124,12 @@ pub trait Transaction {
     /// The listed instances that exist, in any order (missing ids are left out).
     fn instances_by_id(&mut self, ids: &[InstanceId]) -> Result<Vec<InstanceRecord>, StoreError>;
 
-    /// The id of the instance of `item` named `name` in `scope` (`None`: global), if any.
-    fn find_instance(
+    /// For each key, the id of the instance holding that name (`None`: the name is free),
+    /// in the order of `keys`. One call checks a whole batch (a bulk create of 100,000).
+    fn find_instances(
         &mut self,
-        item: &ItemKey,
-        scope: Option<&str>,
-        name: &str,
-    ) -> Result<Option<InstanceId>, StoreError>;
+        keys: &[NameKey<'_>],
+    ) -> Result<Vec<Option<InstanceId>>, StoreError>;
 
     /// Inserts new instances (ids, versions and timestamps set by the runtime). An item
     /// without a row is a [`StoreErrorKind::Constraint`] error.
@@ -125,8 +145,51 @@ pub trait Transaction {
     /// Appends rows to the audit trail (guarantee 8).
     fn append_audit(&mut self, entries: &[AuditEntry]) -> Result<(), StoreError>;
 
-    /// Moves the revision on (guarantee 3); returns the new revision.
-    fn bump_revision(&mut self) -> Result<u64, StoreError>;
+    /// Moves the revision on (guarantee 3), recording which instances this write changed
+    /// (guarantee 10); returns the new revision.
+    fn bump_revision(&mut self, changed: Changed<'_>) -> Result<u64, StoreError>;
+}
+
+/// The unique key of an instance's name (guarantee 6): its item, its scope (`None`: global)
+/// and its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NameKey<'a> {
+    /// The item.
+    pub item: &'a ItemKey,
+    /// The tenant, or `None` for a global instance.
+    pub scope: Option<&'a str>,
+    /// The name.
+    pub name: &'a str,
+}
+
+impl<'a> NameKey<'a> {
+    /// The name key of a record.
+    pub fn of(record: &'a InstanceRecord) -> NameKey<'a> {
+        NameKey {
+            item: &record.meta.item,
+            scope: record.meta.scope.as_deref(),
+            name: &record.meta.name,
+        }
+    }
+}
+
+/// What a write changed, as [`Transaction::bump_revision`] records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Changed<'a> {
+    /// These instances (created, updated, deleted, or changed through their item by a sync).
+    Instances(&'a [InstanceId]),
+    /// Too much to list: a process that is behind reloads everything.
+    Everything,
+}
+
+/// The answer of [`Store::changes_since`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changes {
+    /// The revision the list runs up to.
+    pub revision: u64,
+    /// Every instance created, changed or deleted in the range, once each, in any order.
+    /// Those [`Store::instances_by_id`] no longer returns were deleted.
+    pub instances: Vec<InstanceId>,
 }
 
 /// Announcements of writes, from [`Store::change_feed`].

@@ -4,13 +4,14 @@
 
 use std::time::SystemTime;
 
-use super::{AuditEntry, Store, Transaction};
+use super::{AuditEntry, Changed, NameKey, Store, Transaction};
 use crate::Error;
 use crate::instance::InstanceRecord;
 use crate::instance::PriorityChange;
+use crate::keys::ItemKey;
 use crate::keys::{InstanceId, Status};
 use crate::registry::Registry;
-use crate::sync::{SyncOptions, SyncReport, plan};
+use crate::sync::{StoredState, SyncAction, SyncOptions, SyncReport, plan};
 
 /// Who sync writes as in the audit trail: the deployment, not a person.
 pub(crate) const SYNC_ACTOR: &str = "plugin-system";
@@ -27,18 +28,34 @@ impl AuditEntry {
     }
 }
 
-/// Runs `work` as one write; when it reports a change, records `audit` rows it returns and
-/// bumps the revision once. Returns what `work` produced.
+/// Runs `work` as one write; when it reports a change, records the `audit` rows it returns
+/// and bumps the revision once, logging the instances the audit rows name as changed.
+/// Returns what `work` produced.
 fn write<T>(
     store: &dyn Store,
     mut work: impl FnMut(&mut dyn Transaction) -> Result<(T, Vec<AuditEntry>), Error>,
 ) -> Result<T, Error> {
+    write_changing(store, |tx| {
+        let (value, audit) = work(tx)?;
+        Ok((value, audit, Vec::new()))
+    })
+}
+
+/// [`write`], for writes that change instances their audit rows do not name (a sync moving an
+/// item's instances, a key rotation): `work` also returns those.
+fn write_changing<T>(
+    store: &dyn Store,
+    mut work: impl FnMut(&mut dyn Transaction) -> Result<(T, Vec<AuditEntry>, Vec<InstanceId>), Error>,
+) -> Result<T, Error> {
     let mut output = None;
     store.write(&mut |tx| {
-        let (value, audit) = work(tx)?;
+        let (value, audit, mut changed) = work(tx)?;
         if !audit.is_empty() {
             tx.append_audit(&audit)?;
-            tx.bump_revision()?;
+            changed.extend(audit.iter().filter_map(|entry| entry.instance));
+            changed.sort_unstable();
+            changed.dedup();
+            tx.bump_revision(Changed::Instances(&changed))?;
         }
         output = Some(value);
         Ok(())
@@ -58,16 +75,51 @@ pub(crate) fn sync(
     registry: &Registry,
     options: &SyncOptions,
 ) -> Result<SyncReport, Error> {
-    write(store, |tx| {
-        let report = plan(registry, &tx.stored_state()?, options);
+    write_changing(store, |tx| {
+        let state = tx.stored_state()?;
+        let report = plan(registry, &state, options);
         if options.dry_run || report.is_noop() {
-            return Ok((report, Vec::new()));
+            return Ok((report, Vec::new(), Vec::new()));
         }
         tx.apply_sync(&report.actions)?;
         let detail = format!("{} change(s)", report.actions.len());
         let audit = vec![AuditEntry::new(SYNC_ACTOR, "sync", None, detail)];
-        Ok((report, audit))
+        let changed = changed_by_sync(&state, &report.actions);
+        Ok((report, audit, changed))
     })
+}
+
+/// The instances a sync's actions change: the ones it creates or deletes, and every instance
+/// of an item it renames, orphans, revives or refreshes (their item key or orphan flag).
+fn changed_by_sync(state: &StoredState, actions: &[SyncAction]) -> Vec<InstanceId> {
+    let of_item = |key: &ItemKey| -> Vec<InstanceId> {
+        state
+            .instances
+            .iter()
+            .filter(|instance| instance.item == *key)
+            .map(|instance| instance.id)
+            .collect()
+    };
+    let mut changed = Vec::new();
+    for action in actions {
+        match action {
+            SyncAction::CreateType(_)
+            | SyncAction::UpdateType(_)
+            | SyncAction::OrphanType(_)
+            | SyncAction::CreateItem(_) => {}
+            SyncAction::DeleteType { instances, .. } | SyncAction::DeleteItem { instances, .. } => {
+                changed.extend(instances.iter().map(|instance| instance.id));
+            }
+            SyncAction::UpdateItem(row) => changed.extend(of_item(&row.key)),
+            SyncAction::OrphanItem(key) => changed.extend(of_item(key)),
+            SyncAction::RenameItem { from, .. } => changed.extend(of_item(from)),
+            SyncAction::CreateDefaultInstance { id, .. }
+            | SyncAction::DeleteInstance { id, .. } => {
+                changed.push(*id);
+            }
+        }
+    }
+    changed
 }
 
 /// Inserts new instances (already validated and sealed), refusing a name its item already
@@ -78,23 +130,13 @@ pub(crate) fn create(
     actor: &str,
 ) -> Result<(), Error> {
     write(store, |tx| {
-        for (index, record) in records.iter().enumerate() {
-            let meta = &record.meta;
-            let repeated = records[..index].iter().any(|earlier| {
-                earlier.meta.item == meta.item
-                    && earlier.meta.scope == meta.scope
-                    && earlier.meta.name == meta.name
-            });
-            if repeated
-                || tx
-                    .find_instance(&meta.item, meta.scope.as_deref(), &meta.name)?
-                    .is_some()
-            {
-                return Err(Error::DuplicateInstanceName {
-                    item: meta.item.to_string(),
-                    name: meta.name.clone(),
-                    scope: meta.scope.clone(),
-                });
+        let keys: Vec<NameKey<'_>> = records.iter().map(NameKey::of).collect();
+        let mut seen = std::collections::HashSet::with_capacity(keys.len());
+        let taken = tx.find_instances(&keys)?;
+        for (index, (record, key)) in records.iter().zip(&keys).enumerate() {
+            let holder = taken.get(index).copied().flatten();
+            if holder.is_some() || !seen.insert(*key) {
+                return Err(duplicate_name(record));
             }
         }
         tx.insert_instances(records)?;
@@ -107,6 +149,14 @@ pub(crate) fn create(
             .collect();
         Ok(((), audit))
     })
+}
+
+fn duplicate_name(record: &InstanceRecord) -> Error {
+    Error::DuplicateInstanceName {
+        item: record.meta.item.to_string(),
+        name: record.meta.name.clone(),
+        scope: record.meta.scope.clone(),
+    }
 }
 
 /// A change to one instance, as the runtime computed it (config already sealed).
@@ -187,15 +237,12 @@ pub(crate) fn update(
             return Ok((current, Vec::new()));
         }
         if next.meta.name != current.meta.name
-            && tx
-                .find_instance(&next.meta.item, next.meta.scope.as_deref(), &next.meta.name)?
-                .is_some()
+            && matches!(
+                tx.find_instances(&[NameKey::of(&next)])?.first(),
+                Some(Some(_))
+            )
         {
-            return Err(Error::DuplicateInstanceName {
-                item: next.meta.item.to_string(),
-                name: next.meta.name.clone(),
-                scope: next.meta.scope.clone(),
-            });
+            return Err(duplicate_name(&next));
         }
         next.meta.version += 1;
         next.updated_at = SystemTime::now();
@@ -293,7 +340,7 @@ pub(crate) type Reseal<'a> = dyn Fn(InstanceId, &[u8]) -> Result<Option<Vec<u8>>
 /// leaving every row as it was. Versions do not change (the values do not). Returns how many
 /// rows were rewritten.
 pub(crate) fn reseal(store: &dyn Store, reseal: &Reseal<'_>, actor: &str) -> Result<usize, Error> {
-    write(store, |tx| {
+    write_changing(store, |tx| {
         let mut rewritten = Vec::new();
         for mut record in tx.instances()? {
             if let Some(sealed) = &record.sealed_config
@@ -304,13 +351,15 @@ pub(crate) fn reseal(store: &dyn Store, reseal: &Reseal<'_>, actor: &str) -> Res
             }
         }
         if rewritten.is_empty() {
-            return Ok((0, Vec::new()));
+            return Ok((0, Vec::new(), Vec::new()));
         }
         tx.update_instances(&rewritten)?;
         let detail = format!("{} config(s) re-encrypted", rewritten.len());
+        let changed = rewritten.iter().map(|record| record.meta.id).collect();
         Ok((
             rewritten.len(),
             vec![AuditEntry::new(actor, "reseal", None, detail)],
+            changed,
         ))
     })
 }
