@@ -136,7 +136,7 @@ pub use plugin_runtime::{
 // What operators' tools read: pages of instances, counts, load failures, store health.
 pub use plugin_runtime::{
     InstancePage, InstanceQuery, InstanceSort, InstanceSummary, LoadFailure, LoadState,
-    ScopeFilter, StatusCounts, StoreHealth,
+    RefreshStats, ScopeFilter, StatusCounts, StoreHealth,
 };
 // Failover and broadcast.
 pub use plugin_runtime::{

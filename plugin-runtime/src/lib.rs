@@ -33,7 +33,8 @@ pub use plugin_config::PluginConfig;
 pub use plugins::{
     AllFailed, Attempt, BreakerState, Clock, Failure, HealthPolicy, InstancePage, InstanceQuery,
     InstanceSort, InstanceSummary, InstanceUpdate, LoadFailure, LoadState, NewInstance, Outcome,
-    Plugins, PluginsBuilder, ScopeFilter, Scoped, Served, StatusCounts, StoreHealth, SystemClock,
+    Plugins, PluginsBuilder, RefreshStats, ScopeFilter, Scoped, Served, StatusCounts, StoreHealth,
+    SystemClock,
 };
 pub use registration::{
     ConfiglessItem, DefaultSelector, FromConfig, NoConfig, Plugin, PluginItem, PluginType,

@@ -27,47 +27,108 @@ pub trait Selector: Send + Sync + 'static {
     fn select(&self, candidates: &Candidates<'_>, context: &Context) -> Option<usize>;
 }
 
-/// The candidates of one lookup, in selection order: ACTIVE instances first (by priority,
-/// then id), then RESERVED ones. Unloadable, orphaned and DISABLED instances are never here.
+/// The candidates of one lookup, in selection order: ACTIVE instances first, then RESERVED
+/// ones; within each, a tenant's own before the global ones (in a scoped lookup), then by
+/// (priority, id). Unloadable, orphaned and DISABLED instances are never here. A selector
+/// returns the index of the one to serve.
 #[derive(Clone, Copy)]
 pub struct Candidates<'a> {
-    metas: &'a [InstanceMeta],
-    active: usize,
+    own: &'a [InstanceMeta],
+    own_active: usize,
+    fallback: &'a [InstanceMeta],
+    fallback_active: usize,
+}
+
+/// Which of the two lists a candidate is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Segment {
+    /// The scope's own (or, unscoped, the global ones).
+    Own,
+    /// The global ones behind a tenant's.
+    Fallback,
 }
 
 impl<'a> Candidates<'a> {
-    pub(crate) fn new(metas: &'a [InstanceMeta], active: usize) -> Self {
-        Candidates { metas, active }
+    /// The candidates of two lists in selection order (`own` first within each status), each
+    /// with its ACTIVE ones first.
+    pub(crate) fn new(
+        own: &'a [InstanceMeta],
+        own_active: usize,
+        fallback: &'a [InstanceMeta],
+        fallback_active: usize,
+    ) -> Self {
+        Candidates {
+            own,
+            own_active,
+            fallback,
+            fallback_active,
+        }
     }
 
     /// How many there are.
     pub fn len(&self) -> usize {
-        self.metas.len()
+        self.own.len() + self.fallback.len()
     }
 
     /// True when there is none.
     pub fn is_empty(&self) -> bool {
-        self.metas.is_empty()
+        self.len() == 0
+    }
+
+    /// How many are ACTIVE (the first ones).
+    pub fn active_len(&self) -> usize {
+        self.own_active + self.fallback_active
+    }
+
+    /// How many a selector should choose among: the ACTIVE ones, or all (the RESERVED ones)
+    /// when none is ACTIVE (the default selection's rule). They come first, so an index below
+    /// this is an index into the candidates.
+    pub fn preferred_len(&self) -> usize {
+        match self.active_len() {
+            0 => self.len(),
+            active => active,
+        }
+    }
+
+    /// The candidate at `index`.
+    pub fn get(&self, index: usize) -> Option<&'a InstanceMeta> {
+        let (segment, at) = self.locate(index)?;
+        match segment {
+            Segment::Own => self.own.get(at),
+            Segment::Fallback => self.fallback.get(at),
+        }
     }
 
     /// All of them, in selection order.
-    pub fn all(&self) -> &'a [InstanceMeta] {
-        self.metas
+    pub fn iter(&self) -> impl Iterator<Item = &'a InstanceMeta> + 'a {
+        let (own_active, own_reserved) = self.own.split_at(self.own_active);
+        let (fallback_active, fallback_reserved) = self.fallback.split_at(self.fallback_active);
+        own_active
+            .iter()
+            .chain(fallback_active)
+            .chain(own_reserved)
+            .chain(fallback_reserved)
     }
 
-    /// The ACTIVE ones (a prefix of [`all`](Self::all)).
-    pub fn active(&self) -> &'a [InstanceMeta] {
-        &self.metas[..self.active]
+    /// The preferred ones (see [`preferred_len`](Self::preferred_len)), in selection order.
+    pub fn preferred(&self) -> impl Iterator<Item = &'a InstanceMeta> + 'a {
+        self.iter().take(self.preferred_len())
     }
 
-    /// The ones a selector should choose among: the ACTIVE ones, or the RESERVED ones when no
-    /// instance is ACTIVE (the default selection's rule). A prefix of [`all`](Self::all), so
-    /// an index into it is an index into the candidates.
-    pub fn preferred(&self) -> &'a [InstanceMeta] {
-        if self.active > 0 {
-            &self.metas[..self.active]
+    /// Which list the candidate at `index` is in, and where in it.
+    pub(crate) fn locate(&self, index: usize) -> Option<(Segment, usize)> {
+        let (oa, fa) = (self.own_active, self.fallback_active);
+        let own_reserved = self.own.len() - oa;
+        if index < oa {
+            Some((Segment::Own, index))
+        } else if index < oa + fa {
+            Some((Segment::Fallback, index - oa))
+        } else if index < oa + fa + own_reserved {
+            Some((Segment::Own, oa + (index - oa - fa)))
+        } else if index < self.len() {
+            Some((Segment::Fallback, fa + (index - oa - fa - own_reserved)))
         } else {
-            self.metas
+            None
         }
     }
 }
@@ -75,7 +136,7 @@ impl<'a> Candidates<'a> {
 impl fmt::Debug for Candidates<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries(self.metas.iter().map(|meta| (&meta.name, meta.status)))
+            .entries(self.iter().map(|meta| (&meta.name, meta.status)))
             .finish()
     }
 }
@@ -147,12 +208,12 @@ pub struct RoundRobin {
 
 impl Selector for RoundRobin {
     fn select(&self, candidates: &Candidates<'_>, _: &Context) -> Option<usize> {
-        let preferred = candidates.preferred();
-        if preferred.is_empty() {
+        let preferred = candidates.preferred_len();
+        if preferred == 0 {
             return None;
         }
         let turn = self.next.fetch_add(1, Ordering::Relaxed);
-        Some(turn % preferred.len())
+        Some(turn % preferred)
     }
 }
 
@@ -160,17 +221,22 @@ impl Selector for RoundRobin {
 /// weight per instance. The default weight favours better priorities: an instance gets
 /// `1 + (worst priority - its priority)`, so equal priorities share equally.
 pub struct Weighted {
-    weight: Box<WeightFn>,
+    weight: Weighting,
 }
 
-/// An instance's weight, given it and all the preferred candidates.
-type WeightFn = dyn Fn(&InstanceMeta, &[InstanceMeta]) -> u64 + Send + Sync;
+/// How a [`Weighted`] selector weighs an instance.
+enum Weighting {
+    /// `1 + (worst preferred priority - its priority)`.
+    ByPriority,
+    /// A function of the instance.
+    By(Box<dyn Fn(&InstanceMeta) -> u64 + Send + Sync>),
+}
 
 impl Weighted {
     /// Weights from a function of the instance (e.g. read from its name or a lookup table).
     pub fn by(weight: impl Fn(&InstanceMeta) -> u64 + Send + Sync + 'static) -> Weighted {
         Weighted {
-            weight: Box::new(move |meta, _| weight(meta)),
+            weight: Weighting::By(Box::new(weight)),
         }
     }
 }
@@ -178,14 +244,7 @@ impl Weighted {
 impl Default for Weighted {
     fn default() -> Self {
         Weighted {
-            weight: Box::new(|meta, all| {
-                let worst = all
-                    .iter()
-                    .map(|m| m.priority)
-                    .max()
-                    .unwrap_or(meta.priority);
-                1 + u64::try_from(i64::from(worst) - i64::from(meta.priority)).unwrap_or(0)
-            }),
+            weight: Weighting::ByPriority,
         }
     }
 }
@@ -198,18 +257,22 @@ impl fmt::Debug for Weighted {
 
 impl Selector for Weighted {
     fn select(&self, candidates: &Candidates<'_>, _: &Context) -> Option<usize> {
-        let preferred = candidates.preferred();
-        let weights: Vec<u64> = preferred
-            .iter()
-            .map(|meta| (self.weight)(meta, preferred))
-            .collect();
-        let total: u64 = weights.iter().sum();
+        let worst = candidates.preferred().map(|meta| meta.priority).max()?;
+        let weigh = |meta: &InstanceMeta| match &self.weight {
+            Weighting::ByPriority => {
+                1 + u64::try_from(i64::from(worst) - i64::from(meta.priority)).unwrap_or(0)
+            }
+            Weighting::By(weight) => weight(meta),
+        };
+        // Two passes over the candidates instead of a list of weights: no allocation.
+        let total: u64 = candidates.preferred().map(weigh).sum();
         if total == 0 {
             return None;
         }
         let mut ticket = random_below(total);
-        for (index, weight) in weights.iter().enumerate() {
-            if ticket < *weight {
+        for (index, meta) in candidates.preferred().enumerate() {
+            let weight = weigh(meta);
+            if ticket < weight {
                 return Some(index);
             }
             ticket -= weight;
@@ -272,16 +335,16 @@ mod tests {
             meta("b", Status::Active, 2),
             meta("r", Status::Reserved, 0),
         ];
-        let candidates = Candidates::new(&metas, 2);
+        let candidates = Candidates::new(&metas, 2, &[], 0);
         let selector = RoundRobin::default();
         let picks: Vec<_> = (0..4)
             .map(|_| selector.select(&candidates, &Context::new()).unwrap())
             .collect();
         assert_eq!(picks, [0, 1, 0, 1]);
-        let reserved_only = Candidates::new(&metas[2..], 0);
+        let reserved_only = Candidates::new(&metas[2..], 0, &[], 0);
         assert_eq!(selector.select(&reserved_only, &Context::new()), Some(0));
         assert_eq!(
-            selector.select(&Candidates::new(&[], 0), &Context::new()),
+            selector.select(&Candidates::new(&[], 0, &[], 0), &Context::new()),
             None
         );
     }
@@ -292,7 +355,7 @@ mod tests {
             meta("heavy", Status::Active, 1),
             meta("light", Status::Active, 1),
         ];
-        let candidates = Candidates::new(&metas, 2);
+        let candidates = Candidates::new(&metas, 2, &[], 0);
         let selector = Weighted::by(|meta| if meta.name == "heavy" { 3 } else { 1 });
         let mut counts = [0usize; 2];
         for _ in 0..4000 {
@@ -310,9 +373,47 @@ mod tests {
             meta("best", Status::Active, 1),
             meta("worst", Status::Active, 3),
         ];
+        // Weights 3 : 1.
+        let candidates = Candidates::new(&metas, 2, &[], 0);
         let weighted = Weighted::default();
-        assert_eq!((weighted.weight)(&metas[0], &metas), 3);
-        assert_eq!((weighted.weight)(&metas[1], &metas), 1);
+        let mut counts = [0usize; 2];
+        for _ in 0..4000 {
+            counts[weighted.select(&candidates, &Context::new()).unwrap()] += 1;
+        }
+        assert!((2700..3300).contains(&counts[0]), "{counts:?}");
+    }
+
+    #[test]
+    fn a_tenant_s_candidates_come_before_the_global_ones_within_each_status() {
+        let own = [
+            meta("own active", Status::Active, 9),
+            meta("own reserved", Status::Reserved, 0),
+        ];
+        let global = [
+            meta("global active", Status::Active, 1),
+            meta("global reserved", Status::Reserved, 1),
+        ];
+        let candidates = Candidates::new(&own, 1, &global, 1);
+        let names: Vec<&str> = candidates.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "own active",
+                "global active",
+                "own reserved",
+                "global reserved"
+            ]
+        );
+        for (index, name) in names.iter().enumerate() {
+            assert_eq!(candidates.get(index).map(|m| m.name.as_str()), Some(*name));
+        }
+        assert_eq!(candidates.get(4), None);
+        assert_eq!(
+            (candidates.active_len(), candidates.preferred_len()),
+            (2, 2)
+        );
+        let only_reserved = Candidates::new(&own[1..], 0, &global[1..], 0);
+        assert_eq!(only_reserved.preferred_len(), 2);
     }
 
     #[test]

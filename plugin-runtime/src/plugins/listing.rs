@@ -146,8 +146,7 @@ impl Plugins {
             .filter(|text| !text.is_empty())
             .map(str::to_lowercase);
         let mut matching: Vec<&Entry> = snapshot
-            .instances
-            .values()
+            .entries()
             .filter(|entry| matches(query, needle.as_deref(), entry))
             .collect();
         let order = |entry: &&Entry| {
@@ -184,7 +183,7 @@ impl Plugins {
     pub fn instance_counts(&self) -> BTreeMap<TypeKey, StatusCounts> {
         let snapshot = self.inner.snapshot.load();
         let mut counts: BTreeMap<TypeKey, StatusCounts> = BTreeMap::new();
-        for entry in snapshot.instances.values() {
+        for entry in snapshot.entries() {
             let count = counts.entry(entry.meta.item.type_key.clone()).or_default();
             match entry.meta.status {
                 Status::Active => count.active += 1,
@@ -252,7 +251,7 @@ fn summary(snapshot: &Snapshot, entry: &Entry) -> InstanceSummary {
         meta: entry.meta.clone(),
         description: entry.description.clone(),
         updated_at: entry.updated_at,
-        serving: snapshot.is_serving(&entry.meta),
+        serving: snapshot.is_serving(entry),
         load,
     }
 }

@@ -5,7 +5,6 @@ use std::any::TypeId;
 use std::sync::Arc;
 
 use super::Plugins;
-use super::snapshot::TypeSlot;
 use crate::Error;
 use crate::instance::InstanceMeta;
 use crate::registration::{Loaded, Plugin, PluginType};
@@ -28,8 +27,8 @@ impl Plugins {
     ) -> Result<R, Error> {
         let snapshot = self.inner.snapshot.load();
         let loaded = snapshot
-            .slot(None, TypeId::of::<T>())
-            .and_then(|slot| slot.plugins.first())
+            .view(None, TypeId::of::<T>())
+            .first()
             .and_then(|plugin| plugin.downcast_ref::<Loaded<T>>())
             .ok_or_else(|| no_instance::<T>(None))?;
         Ok(f(&loaded.plugin, &loaded.meta))
@@ -37,12 +36,12 @@ impl Plugins {
 
     /// Every loadable ACTIVE instance of `T`, in selection order.
     pub fn active<T: ?Sized + PluginType>(&self) -> Vec<Plugin<T>> {
-        self.part_in::<T>(None, |slot| 0..slot.active)
+        self.part_in::<T>(None, Part::Active)
     }
 
     /// Every loadable RESERVED instance of `T`, in selection order.
     pub fn reserved<T: ?Sized + PluginType>(&self) -> Vec<Plugin<T>> {
-        self.part_in::<T>(None, |slot| slot.active..slot.plugins.len())
+        self.part_in::<T>(None, Part::Reserved)
     }
 
     /// The plugin of type `T` that the type's selector picks for this request (the default
@@ -74,27 +73,19 @@ impl Plugins {
     fn get_in<T: ?Sized + PluginType>(&self, scope: Option<&str>) -> Result<Plugin<T>, Error> {
         let snapshot = self.inner.snapshot.load();
         snapshot
-            .slot(scope, TypeId::of::<T>())
-            .and_then(|slot| slot.selected())
+            .view(scope, TypeId::of::<T>())
+            .selected()
             .and_then(Plugin::from_erased)
             .ok_or_else(|| no_instance::<T>(scope))
     }
 
-    fn part_in<T: ?Sized + PluginType>(
-        &self,
-        scope: Option<&str>,
-        part: impl FnOnce(&TypeSlot) -> std::ops::Range<usize>,
-    ) -> Vec<Plugin<T>> {
+    fn part_in<T: ?Sized + PluginType>(&self, scope: Option<&str>, part: Part) -> Vec<Plugin<T>> {
         let snapshot = self.inner.snapshot.load();
-        snapshot
-            .slot(scope, TypeId::of::<T>())
-            .map(|slot| {
-                slot.plugins[part(slot)]
-                    .iter()
-                    .filter_map(Plugin::from_erased)
-                    .collect()
-            })
-            .unwrap_or_default()
+        let view = snapshot.view(scope, TypeId::of::<T>());
+        match part {
+            Part::Active => view.active().filter_map(Plugin::from_erased).collect(),
+            Part::Reserved => view.reserved().filter_map(Plugin::from_erased).collect(),
+        }
     }
 
     fn select_in<T: ?Sized + PluginType>(
@@ -103,20 +94,25 @@ impl Plugins {
         context: &Context,
     ) -> Result<Plugin<T>, Error> {
         let snapshot = self.inner.snapshot.load();
-        let slot = snapshot
-            .slot(scope, TypeId::of::<T>())
-            .ok_or_else(|| no_instance::<T>(scope))?;
+        let view = snapshot.view(scope, TypeId::of::<T>());
         let selectors = self.inner.selectors.load();
         let selector: &dyn Selector = match selectors.get(&TypeId::of::<T>()) {
             Some(selector) => selector.as_ref(),
             None => &InOrder,
         };
         selector
-            .select(&slot.candidates(), context)
-            .and_then(|index| slot.plugins.get(index))
+            .select(&view.candidates(), context)
+            .and_then(|index| view.plugin_at(index))
             .and_then(Plugin::from_erased)
             .ok_or_else(|| no_instance::<T>(scope))
     }
+}
+
+/// Which candidates a list lookup returns.
+#[derive(Clone, Copy)]
+enum Part {
+    Active,
+    Reserved,
 }
 
 fn no_instance<T: ?Sized + PluginType>(scope: Option<&str>) -> Error {
@@ -143,14 +139,12 @@ impl Scoped<'_> {
 
     /// Every loadable ACTIVE instance of `T` for this scope, the scope's own first.
     pub fn active<T: ?Sized + PluginType>(&self) -> Vec<Plugin<T>> {
-        self.plugins
-            .part_in::<T>(Some(self.scope), |slot| 0..slot.active)
+        self.plugins.part_in::<T>(Some(self.scope), Part::Active)
     }
 
     /// Every loadable RESERVED instance of `T` for this scope, the scope's own first.
     pub fn reserved<T: ?Sized + PluginType>(&self) -> Vec<Plugin<T>> {
-        self.plugins
-            .part_in::<T>(Some(self.scope), |slot| slot.active..slot.plugins.len())
+        self.plugins.part_in::<T>(Some(self.scope), Part::Reserved)
     }
 
     /// The plugin the type's selector picks among this scope's candidates.

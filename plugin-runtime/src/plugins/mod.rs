@@ -11,6 +11,7 @@ mod lookup;
 mod snapshot;
 mod watch;
 
+use std::any::TypeId;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
@@ -60,9 +61,11 @@ struct Inner {
     /// Held while a snapshot is read and swapped in: the watcher's reload and a write's
     /// reload never interleave, so an older read can never replace a newer snapshot.
     reloading: Mutex<()>,
-    /// Set when a committed write could not be reloaded: the next refresh reloads even if
-    /// the revision looks current.
+    /// Set when a committed write could not be reloaded: the next refresh reloads everything
+    /// even if the revision looks current.
     stale: AtomicBool,
+    /// How the snapshot was kept current.
+    stats: Mutex<RefreshStats>,
     last_sync: Option<SyncReport>,
     /// Selectors per type, for `select` (declared ones, replaced by `set_selector`).
     selectors: ArcSwap<ByType<Arc<dyn Selector>>>,
@@ -78,7 +81,7 @@ impl std::fmt::Debug for Plugins {
         f.debug_struct("Plugins")
             .field("store", &self.inner.store)
             .field("revision", &snapshot.revision)
-            .field("instances", &snapshot.instances.len())
+            .field("instances", &snapshot.len())
             .finish_non_exhaustive()
     }
 }
@@ -234,6 +237,7 @@ impl PluginsBuilder {
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
             reloading: Mutex::new(()),
             stale: AtomicBool::new(false),
+            stats: Mutex::new(RefreshStats::default()),
             last_sync,
             selectors: ArcSwap::from_pointee(selectors),
             health: health::Health::new(self.clock),
@@ -272,31 +276,24 @@ impl Plugins {
         allow_disabled: bool,
     ) -> Result<Plugin<T>, Error> {
         let snapshot = self.inner.snapshot.load();
-        let entry = snapshot
-            .instances
-            .get(&id)
-            .ok_or(Error::UnknownInstance(id))?;
-        let expected = T::info().key();
-        // The instance's own type, or a sub-type of `T` (upcast on the way).
-        let mut lineage = self
-            .inner
-            .registry
-            .type_by_key(&entry.meta.item.type_key)
+        let entry = snapshot.entry(id).ok_or(Error::UnknownInstance(id))?;
+        let wanted = TypeId::of::<T>();
+        // Its own type or one of its parents (a sub-type's instance serves its parent type):
+        // compared by `TypeId`, without building keys.
+        let mut lineage = entry
+            .own_type
+            .and_then(|own| self.inner.registry.type_of(own))
             .map(|ty| ty.info);
-        let mut upcasts = Vec::new();
         while let Some(info) = lineage
-            && info.key() != expected
+            && info.trait_object_id() != wanted
         {
-            lineage = info.parent_link().map(|link| {
-                upcasts.push(link.upcast());
-                link.info()
-            });
+            lineage = info.parent();
         }
         if lineage.is_none() {
             return Err(Error::WrongType {
                 id,
                 instance: entry.meta.name.clone(),
-                expected: expected.to_string(),
+                expected: T::info().key().to_string(),
                 actual: entry.meta.item.type_key.to_string(),
             });
         }
@@ -308,14 +305,10 @@ impl Plugins {
             });
         }
         match &entry.state {
-            EntryState::Loaded { plugin, .. } => {
-                let mut plugin = Arc::clone(plugin);
-                for upcast in upcasts {
-                    plugin =
-                        upcast(&plugin).ok_or_else(|| Error::NoInstance(expected.to_string()))?;
-                }
-                Plugin::from_erased(&plugin).ok_or_else(|| Error::NoInstance(expected.to_string()))
-            }
+            EntryState::Loaded { .. } => entry
+                .plugin_as(wanted)
+                .and_then(Plugin::from_erased)
+                .ok_or_else(|| Error::NoInstance(T::info().key().to_string())),
             EntryState::Failed(reason) => Err(Error::Unloadable {
                 id,
                 instance: entry.meta.name.clone(),
@@ -355,8 +348,7 @@ impl Plugins {
     pub fn load_failures(&self) -> Vec<LoadFailure> {
         let snapshot = self.inner.snapshot.load();
         let mut failures: Vec<LoadFailure> = snapshot
-            .instances
-            .values()
+            .entries()
             .filter_map(|entry| {
                 let reason = match &entry.state {
                     EntryState::Loaded { .. } => return None,
@@ -373,10 +365,17 @@ impl Plugins {
         failures
     }
 
-    /// Re-reads the store if its revision moved; returns whether the snapshot changed. (The
-    /// watcher does this on its own; call it to be sure before a check.)
+    /// Re-reads the store if its revision moved (only the changed rows, when the store can
+    /// say which); returns whether the snapshot changed. (The watcher does this on its own;
+    /// call it to be sure before a check.)
     pub fn refresh(&self) -> Result<bool, Error> {
         self.inner.refresh()
+    }
+
+    /// How this handle has kept its snapshot current: full reloads, incremental updates and
+    /// the rows they read.
+    pub fn refresh_stats(&self) -> RefreshStats {
+        *watch::lock(&self.inner.stats)
     }
 
     /// This handle, writing as `actor` in the audit trail (the admin's user, `cli:alice`).
@@ -535,7 +534,7 @@ impl Plugins {
                 return Ok(None);
             }
             let plaintext = keyring.open(id, sealed).map_err(|err| {
-                let (instance, item) = snapshot.instances.get(&id).map_or_else(
+                let (instance, item) = snapshot.entry(id).map_or_else(
                     || (String::new(), String::new()),
                     |entry| (entry.meta.name.clone(), entry.meta.item.to_string()),
                 );
@@ -726,37 +725,105 @@ fn changed_fields(
     changed
 }
 
+/// How a handle has kept its snapshot current: for health pages and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RefreshStats {
+    /// Snapshots made from every instance row (the first, and any when the store could not
+    /// say what changed).
+    pub full_reloads: u64,
+    /// Snapshots made from the changed rows only.
+    pub incremental_updates: u64,
+    /// Instance rows read for all of them.
+    pub rows_read: u64,
+    /// Instance rows read for the latest one.
+    pub last_rows_read: u64,
+}
+
+/// Above this share of the instances changed at once, a full reload is cheaper than reading
+/// the changed rows one list at a time.
+const INCREMENTAL_SHARE: usize = 4;
+
 impl Inner {
+    /// Brings the snapshot up to the store's revision, reading only what changed when the
+    /// store can say; returns whether it changed. Holds the reload lock from the revision
+    /// check on: a refresh woken by this process's own write (PostgreSQL's NOTIFY reaches
+    /// the writer too) finds the snapshot current and reads nothing.
     fn refresh(&self) -> Result<bool, Error> {
+        let _one_at_a_time = watch::lock(&self.reloading);
         let revision = self.store.revision()?;
-        if revision == self.snapshot.load().revision && !self.stale.load(Ordering::Acquire) {
+        let current = self.snapshot.load_full();
+        let stale = self.stale.load(Ordering::Acquire);
+        if revision == current.revision && !stale {
             return Ok(false);
         }
-        self.reload()?;
+        let incremental = match stale {
+            true => None,
+            false => self.store.changes_since(current.revision)?,
+        };
+        let next = match incremental {
+            Some(changes)
+                if changes.instances.len() <= 64.max(current.len() / INCREMENTAL_SHARE) =>
+            {
+                let records = self.store.instances_by_id(&changes.instances)?;
+                self.count(false, records.len());
+                current.apply(
+                    self.registry,
+                    self.keyring.as_ref(),
+                    changes.revision,
+                    records,
+                    &changes.instances,
+                )
+            }
+            // The store cannot say, or so much changed that reading everything is cheaper.
+            _ => {
+                let records = self.store.instances()?;
+                self.count(true, records.len());
+                Snapshot::build(
+                    self.registry,
+                    self.keyring.as_ref(),
+                    revision,
+                    records,
+                    &current,
+                )
+            }
+        };
+        self.snapshot.store(Arc::new(next));
+        self.stale.store(false, Ordering::Release);
         Ok(true)
     }
 
-    /// After a committed write: reloads the snapshot. A reload that fails does not undo the
+    fn count(&self, full: bool, rows: usize) {
+        let mut stats = watch::lock(&self.stats);
+        match full {
+            true => stats.full_reloads += 1,
+            false => stats.incremental_updates += 1,
+        }
+        stats.rows_read += rows as u64;
+        stats.last_rows_read = rows as u64;
+    }
+
+    /// After a committed write: brings the snapshot up to date (reading what this write and
+    /// any other since the last refresh changed). A refresh that fails does not undo the
     /// write (which committed): the snapshot is marked stale, the next refresh (the
     /// watcher's, or an explicit one) reloads it, and the failure is logged.
     fn after_write(&self) {
-        if let Err(error) = self.reload() {
+        if let Err(error) = self.refresh() {
             tracing::warn!(
                 error = %error.report(),
-                "plugin write committed, but reloading the snapshot failed; it is stale until the next refresh"
+                "plugin write committed, but refreshing the snapshot failed; it is stale until the next refresh"
             );
             self.stale.store(true, Ordering::Release);
         }
     }
 
-    /// Reads every instance and swaps in a new snapshot, reusing constructed plugins whose
-    /// row did not change.
+    /// Reads every instance and swaps in a new snapshot (the first one).
     fn reload(&self) -> Result<(), Error> {
         let _one_at_a_time = watch::lock(&self.reloading);
         // Read the revision first: a write racing with this reload makes the next refresh
-        // reload again rather than be missed.
+        // read it rather than miss it.
         let revision = self.store.revision()?;
         let records = self.store.instances()?;
+        self.count(true, records.len());
         let previous = self.snapshot.load();
         let next = Snapshot::build(
             self.registry,
