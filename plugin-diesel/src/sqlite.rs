@@ -110,7 +110,6 @@ fn is_locked(err: &diesel::result::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Barrier};
 
     use super::*;
 
