@@ -185,8 +185,34 @@ enum InstanceCommand {
         #[arg(long, allow_negative_numbers = true)]
         shift: Option<i32>,
     },
+    /// Create many instances in one transaction from a JSON file (`-`: standard input): an
+    /// array of objects with `item` and `name`, and optionally `config` (an object),
+    /// `status`, `priority`, `scope` and `description`. All are created, or none; prints
+    /// the new ids, one per line, in the file's order.
+    Import {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// Delete an instance.
     Delete { id: String },
+}
+
+/// One instance of an `instance import` file.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportEntry {
+    item: String,
+    name: String,
+    #[serde(default)]
+    config: Option<ConfigValues>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    priority: Option<i32>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    description: String,
 }
 
 #[derive(Debug, Args)]
@@ -532,6 +558,12 @@ fn instance(
             let changed = plugins.set_priority(&ids, change)?;
             writeln!(out, "{changed} instance(s) changed")?;
         }
+        InstanceCommand::Import { file } => {
+            let created = plugins.create_instances(import_entries(plugins.registry(), &file)?)?;
+            for meta in created {
+                writeln!(out, "{}", meta.id)?;
+            }
+        }
         InstanceCommand::Delete { id } => {
             let id: InstanceId = id.parse()?;
             plugins.delete_instance(id)?;
@@ -635,6 +667,57 @@ impl ConfigArgs {
         }
         Ok(form)
     }
+}
+
+/// The instances an import file describes, checked as far as the file alone can say (each
+/// entry's item and status); the rest is [`Plugins::create_instances`]'s to check.
+fn import_entries(registry: &Registry, path: &PathBuf) -> Result<Vec<NewInstance>, Error> {
+    let unreadable = |reason: String| Error::InvalidInput {
+        field: "import file",
+        reason,
+    };
+    let text = match path.as_os_str() == "-" {
+        true => std::io::read_to_string(std::io::stdin()),
+        false => std::fs::read_to_string(path),
+    }
+    .map_err(|err| unreadable(format!("cannot read {}: {err}", path.display())))?;
+    let entries: Vec<ImportEntry> = serde_json::from_str(&text).map_err(|err| {
+        unreadable(format!(
+            "{} is not a JSON array of instances: {err}",
+            path.display()
+        ))
+    })?;
+    entries
+        .into_iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            import_entry(registry, entry).map_err(|err| Error::InBatch {
+                index,
+                source: Box::new(err),
+            })
+        })
+        .collect()
+}
+
+fn import_entry(registry: &Registry, entry: ImportEntry) -> Result<NewInstance, Error> {
+    let key = parse_item(registry, &entry.item)?;
+    let status = match &entry.status {
+        Some(text) => text.parse::<Status>()?,
+        None => Status::Active,
+    };
+    let mut new = NewInstance::new(key, entry.name)
+        .status(status)
+        .description(entry.description);
+    if let Some(values) = entry.config {
+        new = new.config_values(values);
+    }
+    if let Some(priority) = entry.priority {
+        new = new.priority(priority);
+    }
+    if let Some(scope) = entry.scope {
+        new = new.scope(scope);
+    }
+    Ok(new)
 }
 
 /// `TYPE/ITEM` (the type's name must be unique across namespaces) or `NAMESPACE:TYPE/ITEM`.

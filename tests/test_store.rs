@@ -143,6 +143,7 @@ on_every_backend!(
     unknown_and_malformed_instance_ids_are_typed_errors,
     a_second_handle_sees_the_first_ones_writes_after_refresh,
     a_parent_lookup_serves_its_sub_types_instances,
+    bulk_creates_and_updates_write_all_in_one_revision_or_nothing,
 );
 
 fn a_parent_lookup_serves_its_sub_types_instances(db: &TestDatabase) {
@@ -692,6 +693,177 @@ fn a_second_handle_sees_the_first_ones_writes_after_refresh(db: &TestDatabase) {
         live.id
     );
     assert!(!reader.refresh().unwrap(), "no write, no reload");
+}
+
+fn bulk_creates_and_updates_write_all_in_one_revision_or_nothing(db: &TestDatabase) {
+    let keyring = Keyring::new(Key::generate());
+    let plugins = plugins(db, &keyring);
+    let store = store(db);
+    let count = || plugins.instances(&Default::default()).total;
+    let (start_count, start_revision) = (count(), store.revision().unwrap());
+
+    // Refused batches write nothing: an entry failing its own checks (named by index), a
+    // name the batch repeats, a name the store holds.
+    let err = plugins
+        .create_instances(vec![
+            stripe("A", "sk_bulk_a", Status::Active, 1),
+            stripe("B", "sk_bulk_b", Status::Active, 2),
+            stripe("C", "short", Status::Active, 3),
+        ])
+        .unwrap_err();
+    match &err {
+        Error::InBatch { index: 2, source } => {
+            assert!(matches!(**source, Error::InvalidConfig { .. }), "{err:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let err = plugins
+        .create_instances(vec![
+            stripe("A", "sk_bulk_a", Status::Active, 1),
+            stripe("A", "sk_bulk_b", Status::Active, 2),
+        ])
+        .unwrap_err();
+    assert!(matches!(err, Error::DuplicateInstanceName { .. }), "{err}");
+    let err = plugins
+        .create_instances(vec![
+            stripe("A", "sk_bulk_a", Status::Active, 1),
+            NewInstance::of::<dyn PaymentGateway>("cash", "cash"),
+        ])
+        .unwrap_err();
+    assert!(matches!(err, Error::DuplicateInstanceName { .. }), "{err}");
+    assert_eq!(count(), start_count);
+    assert_eq!(store.revision().unwrap(), start_revision);
+    assert!(plugins.create_instances(Vec::new()).unwrap().is_empty());
+    assert_eq!(
+        store.revision().unwrap(),
+        start_revision,
+        "nothing to write"
+    );
+
+    // A good batch: every instance, in order, one revision, one audit row each, served.
+    let created = plugins
+        .create_instances(vec![
+            stripe("A", "sk_bulk_a", Status::Active, 1),
+            stripe("B", "sk_bulk_b", Status::Reserved, 2),
+            stripe("A", "sk_bulk_t", Status::Active, 3).scope("tenant-1"),
+        ])
+        .unwrap();
+    let names: Vec<&str> = created.iter().map(|meta| meta.name.as_str()).collect();
+    assert_eq!(names, ["A", "B", "A"]);
+    assert_eq!(count(), start_count + 3);
+    assert_eq!(store.revision().unwrap(), start_revision + 1);
+    let creates = plugins.audit(&AuditQuery::latest(10)).unwrap();
+    assert_eq!(
+        creates
+            .iter()
+            .filter(|r| r.entry.action == "create")
+            .count(),
+        3
+    );
+    let (a, b, t) = (&created[0], &created[1], &created[2]);
+    let served = plugins.get::<dyn PaymentGateway>().unwrap();
+    assert_eq!(served.meta().id, a.id);
+    let tenant = plugins
+        .scoped("tenant-1")
+        .get::<dyn PaymentGateway>()
+        .unwrap();
+    assert_eq!(tenant.meta().id, t.id);
+
+    // Updates: a stale version anywhere, an instance twice, a rename onto a held name, or a
+    // batch renaming two onto one name changes nothing.
+    let status = |status| InstanceUpdate {
+        status: Some(status),
+        ..Default::default()
+    };
+    let rename = |name: &str| InstanceUpdate {
+        name: Some(name.into()),
+        ..Default::default()
+    };
+    let reconfigure = InstanceUpdate {
+        config: Some(
+            StripeConfig {
+                api_key: "sk_bulk_b2".into(),
+                currency: "usd".into(),
+            }
+            .to_values(),
+        ),
+        ..Default::default()
+    };
+    let refused: Vec<Vec<(InstanceId, i64, InstanceUpdate)>> = vec![
+        vec![(a.id, 1, status(Status::Disabled)), (b.id, 7, rename("B2"))],
+        vec![(a.id, 1, status(Status::Disabled)), (a.id, 1, rename("A2"))],
+        vec![(b.id, 1, rename("A"))],
+        vec![(a.id, 1, rename("Z")), (b.id, 1, rename("Z"))],
+    ];
+    let expected = [
+        "Conflict",
+        "InvalidInput",
+        "DuplicateInstanceName",
+        "DuplicateInstanceName",
+    ];
+    for (batch, expected) in refused.into_iter().zip(expected) {
+        let err = plugins.update_instances(batch).unwrap_err();
+        assert_eq!(variant(&err), expected, "{err:?}");
+    }
+    let err = plugins
+        .update_instances(vec![
+            (a.id, 1, status(Status::Disabled)),
+            (
+                b.id,
+                1,
+                InstanceUpdate {
+                    config: Some(
+                        StripeConfig {
+                            api_key: "x".into(),
+                            currency: "usd".into(),
+                        }
+                        .to_values(),
+                    ),
+                    ..Default::default()
+                },
+            ),
+        ])
+        .unwrap_err();
+    assert!(matches!(err, Error::InBatch { index: 1, .. }), "{err:?}");
+    assert_eq!(store.revision().unwrap(), start_revision + 1);
+    assert_eq!(plugins.instance(a.id).unwrap().meta.status, Status::Active);
+
+    // A good batch: each applied once, in one revision; an entry that changes nothing keeps
+    // its version and writes no audit row.
+    let updated = plugins
+        .update_instances(vec![
+            (a.id, 1, status(Status::Disabled)),
+            (b.id, 1, reconfigure),
+            (t.id, 1, status(Status::Active)),
+        ])
+        .unwrap();
+    let versions: Vec<i64> = updated.iter().map(|meta| meta.version).collect();
+    assert_eq!(versions, [2, 2, 1]);
+    assert_eq!(store.revision().unwrap(), start_revision + 2);
+    let updates = plugins.audit(&AuditQuery::latest(2)).unwrap();
+    assert!(
+        updates.iter().all(|r| r.entry.action == "update"),
+        "{updates:?}"
+    );
+    assert_eq!(
+        plugins.instance(a.id).unwrap().meta.status,
+        Status::Disabled
+    );
+    // A is disabled, so the ACTIVE cash instance beats the reserved B, which has its new
+    // config.
+    let served = plugins.get::<dyn PaymentGateway>().unwrap();
+    assert_eq!(served.meta().name, "cash");
+    let b = plugins.get_by_id::<dyn PaymentGateway>(b.id).unwrap();
+    assert_eq!(b.create_payment(1).unwrap(), "sk_bulk_b2:1:usd");
+}
+
+fn variant(err: &Error) -> &'static str {
+    match err {
+        Error::Conflict { .. } => "Conflict",
+        Error::InvalidInput { .. } => "InvalidInput",
+        Error::DuplicateInstanceName { .. } => "DuplicateInstanceName",
+        _ => "other",
+    }
 }
 
 // Connections and configuration: errors that say what is wrong.

@@ -57,6 +57,8 @@ pub(crate) fn status_of(err: &Error) -> StatusCode {
             StatusCode::BAD_REQUEST
         }
         Error::Conflict { .. } | Error::DuplicateInstanceName { .. } => StatusCode::CONFLICT,
+        // A batch is refused for what its entry is refused for.
+        Error::InBatch { source, .. } => status_of(source),
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -83,7 +85,7 @@ impl From<Error> for AdminError {
                 )
             }
             StatusCode::INTERNAL_SERVER_ERROR => AdminError::internal(err.report()),
-            _ => AdminError::new(status, err.to_string()),
+            _ => AdminError::new(status, err.report()),
         }
     }
 }
@@ -115,4 +117,30 @@ pub(crate) async fn render(State(state): State<Arc<AdminState>>, response: Respo
         }
     };
     (status, view::page(&state, None, "Not done", None, body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_batch_answers_with_its_entrys_status_and_message() {
+        let entry = Error::InvalidInput {
+            field: "name",
+            reason: "empty".into(),
+        };
+        let batch = Error::InBatch {
+            index: 3,
+            source: Box::new(entry),
+        };
+        assert_eq!(status_of(&batch), StatusCode::BAD_REQUEST);
+        let answer = AdminError::from(batch);
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+        assert!(answer.message.contains("entry 3"), "{}", answer.message);
+        assert!(
+            answer.message.contains("invalid name: empty"),
+            "{}",
+            answer.message
+        );
+    }
 }

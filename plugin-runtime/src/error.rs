@@ -160,6 +160,17 @@ pub enum Error {
         /// The version stored now.
         actual: i64,
     },
+    /// One entry of a batch ([`Plugins::create_instances`](crate::Plugins::create_instances),
+    /// [`Plugins::update_instances`](crate::Plugins::update_instances)) failed its checks, so
+    /// nothing of the batch was written; the entry's own error is the source.
+    #[error("entry {index} of the batch (counting from 0) was refused, so none was written")]
+    InBatch {
+        /// The entry's position in the batch.
+        index: usize,
+        /// What is wrong with it.
+        #[source]
+        source: Box<Error>,
+    },
     /// Encryption keys: missing, malformed, or unable to open a stored config.
     #[error(transparent)]
     Crypto(#[from] CryptoError),
@@ -219,6 +230,14 @@ impl Error {
     /// command-line tools.
     pub fn report(&self) -> String {
         report(self)
+    }
+
+    /// This error, as the error of entry `index` of a batch.
+    pub(crate) fn in_batch(self, index: usize) -> Error {
+        Error::InBatch {
+            index,
+            source: Box::new(self),
+        }
     }
 }
 

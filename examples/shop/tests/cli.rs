@@ -313,6 +313,103 @@ fn create_from_a_json_file() {
     assert!(err.contains("is not a JSON object"), "{err}");
 }
 
+/// The listed instances' names and scopes, sorted.
+fn names_and_scopes(shop: &Shop) -> Vec<(String, Option<String>)> {
+    let json: serde_json::Value = serde_json::from_str(&shop.ok(&["list", "--json"])).unwrap();
+    let mut rows: Vec<(String, Option<String>)> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let scope = row["scope"].as_str().map(str::to_owned);
+            (row["name"].as_str().unwrap().to_owned(), scope)
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn import_creates_every_instance_of_the_file_or_none() {
+    let shop = Shop::synced();
+    let before = names_and_scopes(&shop);
+    let file = shop.dir.path().join("import.json");
+    let import = |json: &str| {
+        std::fs::write(&file, json).unwrap();
+        file.to_str().unwrap().to_owned()
+    };
+
+    // An entry that fails its checks: its index and its own error, and nothing created.
+    let path = import(
+        r#"[{"item": "payment_gateway/stripe", "name": "A", "config": {"api_key": "sk_test_0123456789"}},
+            {"item": "payment_gateway/stripe", "name": "B", "config": {"api_key": "short"}}]"#,
+    );
+    let err = shop.fails(&["instance", "import", &path]);
+    assert!(err.contains("entry 1 of the batch"), "{err}");
+    assert!(err.contains("api_key: must be at least 8"), "{err}");
+    assert_eq!(names_and_scopes(&shop), before, "nothing was created");
+
+    // A name the file repeats in one scope, an unknown status, a misspelt field.
+    let path = import(
+        r#"[{"item": "payment_gateway/paypal", "name": "P", "config": {"client_id": "shop", "client_secret": "paypal-secret"}},
+            {"item": "payment_gateway/paypal", "name": "P", "config": {"client_id": "shop", "client_secret": "paypal-secret"}}]"#,
+    );
+    let err = shop.fails(&["instance", "import", &path]);
+    assert!(err.contains("already has an instance named `P`"), "{err}");
+    let path =
+        import(r#"[{"item": "payment_gateway/cash_on_delivery", "name": "C", "status": "on"}]"#);
+    let err = shop.fails(&["instance", "import", &path]);
+    assert!(err.contains("entry 0") && err.contains("`on`"), "{err}");
+    let path = import(r#"[{"item": "payment_gateway/cash_on_delivery", "nmae": "C"}]"#);
+    let err = shop.fails(&["instance", "import", &path]);
+    assert!(err.contains("unknown field `nmae`"), "{err}");
+    assert_eq!(names_and_scopes(&shop), before, "nothing was created");
+
+    // A good file: every instance, its id printed in the file's order.
+    let path = import(
+        r#"[{"item": "payment_gateway/stripe", "name": "Stripe", "scope": "tenant-1", "config": {"api_key": "sk_test_0123456789"}},
+            {"item": "payment_gateway/stripe", "name": "Stripe", "scope": "tenant-2", "config": {"api_key": "sk_test_9876543210"}, "priority": 3},
+            {"item": "payment_gateway/paypal", "name": "PayPal", "status": "reserved", "config": {"client_id": "shop", "client_secret": "paypal-secret"}}]"#,
+    );
+    let ids: Vec<String> = shop
+        .ok(&["instance", "import", &path])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    let json: serde_json::Value = serde_json::from_str(&shop.ok(&["list", "--json"])).unwrap();
+    let row = |id: &str| {
+        json.as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(row(&ids[0])["scope"], "tenant-1");
+    assert_eq!(row(&ids[1])["priority"], 3);
+    assert_eq!(row(&ids[2])["status"], "reserved");
+
+    // Standard input, and a file that is not an array.
+    let url = format!("sqlite://{}", shop.dir.path().join("shop.db").display());
+    let output = Command::cargo_bin("shop")
+        .unwrap()
+        .args(["plugins", "instance", "import", "-"])
+        .env("SHOP_DATABASE_URL", url)
+        .env("PLUGIN_SYSTEM_KEY", &shop.key)
+        .write_stdin(r#"[{"item": "payment_gateway/cash_on_delivery", "name": "COD 2"}]"#)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(String::from_utf8(output).unwrap().lines().count(), 1);
+    let path = import(r#"{"item": "payment_gateway/cash_on_delivery"}"#);
+    let err = shop.fails(&["instance", "import", &path]);
+    assert!(err.contains("is not a JSON array of instances"), "{err}");
+    assert_eq!(names_and_scopes(&shop).len(), before.len() + 4);
+}
+
 #[test]
 fn edit_status_priority_and_delete() {
     let shop = Shop::synced();

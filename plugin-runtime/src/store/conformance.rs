@@ -304,6 +304,18 @@ fn record(item: &str, name: &str, scope: Option<&str>, sealed: Option<Vec<u8>>) 
     }
 }
 
+/// One instance's change, as a batch of one.
+fn update_one(
+    store: &dyn Store,
+    id: InstanceId,
+    version: i64,
+    change: &InstanceChange,
+    actor: &str,
+) -> Result<InstanceRecord, Error> {
+    let mut records = rules::update(store, &[(id, version, change.clone())], actor)?;
+    Ok(records.remove(0))
+}
+
 fn create(store: &dyn Store, record: &InstanceRecord) {
     ok(
         rules::create(store, std::slice::from_ref(record), "conformance"),
@@ -655,11 +667,11 @@ pub fn a_stale_version_is_a_conflict_that_changes_nothing(store: &dyn Store) {
         ..InstanceChange::default()
     };
     let first = ok(
-        rules::update(store, id, 1, &rename("First"), "alice"),
+        update_one(store, id, 1, &rename("First"), "alice"),
         "the first update",
     );
     assert_eq!(first.meta.version, 2);
-    let stale = rules::update(store, id, 1, &rename("Second"), "bob");
+    let stale = update_one(store, id, 1, &rename("Second"), "bob");
     assert!(
         matches!(
             stale,
@@ -676,10 +688,10 @@ pub fn a_stale_version_is_a_conflict_that_changes_nothing(store: &dyn Store) {
         (stored.meta.name.as_str(), stored.meta.version),
         ("First", 2)
     );
-    let taken = rules::update(store, id, 2, &rename("email"), "bob");
+    let taken = update_one(store, id, 2, &rename("email"), "bob");
     assert!(taken.is_ok(), "another item's name is free: {taken:?}");
     create(store, &record("sms", "Spare", None, None));
-    let clash = rules::update(store, id, 3, &rename("Spare"), "bob");
+    let clash = update_one(store, id, 3, &rename("Spare"), "bob");
     assert!(
         matches!(clash, Err(Error::DuplicateInstanceName { .. })),
         "{clash:?}"
@@ -701,7 +713,7 @@ pub fn an_update_that_changes_nothing_writes_nothing(store: &dyn Store) {
         config: None,
     };
     let unchanged = ok(
-        rules::update(store, created.meta.id, 1, &same, "alice"),
+        update_one(store, created.meta.id, 1, &same, "alice"),
         "a no-op update",
     );
     assert_eq!(
@@ -719,7 +731,7 @@ pub fn an_update_that_changes_nothing_writes_nothing(store: &dyn Store) {
         ..same
     };
     ok(
-        rules::update(store, created.meta.id, 1, &described, "alice"),
+        update_one(store, created.meta.id, 1, &described, "alice"),
         "an update",
     );
     let latest = &trail(store)[0].entry;
@@ -904,7 +916,7 @@ pub fn the_audit_trail_pages_newest_first(store: &dyn Store) {
         };
         let version = one(store, created.meta.id).meta.version;
         ok(
-            rules::update(store, created.meta.id, version, &change, "ops"),
+            update_one(store, created.meta.id, version, &change, "ops"),
             "update",
         );
     }
@@ -1030,7 +1042,7 @@ pub fn changes_since_a_revision_name_every_instance_written_after_it(store: &dyn
         name: Some("A2".into()),
         ..InstanceChange::default()
     };
-    ok(rules::update(store, a.meta.id, 1, &rename, "ops"), "update");
+    ok(update_one(store, a.meta.id, 1, &rename, "ops"), "update");
     create(store, &b);
     ok(rules::delete(store, &[a.meta.id], "ops"), "delete");
     let now = revision(store);

@@ -210,48 +210,73 @@ impl InstanceChange {
     }
 }
 
-/// Applies `change` to instance `id` if it is still at `expected_version` (else
-/// [`Error::Conflict`]); a change that changes nothing writes nothing and returns the record
-/// as it is.
+/// One instance's change in a batch: the instance, the version its writer read, the change.
+pub(crate) type Edit = (InstanceId, i64, InstanceChange);
+
+/// Applies each change to its instance if that is still at the version its writer read (else
+/// [`Error::Conflict`], and nothing is written), in one transaction: one audit row per
+/// instance actually changed (changes that change nothing write nothing); a renamed instance
+/// may not take a name another instance (or another rename of the batch) holds. Returns each
+/// instance's record after the batch, in the order of `edits`.
 pub(crate) fn update(
     store: &dyn Store,
-    id: InstanceId,
-    expected_version: i64,
-    change: &InstanceChange,
+    edits: &[Edit],
     actor: &str,
-) -> Result<InstanceRecord, Error> {
+) -> Result<Vec<InstanceRecord>, Error> {
     write(store, |tx| {
-        let current = tx
-            .instances_by_id(&[id])?
-            .pop()
-            .ok_or(Error::UnknownInstance(id))?;
-        if current.meta.version != expected_version {
-            return Err(Error::Conflict {
-                id,
-                expected: expected_version,
-                actual: current.meta.version,
+        let ids: Vec<InstanceId> = edits.iter().map(|(id, ..)| *id).collect();
+        let mut distinct = std::collections::HashSet::new();
+        if let Some(twice) = ids.iter().find(|id| !distinct.insert(**id)) {
+            return Err(Error::InvalidInput {
+                field: "instances",
+                reason: format!("instance {twice} is changed twice in one batch"),
             });
         }
-        let (mut next, changed) = change.applied_to(&current);
-        if changed.is_empty() {
-            return Ok((current, Vec::new()));
+        let current: std::collections::HashMap<InstanceId, InstanceRecord> = existing(tx, &ids)?
+            .into_iter()
+            .map(|record| (record.meta.id, record))
+            .collect();
+        let now = SystemTime::now();
+        let mut results = Vec::with_capacity(edits.len());
+        let mut written = Vec::new();
+        let mut audit = Vec::new();
+        let mut renamed = Vec::new();
+        for (id, expected_version, change) in edits {
+            let current = &current[id];
+            if current.meta.version != *expected_version {
+                return Err(Error::Conflict {
+                    id: *id,
+                    expected: *expected_version,
+                    actual: current.meta.version,
+                });
+            }
+            let (mut next, changed) = change.applied_to(current);
+            if changed.is_empty() {
+                results.push(current.clone());
+                continue;
+            }
+            if next.meta.name != current.meta.name {
+                renamed.push(written.len());
+            }
+            next.meta.version += 1;
+            next.updated_at = now;
+            let detail = format!("changed: {}", changed.join(", "));
+            audit.push(AuditEntry::new(actor, "update", Some(*id), detail));
+            results.push(next.clone());
+            written.push(next);
         }
-        if next.meta.name != current.meta.name
-            && matches!(
-                tx.find_instances(&[NameKey::of(&next)])?.first(),
-                Some(Some(_))
-            )
-        {
-            return Err(duplicate_name(&next));
+        let keys: Vec<NameKey<'_>> = renamed.iter().map(|&i| NameKey::of(&written[i])).collect();
+        let taken = tx.find_instances(&keys)?;
+        let mut seen = std::collections::HashSet::new();
+        for (index, key) in keys.iter().enumerate() {
+            if taken.get(index).copied().flatten().is_some() || !seen.insert(*key) {
+                return Err(duplicate_name(&written[renamed[index]]));
+            }
         }
-        next.meta.version += 1;
-        next.updated_at = SystemTime::now();
-        tx.update_instances(std::slice::from_ref(&next))?;
-        let detail = format!("changed: {}", changed.join(", "));
-        Ok((
-            next,
-            vec![AuditEntry::new(actor, "update", Some(id), detail)],
-        ))
+        if !written.is_empty() {
+            tx.update_instances(&written)?;
+        }
+        Ok((results, audit))
     })
 }
 
