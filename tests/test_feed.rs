@@ -176,3 +176,84 @@ fn a_silent_host_does_not_stall_the_watcher() {
     });
     assert!(watched.store_health().reachable);
 }
+
+/// The LISTEN connection blocks: a wait ends when a write is announced, when its time is up,
+/// or at once when its stop signal is raised (an idle handle wakes once per interval, not
+/// every few milliseconds); a connection the server kills is an error, so the watcher
+/// subscribes again.
+#[test]
+fn a_feed_sleeps_until_a_write_is_announced_its_time_is_up_or_it_is_stopped() {
+    use plugin_system::store::stop_signal;
+    let Some(db) = TestDatabase::postgres() else {
+        return;
+    };
+    // A name of its own, to find (and kill) this test's LISTEN connection and no other.
+    let application = format!("feed_test_{}", std::process::id());
+    let url = format!("{}&application_name={application}", db.url);
+    let store = plugin_system::database::open(&url).unwrap();
+    let writer = Plugins::builder()
+        .database_url(&db.url)
+        .keyring(Keyring::new(Key::generate()))
+        .no_watch()
+        .build()
+        .unwrap();
+    let post = writer.get::<dyn Courier>().unwrap().meta().id;
+    let mut feed = store
+        .change_feed()
+        .unwrap()
+        .expect("PostgreSQL has a push channel");
+    let (stopper, stop) = stop_signal().unwrap();
+
+    assert!(
+        !feed.wait(Duration::from_millis(20), &stop).unwrap(),
+        "nothing announced"
+    );
+    // Announced while nobody waits: the next wait returns at once.
+    writer.set_status(&[post], Status::Reserved).unwrap();
+    assert!(feed.wait(Duration::from_secs(600), &stop).unwrap());
+    assert!(
+        !feed.wait(Duration::from_millis(20), &stop).unwrap(),
+        "taken once"
+    );
+
+    // Announced during a long wait; then a long wait ended by the stop signal.
+    let (sender, waited) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        for _ in 0..2 {
+            sender
+                .send(feed.wait(Duration::from_secs(600), &stop))
+                .unwrap();
+        }
+        (feed, stop)
+    });
+    writer.set_status(&[post], Status::Active).unwrap();
+    let hang = Duration::from_secs(120); // a hang detector, not a timing
+    assert!(
+        waited.recv_timeout(hang).unwrap().unwrap(),
+        "the write was announced"
+    );
+    drop(stopper);
+    assert!(
+        !waited.recv_timeout(hang).unwrap().unwrap(),
+        "the stop ended the wait"
+    );
+    let (mut feed, _stop) = waiter.join().unwrap();
+
+    // The server ends the connection: the wait says the channel broke.
+    let (_stopper, stop) = stop_signal().unwrap();
+    let mut admin = diesel::PgConnection::establish(&db.url).unwrap();
+    use diesel::{Connection, RunQueryDsl};
+    diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = '{application}' AND query LIKE 'LISTEN%'"
+    ))
+    .execute(&mut admin)
+    .unwrap();
+    let broke = feed.wait(Duration::from_secs(600), &stop);
+    let err = broke.expect_err("a killed connection is an error");
+    assert_eq!(
+        err.kind(),
+        plugin_system::store::StoreErrorKind::Unavailable,
+        "{err}"
+    );
+}

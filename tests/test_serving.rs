@@ -14,7 +14,7 @@ use plugin_system::prelude::*;
 use plugin_system::select::{Candidates, Context, RoundRobin, Selector};
 use plugin_system::store::MemoryStore;
 use plugin_system::store::{
-    AuditQuery, AuditRecord, Store, StoreError, StoreErrorKind, Transaction,
+    AuditQuery, AuditRecord, StopSignal, Store, StoreError, StoreErrorKind, Transaction,
 };
 use plugin_system::{
     BreakerState, Clock, Error, Failure, HealthPolicy, InstanceId, InstanceRecord, Key, Outcome,
@@ -792,24 +792,31 @@ fn another_processs_bulk_disable_is_served_within_the_bound_and_never_undone(db:
 
 on_every_backend!(another_processs_bulk_disable_is_served_within_the_bound_and_never_undone);
 
-/// A store with a push channel that says when it is closed.
+/// A store with a push channel that never announces anything, records how long each wait
+/// was asked to last, and says when it is closed.
 #[derive(Debug, Default)]
 struct WithFeed {
     inner: MemoryStore,
     feed_closed: Arc<std::sync::atomic::AtomicBool>,
+    waits: Arc<Mutex<Vec<Duration>>>,
 }
 
-struct ClosingFeed(Arc<std::sync::atomic::AtomicBool>);
+struct ClosingFeed {
+    closed: Arc<std::sync::atomic::AtomicBool>,
+    waits: Arc<Mutex<Vec<Duration>>>,
+}
 
 impl plugin_system::store::ChangeFeed for ClosingFeed {
-    fn changed(&mut self) -> Result<bool, StoreError> {
+    fn wait(&mut self, timeout: Duration, stop: &StopSignal) -> Result<bool, StoreError> {
+        self.waits.lock().unwrap().push(timeout);
+        stop.wait(timeout);
         Ok(false)
     }
 }
 
 impl Drop for ClosingFeed {
     fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.closed.store(true, Ordering::SeqCst);
     }
 }
 
@@ -836,7 +843,10 @@ impl Store for WithFeed {
         self.inner.write(work)
     }
     fn change_feed(&self) -> Result<Option<Box<dyn plugin_system::store::ChangeFeed>>, StoreError> {
-        Ok(Some(Box::new(ClosingFeed(self.feed_closed.clone()))))
+        Ok(Some(Box::new(ClosingFeed {
+            closed: self.feed_closed.clone(),
+            waits: self.waits.clone(),
+        })))
     }
 }
 
@@ -866,6 +876,36 @@ fn dropping_the_last_handle_stops_the_watcher_and_closes_its_channel() {
     );
 }
 
+/// An idle handle's watcher sleeps in its feed for the whole polling interval (half the
+/// staleness bound): one wake-up per interval, where it used to ask the feed every 5 ms. The
+/// drop of the handle ends that wait at once.
+#[test]
+fn an_idle_watcher_waits_in_its_feed_for_the_whole_interval_until_dropped() {
+    let store = Arc::new(WithFeed::default());
+    let waits = store.waits.clone();
+    let plugins = Plugins::builder()
+        .shared_store(store)
+        .keyring(key())
+        .max_staleness(Duration::from_secs(1200))
+        .build()
+        .unwrap();
+    wait_until(|| !waits.lock().unwrap().is_empty());
+    assert_eq!(waits.lock().unwrap()[0], Duration::from_secs(600));
+    let (dropped, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(plugins);
+        dropped.send(()).unwrap();
+    });
+    // A hang detector, not a timing: a wait that ignored the stop signal would last 600 s.
+    done.recv_timeout(Duration::from_secs(120))
+        .expect("dropping the handle ended the watcher's wait");
+    assert_eq!(
+        waits.lock().unwrap().len(),
+        1,
+        "one wait in all, ended by the drop"
+    );
+}
+
 /// A store that announces every write to every listener, the writing process included (what
 /// PostgreSQL's NOTIFY does).
 #[derive(Debug, Default)]
@@ -879,11 +919,20 @@ struct Announcements {
 }
 
 impl plugin_system::store::ChangeFeed for Announcements {
-    fn changed(&mut self) -> Result<bool, StoreError> {
-        let now = self.store.revision()?;
-        let changed = now != self.seen;
-        self.seen = now;
-        Ok(changed)
+    fn wait(&mut self, timeout: Duration, stop: &StopSignal) -> Result<bool, StoreError> {
+        // A memory store has no socket to block on: look every millisecond (test code).
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let now = self.store.revision()?;
+            if now != self.seen {
+                self.seen = now;
+                return Ok(true);
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() || stop.wait(left.min(Duration::from_millis(1))) {
+                return Ok(false);
+            }
+        }
     }
 }
 

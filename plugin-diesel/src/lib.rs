@@ -42,6 +42,8 @@ use crate::pool::{ConnectionPool, Pooled};
 mod backoff;
 mod database_url;
 mod hooks;
+#[cfg(all(feature = "postgres", unix))]
+mod listen;
 #[cfg(feature = "mysql")]
 mod mysql;
 mod pool;

@@ -8,10 +8,14 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use plugin_runtime::Error;
-use plugin_runtime::store::{ChangeFeed, StoreError, StoreErrorKind};
+#[cfg(unix)]
+use plugin_runtime::store::{ChangeFeed, StopSignal};
+use plugin_runtime::store::{StoreError, StoreErrorKind};
 
 use crate::hooks::{Hooks, revision_row_transaction};
-use crate::rows::{TxError, db};
+#[cfg(unix)]
+use crate::listen::Listener;
+use crate::rows::TxError;
 use crate::{Backend, CONNECT_TIMEOUT, DatabaseUrl, DieselStore, migration_failed};
 
 // The same queries compiled for this backend's connection type: intended, see the file.
@@ -49,9 +53,11 @@ impl Hooks for Db {
             .map(|_| ())
     }
 
-    /// A connection of its own that LISTENs for write announcements. After a failed
-    /// subscription the next one waits (doubling from 1 s up to 1 min): until then this
-    /// fails at once, and the watcher polls.
+    /// A connection of its own that LISTENs for write announcements (on Unix, where its
+    /// socket can be waited on with the stop signal; elsewhere handles poll the revision
+    /// only). After a failed subscription the next one waits (doubling from 1 s up to
+    /// 1 min): until then this fails at once, and the watcher polls.
+    #[cfg(unix)]
     fn change_feed(store: &DieselStore<Self>) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {
         let cannot_listen = || {
             StoreError::new(
@@ -69,18 +75,12 @@ impl Hooks for Db {
                 left.as_millis()
             )));
         }
-        let subscribed = Db::establish(store.pool.target())
-            .map_err(|err| cannot_listen().with_source(err))
-            .and_then(|mut conn| {
-                diesel::sql_query(format!("LISTEN {CHANNEL}"))
-                    .execute(&mut conn)
-                    .map_err(db)?;
-                Ok(conn)
-            });
+        let subscribed = Listener::connect(store.pool.target(), CHANNEL)
+            .map_err(|err| cannot_listen().with_source(err));
         match subscribed {
-            Ok(conn) => {
+            Ok(listener) => {
                 backoff.succeeded();
-                Ok(Some(Box::new(Announcements { conn })))
+                Ok(Some(Box::new(Announcements { listener })))
             }
             Err(err) => {
                 backoff.failed(Instant::now());
@@ -139,18 +139,21 @@ fn with_connect_timeout(url: &str, timeout: Duration) -> String {
 }
 
 /// A connection of its own that LISTENs for write announcements.
+#[cfg(unix)]
 struct Announcements {
-    conn: Db,
+    listener: Listener,
 }
 
+#[cfg(unix)]
 impl ChangeFeed for Announcements {
-    fn changed(&mut self) -> Result<bool, StoreError> {
-        let mut any = false;
-        for notification in self.conn.notifications_iter() {
-            notification.map_err(db)?;
-            any = true;
-        }
-        Ok(any)
+    fn wait(&mut self, timeout: Duration, stop: &StopSignal) -> Result<bool, StoreError> {
+        self.listener.wait(timeout, stop).map_err(|err| {
+            StoreError::new(
+                StoreErrorKind::Unavailable,
+                "the connection listening for plugin changes broke",
+            )
+            .with_source(err)
+        })
     }
 }
 

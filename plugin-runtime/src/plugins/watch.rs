@@ -1,19 +1,17 @@
 //! Other processes' writes (DESIGN §11): a watcher thread per handle checks the store's
-//! revision every `interval` (half the handle's staleness bound) and reloads the snapshot when it moved; with a
-//! push channel (PostgreSQL's LISTEN/NOTIFY) it also wakes within a few milliseconds of an
-//! announced write. When the store cannot be reached, lookups keep serving the last snapshot;
-//! the condition is logged once when it starts and once when it ends, and
+//! revision every `interval` (half the handle's staleness bound) and brings the snapshot up
+//! to date when it moved; with a push channel (PostgreSQL's LISTEN/NOTIFY) it also wakes
+//! within a few milliseconds of an announced write. Between checks it is blocked (in the
+//! feed's wait, or on the stop signal), so an idle handle costs one revision poll per
+//! interval and nothing else. When the store cannot be reached, lookups keep serving the last
+//! snapshot; the condition is logged once when it starts and once when it ends, and
 //! [`Plugins::store_health`](super::Plugins::store_health) shows it.
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::Inner;
-use crate::store::ChangeFeed;
-
-/// How often a push channel is checked (a local read, no round-trip).
-const FEED_TICK: Duration = Duration::from_millis(5);
+use crate::store::{ChangeFeed, StopSignal, Stopper, stop_signal};
 
 /// Whether the store answered the last check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,7 +67,7 @@ impl StoreHealth {
 
 /// Stops the watcher when dropped (with the handle's last clone).
 pub(super) struct Watcher {
-    stop: Option<Sender<()>>,
+    stop: Option<Stopper>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -92,7 +90,7 @@ impl Drop for Watcher {
 /// Starts the watcher of `inner`, checking every `interval`. The push channel, if the store
 /// has one, is subscribed before this returns, so no write after `build` goes unannounced.
 pub(super) fn start(inner: &Arc<Inner>, interval: Duration) -> std::io::Result<Watcher> {
-    let (stop, stopped) = channel();
+    let (stop, stopped) = stop_signal()?;
     let weak = Arc::downgrade(inner);
     let feed = subscribe(inner);
     let thread = std::thread::Builder::new()
@@ -118,7 +116,7 @@ fn watch(
     inner: Weak<Inner>,
     mut feed: Option<Box<dyn ChangeFeed>>,
     interval: Duration,
-    stopped: Receiver<()>,
+    stopped: StopSignal,
 ) {
     loop {
         if feed.is_none() {
@@ -142,37 +140,18 @@ fn watch(
     }
 }
 
-/// Waits up to `interval`, returning early when the feed announces a write. False when the
-/// handle is gone.
-fn wait(
-    feed: &mut Option<Box<dyn ChangeFeed>>,
-    interval: Duration,
-    stopped: &Receiver<()>,
-) -> bool {
-    let deadline = Instant::now() + interval;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let nap = if feed.is_some() {
-            left.min(FEED_TICK)
-        } else {
-            left
-        };
-        match stopped.recv_timeout(nap) {
-            Err(RecvTimeoutError::Timeout) => {}
-            // The handle was dropped (or, never, a message was sent).
-            _ => return false,
-        }
-        if let Some(channel) = feed {
-            match channel.changed() {
-                Ok(true) => return true,
-                Ok(false) => {}
-                Err(_) => *feed = None,
-            }
-        }
-        if Instant::now() >= deadline {
-            return true;
+/// Blocks up to `interval`, returning early when the feed announces a write (a feed that
+/// breaks is dropped and the rest of the interval waited out). False when the handle is
+/// gone.
+fn wait(feed: &mut Option<Box<dyn ChangeFeed>>, interval: Duration, stop: &StopSignal) -> bool {
+    let started = Instant::now();
+    if let Some(channel) = feed {
+        match channel.wait(interval, stop) {
+            Ok(_) => return !stop.is_raised(),
+            Err(_) => *feed = None,
         }
     }
+    !stop.wait(interval.saturating_sub(started.elapsed()))
 }
 
 pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -46,11 +46,12 @@
 
 mod memory;
 pub(crate) mod rules;
+mod stop;
 
 #[cfg(feature = "testing")]
 pub mod conformance;
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::Error;
 pub use crate::error::{StoreError, StoreErrorKind};
@@ -58,6 +59,7 @@ use crate::instance::InstanceRecord;
 use crate::keys::{InstanceId, ItemKey};
 use crate::sync::{StoredState, SyncAction};
 pub use memory::MemoryStore;
+pub use stop::{StopSignal, Stopper, stop_signal};
 
 /// Persistence of plugin types, items and instances: reads, and serialized write
 /// transactions. See the [module docs](self) for the guarantees an implementation keeps.
@@ -193,10 +195,18 @@ pub struct Changes {
 }
 
 /// Announcements of writes, from [`Store::change_feed`].
+///
+/// The watcher of a handle spends its idle time blocked in [`wait`](Self::wait): an idle
+/// handle costs one wake-up per polling interval, however many handles a process has.
 pub trait ChangeFeed: Send {
-    /// True when a write was announced since the last call. Never blocks; an error means
-    /// the channel broke (the watcher then subscribes again).
-    fn changed(&mut self) -> Result<bool, StoreError>;
+    /// Waits up to `timeout` for an announcement: true when a write was announced since the
+    /// last call (at once if one already was), false when the time passed or `stop` was
+    /// raised. It must return promptly once `stop` is raised (the last handle is being
+    /// dropped and waits for this call): a feed that blocks on a socket waits on the
+    /// signal's too (on Unix it is a file descriptor, readable once raised); one that cannot
+    /// checks its channel and then [`StopSignal::wait`]s. An error means the channel broke
+    /// (the watcher then subscribes again).
+    fn wait(&mut self, timeout: Duration, stop: &StopSignal) -> Result<bool, StoreError>;
 }
 
 /// One row of the audit trail as a write records it: who changed what, and when. Never a
