@@ -4,6 +4,9 @@
 //! them left tables without diesel's migration row, and every later start failed with
 //! "Table 'plugin_types' already exists".) Each kill is a child process of this test binary
 //! that migrates a fresh database, killed with SIGKILL at a spread of moments.
+//!
+//! And a database made before a migration upgrades to it with what it holds: the change log
+//! of a database from before it starts at the revision it had.
 
 // Test code: its items are public for the macros to register, not an API to document.
 #![allow(missing_docs)]
@@ -16,8 +19,11 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
+use plugin_system::InstanceId;
+use plugin_system::store::{Changed, Changes, Store};
 use support::TestDatabase;
 
 /// The variable that turns this test binary into the migrating child process.
@@ -156,7 +162,7 @@ fn killed_while_migrating_the_next_start_completes(fresh: fn() -> Option<TestDat
     child.finish();
     let window = started.elapsed();
     let expected = schema(&reference);
-    assert_eq!(expected.1.len(), 2, "{expected:?}");
+    assert_eq!(expected.1.len(), 3, "{expected:?}");
 
     // What the kills left, for the log: nothing yet, a half-created schema, all of it.
     let (mut nothing, mut partial, mut complete) = (0, 0, 0);
@@ -194,6 +200,119 @@ fn killed_while_migrating_the_next_start_completes(fresh: fn() -> Option<TestDat
     );
 }
 
+/// Runs SQL statements on the test's database, outside the store.
+fn execute(db: &TestDatabase, sql: &str) {
+    let done = match db.backend {
+        "sqlite" => {
+            let path = db.url.strip_prefix("sqlite://").unwrap();
+            SqliteConnection::establish(path)
+                .unwrap()
+                .batch_execute(sql)
+        }
+        #[cfg(feature = "postgres")]
+        "postgres" => PgConnection::establish(&db.url).unwrap().batch_execute(sql),
+        #[cfg(feature = "mysql")]
+        "mysql" => MysqlConnection::establish(&db.url)
+            .unwrap()
+            .batch_execute(sql),
+        other => unreachable!("no backend {other}"),
+    };
+    done.unwrap_or_else(|err| panic!("{}: {sql}: {err}", db.backend));
+}
+
+/// The migration that added the change log, as `migrations/<backend>/` holds it.
+const CHANGE_LOG_VERSION: &str = "20261202000000";
+
+fn change_log_down(backend: &str) -> &'static str {
+    match backend {
+        "sqlite" => {
+            include_str!("../plugin-diesel/migrations/sqlite/2026-12-02-000000_change_log/down.sql")
+        }
+        "postgres" => {
+            include_str!(
+                "../plugin-diesel/migrations/postgres/2026-12-02-000000_change_log/down.sql"
+            )
+        }
+        "mysql" => {
+            include_str!("../plugin-diesel/migrations/mysql/2026-12-02-000000_change_log/down.sql")
+        }
+        other => unreachable!("no backend {other}"),
+    }
+}
+
+/// A write that changed only the listed instances (they need no rows: the log names ids).
+fn bump(store: &dyn Store, ids: &[InstanceId]) -> u64 {
+    let mut revision = 0;
+    store
+        .write(&mut |tx| {
+            revision = tx.bump_revision(Changed::Instances(ids))?;
+            Ok(())
+        })
+        .unwrap();
+    revision
+}
+
+fn upgraded_the_change_log_starts_at_the_revision_the_database_had(
+    fresh: fn() -> Option<TestDatabase>,
+) {
+    let Some(db) = fresh() else {
+        return;
+    };
+    // A database at revision 3 from before the change log: migrated, written, then the
+    // log's migration undone as its down.sql does and its row removed.
+    {
+        let store = plugin_system::database::open(&db.url).unwrap();
+        for _ in 0..3 {
+            bump(&*store, &[InstanceId::new()]);
+        }
+    }
+    execute(&db, change_log_down(db.backend));
+    execute(
+        &db,
+        &format!("DELETE FROM __diesel_schema_migrations WHERE version = '{CHANGE_LOG_VERSION}'"),
+    );
+    assert!(
+        !schema(&db).1.contains(CHANGE_LOG_VERSION),
+        "{}: the log's migration undone",
+        db.backend
+    );
+
+    let store = plugin_system::database::open(&db.url).unwrap();
+    assert!(schema(&db).1.contains(CHANGE_LOG_VERSION), "{}", db.backend);
+    assert_eq!(
+        store.revision().unwrap(),
+        3,
+        "{}: the revision kept",
+        db.backend
+    );
+    assert_eq!(
+        store.changes_since(2).unwrap(),
+        None,
+        "{}: a revision from before the log cannot be answered",
+        db.backend
+    );
+    assert_eq!(
+        store.changes_since(3).unwrap(),
+        Some(Changes {
+            revision: 3,
+            instances: Vec::new()
+        }),
+        "{}",
+        db.backend
+    );
+    let id = InstanceId::new();
+    assert_eq!(bump(&*store, &[id]), 4);
+    assert_eq!(
+        store.changes_since(3).unwrap(),
+        Some(Changes {
+            revision: 4,
+            instances: vec![id]
+        }),
+        "{}: the log runs from there",
+        db.backend
+    );
+}
+
 #[test]
 fn sqlite() {
     killed_while_migrating_the_next_start_completes(TestDatabase::sqlite);
@@ -209,4 +328,21 @@ fn postgres() {
 #[test]
 fn mysql() {
     killed_while_migrating_the_next_start_completes(TestDatabase::mysql);
+}
+
+#[test]
+fn sqlite_upgraded_the_change_log_starts_at_the_revision_the_database_had() {
+    upgraded_the_change_log_starts_at_the_revision_the_database_had(TestDatabase::sqlite);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_upgraded_the_change_log_starts_at_the_revision_the_database_had() {
+    upgraded_the_change_log_starts_at_the_revision_the_database_had(TestDatabase::postgres);
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn mysql_upgraded_the_change_log_starts_at_the_revision_the_database_had() {
+    upgraded_the_change_log_starts_at_the_revision_the_database_had(TestDatabase::mysql);
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use plugin_system::prelude::*;
 use plugin_system::registry::{ItemInfo, Registry};
-use plugin_system::store::{AuditQuery, Changed, Store, Transaction};
+use plugin_system::store::{AuditQuery, CHANGE_LOG_REVISIONS, Changed, Store, Transaction};
 use plugin_system::sync::{SyncAction, SyncOptions};
 use plugin_system::{Error, InstanceId, InstanceUpdate, Key, PriorityChange, Status};
 use support::TestDatabase;
@@ -144,6 +144,7 @@ on_every_backend!(
     a_second_handle_sees_the_first_ones_writes_after_refresh,
     a_parent_lookup_serves_its_sub_types_instances,
     bulk_creates_and_updates_write_all_in_one_revision_or_nothing,
+    the_change_log_cannot_answer_across_a_write_too_large_to_list,
 );
 
 fn a_parent_lookup_serves_its_sub_types_instances(db: &TestDatabase) {
@@ -692,7 +693,134 @@ fn a_second_handle_sees_the_first_ones_writes_after_refresh(db: &TestDatabase) {
         reader.get::<dyn PaymentGateway>().unwrap().meta().id,
         live.id
     );
+    let stats = reader.refresh_stats();
+    assert_eq!(
+        (
+            stats.full_reloads,
+            stats.incremental_updates,
+            stats.last_rows_read
+        ),
+        (1, 1, 1),
+        "{}: after its first build the reader read only the new row, from the change log",
+        db.backend
+    );
     assert!(!reader.refresh().unwrap(), "no write, no reload");
+
+    writer.delete_instance(live.id).unwrap();
+    assert!(reader.refresh().unwrap());
+    assert_eq!(
+        reader.get::<dyn PaymentGateway>().unwrap().meta().name,
+        "cash",
+        "{}: the delete seen",
+        db.backend
+    );
+    let stats = reader.refresh_stats();
+    assert_eq!(
+        (
+            stats.full_reloads,
+            stats.incremental_updates,
+            stats.last_rows_read
+        ),
+        (1, 2, 0),
+        "{}: a deleted instance is listed, and no longer read",
+        db.backend
+    );
+}
+
+/// A write that changed too much to list (more than the diesel stores log per write, or
+/// "everything") cannot be answered from before it: a reader behind it reloads everything;
+/// from its revision on, the log answers again. Repeated ids are listed once.
+fn the_change_log_cannot_answer_across_a_write_too_large_to_list(db: &TestDatabase) {
+    let store = store(db);
+    let bump = |changed: Changed<'_>| {
+        let mut revision = 0;
+        store
+            .write(&mut |tx| {
+                revision = tx.bump_revision(changed)?;
+                Ok(())
+            })
+            .unwrap();
+        revision
+    };
+    let many: Vec<InstanceId> = (0..10_001).map(|_| InstanceId::new()).collect();
+    let before = store.revision().unwrap();
+    let after = bump(Changed::Instances(&many));
+    assert_eq!(store.changes_since(before).unwrap(), None, "{}", db.backend);
+    assert_eq!(
+        store.changes_since(after).unwrap().map(|c| c.instances),
+        Some(Vec::new()),
+        "{}",
+        db.backend
+    );
+    let after = bump(Changed::Everything);
+    assert_eq!(
+        store.changes_since(after - 1).unwrap(),
+        None,
+        "{}",
+        db.backend
+    );
+
+    let (a, b) = (InstanceId::new(), InstanceId::new());
+    bump(Changed::Instances(&[b, a, b]));
+    let mut expected = vec![a, b];
+    expected.sort_unstable();
+    let changes = store.changes_since(after).unwrap().expect("answered");
+    assert_eq!(
+        (changes.revision, changes.instances),
+        (after + 1, expected),
+        "{}",
+        db.backend
+    );
+    assert_eq!(
+        store.changes_since(after + 2).unwrap(),
+        None,
+        "{}: a revision not reached yet",
+        db.backend
+    );
+}
+
+/// The log keeps the last 10,000 revisions ([`CHANGE_LOG_REVISIONS`]) and deletes older rows:
+/// a reader further behind reloads everything, and the table does not grow with every write.
+/// (SQLite only: 10,001 write transactions.)
+#[test]
+fn sqlite_the_change_log_forgets_revisions_past_its_horizon_and_their_rows() {
+    use diesel::prelude::*;
+    let db = TestDatabase::sqlite().unwrap();
+    let store = store(&db);
+    let start = store.revision().unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..=CHANGE_LOG_REVISIONS {
+        let id = InstanceId::new();
+        ids.push(id);
+        store
+            .write(&mut |tx| {
+                tx.bump_revision(Changed::Instances(&[id]))?;
+                Ok(())
+            })
+            .unwrap();
+    }
+    assert_eq!(store.changes_since(start).unwrap(), None);
+    let kept = store
+        .changes_since(start + 1)
+        .unwrap()
+        .expect("inside the horizon");
+    assert_eq!(kept.instances.len() as u64, CHANGE_LOG_REVISIONS);
+    assert!(!kept.instances.contains(&ids[0]) && kept.instances.contains(&ids[1]));
+
+    let path = db.url.strip_prefix("sqlite://").unwrap();
+    let mut conn = diesel::SqliteConnection::establish(path).unwrap();
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        rows: i64,
+    }
+    let count: Count = diesel::sql_query("SELECT COUNT(*) AS rows FROM plugin_changes")
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(
+        count.rows as u64, CHANGE_LOG_REVISIONS,
+        "older rows deleted"
+    );
 }
 
 fn bulk_creates_and_updates_write_all_in_one_revision_or_nothing(db: &TestDatabase) {

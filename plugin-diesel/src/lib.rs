@@ -13,7 +13,11 @@
 //!   writers (eight processes syncing at once, two operators saving one instance) queue
 //!   instead of failing or overwriting each other;
 //! - every write bumps the revision and writes an audit row (never with config values) in the
-//!   same transaction;
+//!   same transaction, and logs the instances it changed (`plugin_changes`, kept for the
+//!   last [`CHANGE_LOG_REVISIONS`](plugin_runtime::store::CHANGE_LOG_REVISIONS) revisions),
+//!   so another process that is behind reads only those rows ([`Store::changes_since`]); a
+//!   write of more than 10,000 instances is logged as "everything" (a reader behind it
+//!   reloads in full, as it would for a change that large anyway);
 //! - migrations run under a lock too (SQLite: the write lock; PostgreSQL: an advisory lock;
 //!   MySQL: a named lock, released even by a panic), so processes starting together do not
 //!   race to create the tables; and a start killed while migrating never bricks the

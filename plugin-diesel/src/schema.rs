@@ -47,6 +47,14 @@ diesel::table! {
     plugin_revision (id) {
         id -> Integer,
         revision -> BigInt,
+        changes_from -> BigInt,
+    }
+}
+
+diesel::table! {
+    plugin_changes (revision, instance_id) {
+        revision -> BigInt,
+        instance_id -> Text,
     }
 }
 
@@ -68,5 +76,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     plugin_items,
     plugin_instances,
     plugin_revision,
+    plugin_changes,
     plugin_audit
 );

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 use plugin_runtime::store::{
-    AuditEntry, AuditQuery, AuditRecord, ChangeFeed, Changed, NameKey, Store, StoreError,
-    Transaction,
+    AuditEntry, AuditQuery, AuditRecord, CHANGE_LOG_REVISIONS, ChangeFeed, Changed, Changes,
+    NameKey, Store, StoreError, Transaction,
 };
 use plugin_runtime::sync::{StoredInstance, StoredItem, StoredState, StoredType, SyncAction};
 use plugin_runtime::{Error, InstanceId, InstanceMeta, InstanceRecord, ItemKey, TypeKey};
@@ -24,10 +24,18 @@ use crate::rows::{
     Ids, InstanceValues, ItemValues, TxError, TypeValues, db, from_millis, no_row, parse_id,
     parse_status, to_millis,
 };
-use crate::schema::{plugin_audit, plugin_instances, plugin_items, plugin_revision, plugin_types};
+use crate::schema::{
+    plugin_audit, plugin_changes, plugin_instances, plugin_items, plugin_revision, plugin_types,
+};
 
 /// Rows per statement: well under every backend's limit on bound parameters.
 const BATCH: usize = 500;
+
+/// The most instances one write lists in the change log: a larger write (a bulk import, a
+/// sync that orphans a big item) is logged as "everything", so a process that is behind
+/// reloads everything (it would have anyway: the runtime reloads in full once a quarter of
+/// the instances changed) and the write does not insert a log row per instance.
+const LOGGED_PER_WRITE: usize = 10_000;
 
 /// The key of a type, embedded in the rows that name their type.
 #[derive(Queryable, Selectable)]
@@ -623,14 +631,62 @@ impl Transaction for DieselTx<'_> {
         Ok(())
     }
 
-    fn bump_revision(&mut self, _changed: Changed<'_>) -> Result<u64, StoreError> {
+    /// Moves the revision on and logs the changed instances under it; trims the log to the
+    /// last [`CHANGE_LOG_REVISIONS`] revisions (`changes_from` moves with the trim, and to
+    /// the new revision after a write logged as "everything").
+    fn bump_revision(&mut self, changed: Changed<'_>) -> Result<u64, StoreError> {
+        // Under the write lock, so nothing moves between this read and the update. (The new
+        // values are computed here: MySQL evaluates `SET a = a + 1, b = a` left to right,
+        // the others from the old row.)
+        let bounds = read_log_bounds(self.conn)?;
+        let revision = bounds.revision + 1;
+        let mut ids: Vec<String> = match changed {
+            Changed::Instances(ids) if ids.len() <= LOGGED_PER_WRITE => {
+                ids.iter().map(ToString::to_string).collect()
+            }
+            _ => Vec::new(),
+        };
+        let changes_from = match changed {
+            Changed::Instances(ids) if ids.len() <= LOGGED_PER_WRITE => bounds
+                .changes_from
+                .max(revision.saturating_sub(CHANGE_LOG_REVISIONS)),
+            _ => revision,
+        };
         diesel::update(plugin_revision::table.filter(plugin_revision::id.eq(1)))
-            .set(plugin_revision::revision.eq(plugin_revision::revision + 1))
+            .set((
+                plugin_revision::revision.eq(to_db(revision)),
+                plugin_revision::changes_from.eq(to_db(changes_from)),
+            ))
             .execute(self.conn)
             .map_err(db)?;
+        if changes_from > bounds.changes_from {
+            // Rows at or before `changes_from` answer nothing any more.
+            diesel::delete(
+                plugin_changes::table.filter(plugin_changes::revision.le(to_db(changes_from))),
+            )
+            .execute(self.conn)
+            .map_err(db)?;
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        for chunk in ids.chunks(BATCH) {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|id| {
+                    (
+                        plugin_changes::revision.eq(to_db(revision)),
+                        plugin_changes::instance_id.eq(id),
+                    )
+                })
+                .collect();
+            diesel::insert_into(plugin_changes::table)
+                .values(rows)
+                .execute(self.conn)
+                .map_err(db)?;
+        }
         // Listeners hear of it when the transaction commits (PostgreSQL's NOTIFY).
         self.conn.announce_change().map_err(db)?;
-        read_revision(self.conn)
+        Ok(revision)
     }
 }
 
@@ -650,7 +706,34 @@ fn read_revision(conn: &mut Db) -> Result<u64, StoreError> {
         .filter(plugin_revision::id.eq(1))
         .first(conn)
         .map_err(db)?;
-    Ok(u64::try_from(revision).unwrap_or(0))
+    Ok(from_db(revision))
+}
+
+/// The revision and the oldest revision the change log answers for.
+struct LogBounds {
+    revision: u64,
+    changes_from: u64,
+}
+
+fn read_log_bounds(conn: &mut Db) -> Result<LogBounds, StoreError> {
+    let (revision, changes_from): (i64, i64) = plugin_revision::table
+        .select((plugin_revision::revision, plugin_revision::changes_from))
+        .filter(plugin_revision::id.eq(1))
+        .first(conn)
+        .map_err(db)?;
+    Ok(LogBounds {
+        revision: from_db(revision),
+        changes_from: from_db(changes_from),
+    })
+}
+
+/// A revision as the tables store it (`BIGINT`; a revision never reaches 2^63).
+fn to_db(revision: u64) -> i64 {
+    i64::try_from(revision).unwrap_or(i64::MAX)
+}
+
+fn from_db(revision: i64) -> u64 {
+    u64::try_from(revision).unwrap_or(0)
 }
 
 impl Store for DieselStore<Db> {
@@ -668,6 +751,38 @@ impl Store for DieselStore<Db> {
 
     fn instances_by_id(&self, ids: &[InstanceId]) -> Result<Vec<InstanceRecord>, StoreError> {
         records_by_id(&mut *self.conn()?, ids)
+    }
+
+    /// From the log (`plugin_changes`), when it covers `since`: its bounds are read before
+    /// the ids, so every write up to the revision returned is listed, and again after, so a
+    /// trim by a write committed meanwhile cannot leave a hole.
+    fn changes_since(&self, since: u64) -> Result<Option<Changes>, StoreError> {
+        let mut conn = self.conn()?;
+        let bounds = read_log_bounds(&mut conn)?;
+        if since < bounds.changes_from || since > bounds.revision {
+            return Ok(None);
+        }
+        let mut instances = Vec::new();
+        if since < bounds.revision {
+            let ids: Vec<String> = plugin_changes::table
+                .select(plugin_changes::instance_id)
+                .filter(plugin_changes::revision.gt(to_db(since)))
+                .load(&mut *conn)
+                .map_err(db)?;
+            if since < read_log_bounds(&mut conn)?.changes_from {
+                return Ok(None);
+            }
+            instances = ids
+                .iter()
+                .map(|id| parse_id(id))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            instances.sort_unstable();
+            instances.dedup();
+        }
+        Ok(Some(Changes {
+            revision: bounds.revision,
+            instances,
+        }))
     }
 
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {

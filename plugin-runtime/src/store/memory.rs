@@ -6,8 +6,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{Mutex, MutexGuard};
 
 use super::{
-    AuditEntry, AuditQuery, AuditRecord, Changed, Changes, NameKey, Store, StoreError,
-    StoreErrorKind, Transaction,
+    AuditEntry, AuditQuery, AuditRecord, CHANGE_LOG_REVISIONS, Changed, Changes, NameKey, Store,
+    StoreError, StoreErrorKind, Transaction,
 };
 use crate::Error;
 use crate::instance::InstanceRecord;
@@ -20,9 +20,6 @@ use crate::sync::{StoredInstance, StoredItem, StoredState, StoredType, SyncActio
 pub struct MemoryStore {
     state: Mutex<MemoryState>,
 }
-
-/// How many revisions back the change log answers for (older: a full reload).
-const CHANGE_LOG_REVISIONS: u64 = 10_000;
 
 #[derive(Debug, Default)]
 struct MemoryState {

@@ -175,6 +175,12 @@ impl<'a> NameKey<'a> {
     }
 }
 
+/// How many revisions back the change logs of this crate's stores and of the diesel stores
+/// answer [`Store::changes_since`] for: a handle further behind than that reloads everything
+/// (at a write every 10 ms, 100 s of writes; a handle polling every second is never that far
+/// behind). Another store may keep more or fewer.
+pub const CHANGE_LOG_REVISIONS: u64 = 10_000;
+
 /// What a write changed, as [`Transaction::bump_revision`] records it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Changed<'a> {

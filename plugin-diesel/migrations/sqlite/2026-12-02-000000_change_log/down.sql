@@ -1,0 +1,2 @@
+ALTER TABLE plugin_revision DROP COLUMN changes_from;
+DROP TABLE plugin_changes;
