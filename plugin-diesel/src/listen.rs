@@ -7,6 +7,12 @@
 //! and a wait is one `poll(2)` on its socket and the handle's stop signal together: an idle
 //! handle sleeps until a write is announced, the interval ends, or the handle is dropped.
 //!
+//! Every schema of a database shares one channel; an announcement's payload names the schema
+//! written to (`current_schema()`), and a listener counts only its own schema's, so
+//! applications in other schemas of the database do not wake it. (A writer of a version from
+//! before the payload announces with none: its writes are seen by the revision poll, within
+//! the staleness bound, until it is upgraded too.)
+//!
 //! The unsafe code is the FFI calls, each on the connection this type owns alone.
 
 use std::ffi::{CStr, CString};
@@ -19,6 +25,8 @@ use plugin_runtime::store::StopSignal;
 /// A libpq connection that has run `LISTEN channel`.
 pub(crate) struct Listener {
     conn: NonNull<pq_sys::PGconn>,
+    /// The payload of this connection's schema's announcements: its `current_schema()`.
+    schema: Vec<u8>,
 }
 
 // SAFETY: libpq allows a connection to be used from any thread, one thread at a time; a
@@ -34,29 +42,49 @@ impl Listener {
         // object (possibly in a failed state) or null when out of memory.
         let conn = unsafe { pq_sys::PQconnectdb(target.as_ptr()) };
         let conn = NonNull::new(conn).ok_or("libpq could not allocate a connection")?;
-        let listener = Listener { conn };
+        let mut listener = Listener {
+            conn,
+            schema: Vec::new(),
+        };
         // SAFETY: `conn` is the live connection we own.
         let status = unsafe { pq_sys::PQstatus(listener.conn.as_ptr()) };
         if status != pq_sys::ConnStatusType::CONNECTION_OK {
             return Err(listener.error_message());
         }
+        listener.schema = listener
+            .execute("SELECT current_schema()")?
+            .unwrap_or_default();
         listener.execute(&format!("LISTEN {channel}"))?;
         Ok(listener)
     }
 
-    /// Runs one statement that returns no rows.
-    fn execute(&self, statement: &str) -> Result<(), String> {
+    /// Runs one statement: the first column of its first row, when it returns a row (and
+    /// that value is not NULL).
+    fn execute(&self, statement: &str) -> Result<Option<Vec<u8>>, String> {
+        use pq_sys::ExecStatusType::{PGRES_COMMAND_OK, PGRES_TUPLES_OK};
         let statement = CString::new(statement).map_err(|_| "a NUL byte in a statement")?;
         // SAFETY: a live connection and a valid C string; the result (null only when out of
-        // memory) is cleared before returning.
+        // memory) is read within its bounds (row 0, column 0 only when there are both) and
+        // copied, then cleared before returning.
         unsafe {
             let result = pq_sys::PQexec(self.conn.as_ptr(), statement.as_ptr());
-            let ok = !result.is_null()
-                && pq_sys::PQresultStatus(result) == pq_sys::ExecStatusType::PGRES_COMMAND_OK;
+            let status = match result.is_null() {
+                true => None,
+                false => Some(pq_sys::PQresultStatus(result)),
+            };
+            let value = (status == Some(PGRES_TUPLES_OK)
+                && pq_sys::PQntuples(result) > 0
+                && pq_sys::PQnfields(result) > 0
+                && pq_sys::PQgetisnull(result, 0, 0) == 0)
+                .then(|| {
+                    CStr::from_ptr(pq_sys::PQgetvalue(result, 0, 0))
+                        .to_bytes()
+                        .to_vec()
+                });
             pq_sys::PQclear(result);
-            match ok {
-                true => Ok(()),
-                false => Err(self.error_message()),
+            match status {
+                Some(PGRES_COMMAND_OK | PGRES_TUPLES_OK) => Ok(value),
+                _ => Err(self.error_message()),
             }
         }
     }
@@ -107,21 +135,28 @@ impl Listener {
         }
     }
 
-    /// Reads what the server sent and takes every notification in it: whether there was one.
+    /// Reads what the server sent and takes every notification in it: whether one was this
+    /// schema's.
     fn take_notifications(&mut self) -> Result<bool, String> {
-        // SAFETY: a live connection; every notification libpq hands out is freed once.
+        // SAFETY: a live connection; a notification's payload is a C string libpq owns until
+        // the notification is freed (read before that); each is freed once.
         unsafe {
             if pq_sys::PQconsumeInput(self.conn.as_ptr()) == 0 {
                 return Err(self.error_message());
             }
-            let mut any = false;
+            let mut ours = false;
             loop {
                 let notification = pq_sys::PQnotifies(self.conn.as_ptr());
                 if notification.is_null() {
-                    return Ok(any);
+                    return Ok(ours);
                 }
+                let payload = (*notification).extra;
+                let payload = match payload.is_null() {
+                    true => &[][..],
+                    false => CStr::from_ptr(payload).to_bytes(),
+                };
+                ours |= payload == self.schema.as_slice();
                 pq_sys::PQfreemem(notification.cast());
-                any = true;
             }
         }
     }

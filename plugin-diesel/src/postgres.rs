@@ -46,9 +46,10 @@ impl Hooks for Db {
         revision_row_transaction(self, work)
     }
 
-    /// NOTIFY is delivered at commit, and dropped with a rolled-back transaction.
+    /// NOTIFY is delivered at commit, and dropped with a rolled-back transaction. Its payload
+    /// names the schema, so listeners on other schemas of the database ignore it.
     fn announce_change(&mut self) -> QueryResult<()> {
-        diesel::sql_query(format!("NOTIFY {CHANNEL}"))
+        diesel::sql_query(format!("SELECT pg_notify('{CHANNEL}', current_schema())"))
             .execute(self)
             .map(|_| ())
     }
