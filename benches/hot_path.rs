@@ -103,6 +103,60 @@ fn lookups(c: &mut Criterion) {
     });
 }
 
+/// A handle (in memory, no watcher) over `n` instances of one config-less item, 10 per
+/// scope (`n / 10` tenants), besides the global default instance; and one of them.
+fn tenants(n: usize) -> (Plugins, String, InstanceId) {
+    let registry = support::registry(1, 1);
+    let item = registry.items().next().unwrap().key();
+    let plugins = Plugins::builder()
+        .registry(registry)
+        .no_watch()
+        .build()
+        .unwrap();
+    let scopes = n / 10;
+    let created = plugins
+        .create_instances(
+            (0..n)
+                .map(|k| {
+                    NewInstance::new(item.clone(), format!("instance_{k:06}"))
+                        .scope(format!("tenant_{:05}", k % scopes))
+                })
+                .collect(),
+        )
+        .unwrap();
+    // One in the middle: its scope and id.
+    let middle = &created[n / 2];
+    (plugins, middle.scope.clone().unwrap(), middle.id)
+}
+
+fn scoped_lookups(c: &mut Criterion) {
+    let mut group = c.benchmark_group("over N/10 scopes");
+    for n in [1_000, 10_000, 100_000] {
+        let (plugins, scope, id) = tenants(n);
+        let scoped = plugins.scoped(&scope);
+        assert_eq!(
+            scoped
+                .get::<dyn BenchNotifier>()
+                .unwrap()
+                .meta()
+                .scope
+                .as_deref(),
+            Some(scope.as_str())
+        );
+        plugins.get_by_id::<dyn BenchNotifier>(id).unwrap();
+        group.bench_function(format!("get, {n} instances"), |b| {
+            b.iter(|| black_box(plugins.get::<dyn BenchNotifier>().unwrap()))
+        });
+        group.bench_function(format!("scoped(t).get, {n} instances"), |b| {
+            b.iter(|| black_box(scoped.get::<dyn BenchNotifier>().unwrap()))
+        });
+        group.bench_function(format!("get_by_id, {n} instances"), |b| {
+            b.iter(|| black_box(plugins.get_by_id::<dyn BenchNotifier>(id).unwrap()))
+        });
+    }
+    group.finish();
+}
+
 fn configured_instance(c: &mut Criterion) {
     let keyring = Keyring::new(Key::generate());
     let config = FiveFields {
@@ -151,6 +205,6 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    targets = lookups, configured_instance
+    targets = lookups, scoped_lookups, configured_instance
 }
 criterion_main!(benches);

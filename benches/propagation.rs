@@ -39,14 +39,9 @@ fn main() {
         _ => {
             let (_dir, sqlite) = support::sqlite();
             propagation("SQLite", &sqlite, Duration::from_secs(1));
-            match postgres_schema() {
-                Some((url, drop_schema)) => {
-                    propagation("PostgreSQL", &url, Duration::from_secs(1));
-                    drop_schema();
-                }
-                None => {
-                    println!("propagation on PostgreSQL: skipped (no postgres feature or server)")
-                }
+            match support::postgres_schema("plugin_bench") {
+                Ok(schema) => propagation("PostgreSQL", &schema.url, Duration::from_secs(1)),
+                Err(reason) => println!("propagation on PostgreSQL: skipped ({reason})"),
             }
             let peak = Command::new(std::env::current_exe().unwrap())
                 .arg("--memory")
@@ -136,42 +131,9 @@ fn memory() {
         .build()
         .unwrap();
     assert_eq!(plugins.active::<dyn BenchNotifier>().len(), 10_000);
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let peak_kib: f64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
+    let peak_kib = support::peak_memory_kib() as f64;
     println!(
         "peak memory after syncing and loading 1,000 x 10 (10,000 instances): {:.1} MiB",
         peak_kib / 1024.0
     );
-}
-
-/// A fresh schema on the PostgreSQL server, if this build has the backend and it answers,
-/// and what drops it.
-#[cfg(feature = "postgres")]
-fn postgres_schema() -> Option<(String, impl FnOnce())> {
-    use diesel::{Connection, PgConnection, RunQueryDsl};
-    let server = std::env::var("PLUGIN_SYSTEM_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let mut conn = PgConnection::establish(&server).ok()?;
-    let schema = format!("plugin_bench_{}", std::process::id());
-    diesel::sql_query(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        .execute(&mut conn)
-        .ok()?;
-    diesel::sql_query(format!("CREATE SCHEMA {schema}"))
-        .execute(&mut conn)
-        .ok()?;
-    let separator = if server.contains('?') { '&' } else { '?' };
-    let url = format!("{server}{separator}options=-csearch_path%3D{schema}");
-    let drop_schema = move || {
-        let _ = diesel::sql_query(format!("DROP SCHEMA {schema} CASCADE")).execute(&mut conn);
-    };
-    Some((url, drop_schema))
-}
-
-#[cfg(not(feature = "postgres"))]
-fn postgres_schema() -> Option<(String, fn())> {
-    None
 }

@@ -68,3 +68,72 @@ pub fn sqlite() -> (tempfile::TempDir, String) {
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
     (dir, url)
 }
+
+/// The PostgreSQL server the benchmarks use (`PLUGIN_SYSTEM_TEST_POSTGRES_URL`, default
+/// `postgres://postgres@127.0.0.1:5432/test`).
+pub fn postgres_server() -> String {
+    std::env::var("PLUGIN_SYSTEM_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A schema of a benchmark's own on the PostgreSQL server, dropped (with everything in it)
+/// when this is dropped.
+pub struct PgSchema {
+    /// The server's URL with the schema as its search path: what a store opens.
+    pub url: String,
+    name: String,
+    #[cfg(feature = "postgres")]
+    conn: diesel::PgConnection,
+}
+
+/// A fresh schema named `{prefix}_{pid}` on the PostgreSQL server, if this build has the
+/// backend and the server answers; otherwise why not.
+#[cfg(feature = "postgres")]
+pub fn postgres_schema(prefix: &str) -> Result<PgSchema, String> {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+    let server = postgres_server();
+    let mut conn = PgConnection::establish(&server)
+        .map_err(|err| format!("cannot connect to {server}: {err}"))?;
+    let name = format!("{prefix}_{}", std::process::id());
+    for statement in [
+        format!("DROP SCHEMA IF EXISTS {name} CASCADE"),
+        format!("CREATE SCHEMA {name}"),
+    ] {
+        diesel::sql_query(&statement)
+            .execute(&mut conn)
+            .map_err(|err| format!("`{statement}` failed: {err}"))?;
+    }
+    let separator = if server.contains('?') { '&' } else { '?' };
+    let url = format!("{server}{separator}options=-csearch_path%3D{name}");
+    Ok(PgSchema { url, name, conn })
+}
+
+/// Without the `postgres` feature: never a schema.
+#[cfg(not(feature = "postgres"))]
+pub fn postgres_schema(prefix: &str) -> Result<PgSchema, String> {
+    let _ = prefix;
+    Err("this build has no `postgres` feature (run with --all-features)".into())
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        #[cfg(feature = "postgres")]
+        {
+            use diesel::RunQueryDsl;
+            let drop = format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name);
+            if let Err(err) = diesel::sql_query(drop).execute(&mut self.conn) {
+                eprintln!("could not drop schema {}: {err}", self.name);
+            }
+        }
+    }
+}
+
+/// This process's peak resident memory (`VmHWM` of `/proc/self/status`), in KiB.
+pub fn peak_memory_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/self/status")
+}
