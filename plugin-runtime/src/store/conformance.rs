@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::rules::{self, BulkEdit, InstanceChange};
-use super::{AuditQuery, Changed, Store, StoreErrorKind, Transaction};
+use super::{AuditQuery, Changed, NameKey, Store, StoreErrorKind, Transaction};
 use crate::__private::{
     self as private, ErasedPlugin, ItemInfo, ItemParts, LinkedCrate, Location, TypeInfo, TypeParts,
 };
@@ -86,6 +86,7 @@ macro_rules! store_conformance {
             the_revision_moves_only_with_a_write,
             an_instance_of_an_unsynced_item_is_a_constraint_error,
             many_rows_in_one_write,
+            a_name_check_finds_each_name_in_its_own_item_and_scope_only,
             changes_since_a_revision_name_every_instance_written_after_it,
             changes_since_include_what_a_sync_does_to_an_item_s_instances,
         );
@@ -1017,6 +1018,79 @@ pub fn many_rows_in_one_write(store: &dyn Store) {
             .count(),
         1200
     );
+}
+
+/// The name check of a bulk create ([`Transaction::find_instances`]) over more scopes and
+/// names than one query of a store may hold: every taken name is found with its own
+/// instance, and a name taken only in another scope, another item or globally is free.
+pub fn a_name_check_finds_each_name_in_its_own_item_and_scope_only(store: &dyn Store) {
+    sync_v1(store);
+    // 150 tenants with 4 names each, one tenant with 700, and 3 global instances.
+    let mut records: Vec<InstanceRecord> = (0..600)
+        .map(|n| {
+            let scope = format!("tenant-{:03}", n / 4);
+            record("sms", &format!("name-{}", n % 4), Some(&scope), None)
+        })
+        .collect();
+    records.extend((0..700).map(|n| record("sms", &format!("big-{n}"), Some("big"), None)));
+    records.extend((0..3).map(|n| record("sms", &format!("name-{n}"), None, None)));
+    ok(
+        rules::create(store, &records, "ops"),
+        "creating 1,303 instances",
+    );
+
+    let (email, sms) = (key("email"), key("sms"));
+    let mut keys: Vec<NameKey<'_>> = records.iter().map(NameKey::of).collect();
+    let taken = keys.len();
+    keys.extend([
+        // Taken only in another scope, by another item, or only as a scoped name.
+        NameKey {
+            item: &sms,
+            scope: Some("tenant-000"),
+            name: "big-1",
+        },
+        NameKey {
+            item: &sms,
+            scope: Some("big"),
+            name: "name-0",
+        },
+        NameKey {
+            item: &email,
+            scope: Some("tenant-000"),
+            name: "name-0",
+        },
+        NameKey {
+            item: &sms,
+            scope: None,
+            name: "name-3",
+        },
+        NameKey {
+            item: &sms,
+            scope: Some("nobody"),
+            name: "name-0",
+        },
+    ]);
+    let mut found = Vec::new();
+    ok(
+        store.write(&mut |tx: &mut dyn Transaction| {
+            found = tx.find_instances(&keys)?;
+            Ok(())
+        }),
+        "checking names",
+    );
+    assert_eq!(found.len(), keys.len(), "one answer per key");
+    for (record, answer) in records.iter().zip(&found[..taken]) {
+        assert_eq!(
+            *answer,
+            Some(record.meta.id),
+            "{:?} in {:?}",
+            record.meta.name,
+            record.meta.scope
+        );
+    }
+    for (key, answer) in keys[taken..].iter().zip(&found[taken..]) {
+        assert_eq!(*answer, None, "{key:?} is free");
+    }
 }
 
 /// The ids a store's change log gives after `revision`, or `None` when it does not keep one.
