@@ -779,6 +779,50 @@ fn the_change_log_cannot_answer_across_a_write_too_large_to_list(db: &TestDataba
     );
 }
 
+/// PostgreSQL plans from statistics that autovacuum gathers only a while after a table grew:
+/// a bulk create of 1,000 or more refreshes them itself, so the next batch's name checks use
+/// the unique index (a bulk import of 100,000 took 186 s without). `reltuples` is what
+/// ANALYZE sets: -1 for a table never analyzed.
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_a_bulk_create_refreshes_the_planners_statistics() {
+    use diesel::prelude::*;
+    let Some(db) = TestDatabase::postgres() else {
+        return;
+    };
+    let keyring = Keyring::new(Key::generate());
+    let plugins = plugins(&db, &keyring);
+    #[derive(QueryableByName)]
+    struct Rows {
+        #[diesel(sql_type = diesel::sql_types::Float)]
+        reltuples: f32,
+    }
+    let estimate = || {
+        let mut conn = diesel::PgConnection::establish(&db.url).unwrap();
+        diesel::sql_query(
+            "SELECT reltuples FROM pg_class \
+             WHERE oid = to_regclass(current_schema() || '.plugin_instances')",
+        )
+        .get_result::<Rows>(&mut conn)
+        .unwrap()
+        .reltuples
+    };
+    let few: Vec<NewInstance> = (0..10)
+        .map(|n| stripe(&format!("few {n}"), "sk_test_key_1", Status::Reserved, n))
+        .collect();
+    plugins.create_instances(few).unwrap();
+    let before = estimate();
+    let many: Vec<NewInstance> = (0..1_000)
+        .map(|n| stripe(&format!("many {n}"), "sk_test_key_1", Status::Reserved, n))
+        .collect();
+    plugins.create_instances(many).unwrap();
+    let after = estimate();
+    assert!(
+        before < 1_000.0 && after >= 1_000.0,
+        "the planner's row estimate: {before} before the bulk create, {after} after"
+    );
+}
+
 /// The log keeps the last 10,000 revisions ([`CHANGE_LOG_REVISIONS`]) and deletes older rows:
 /// a reader further behind reloads everything, and the table does not grow with every write.
 /// (SQLite only: 10,001 write transactions.)

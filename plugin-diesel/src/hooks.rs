@@ -49,6 +49,13 @@ pub(crate) trait Hooks: R2D2Connection + Sized + 'static {
         Ok(())
     }
 
+    /// Brings the query planner's statistics of the tables up to date, inside a write that
+    /// inserted many instances. By default nothing: SQLite plans these queries from their
+    /// indexes, and MySQL recomputes statistics itself once a tenth of a table changed.
+    fn refresh_statistics(&mut self) -> QueryResult<()> {
+        Ok(())
+    }
+
     /// A push channel of other processes' writes, when the backend has one.
     fn change_feed(_store: &DieselStore<Self>) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {
         Ok(None)

@@ -54,6 +54,17 @@ impl Hooks for Db {
             .map(|_| ())
     }
 
+    /// `ANALYZE` of the instances and the change log. PostgreSQL plans from statistics, which
+    /// autovacuum gathers only a while after a table grew: a bulk import of 100,000 into a
+    /// new store checked each batch's names with scans of the whole table (181 ms a query at
+    /// 100,000 rows, against 0.7 ms with statistics), 186 s for the import. Inside the write,
+    /// ANALYZE counts its own inserts; it blocks no reader or writer.
+    fn refresh_statistics(&mut self) -> QueryResult<()> {
+        diesel::sql_query("ANALYZE plugin_instances, plugin_changes")
+            .execute(self)
+            .map(|_| ())
+    }
+
     /// A connection of its own that LISTENs for write announcements (on Unix, where its
     /// socket can be waited on with the stop signal; elsewhere handles poll the revision
     /// only). After a failed subscription the next one waits (doubling from 1 s up to
