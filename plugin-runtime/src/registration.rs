@@ -449,7 +449,7 @@ impl<T: FromConfig<NoConfig>> ConfiglessItem for T {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a selector the plugin system can create",
     label = "`selector = ...` needs a type implementing `Selector` and `Default`",
-    note = "implement `plugin_system::Selector` for `{Self}` and derive `Default`, or use a built-in selector: `plugin_system::select::RoundRobin`, `plugin_system::select::Weighted` or `plugin_system::select::InOrder`"
+    note = "implement `plugin_system::select::Selector` for `{Self}` and derive `Default`, or use a built-in selector: `plugin_system::select::RoundRobin`, `plugin_system::select::Weighted` or `plugin_system::select::InOrder`"
 )]
 pub trait DefaultSelector {
     /// The selector, shared.

@@ -19,7 +19,7 @@ use crate::instance::InstanceMeta;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a plugin selector",
     label = "`selector = ...` needs a type implementing `Selector` and `Default`",
-    note = "implement `plugin_system::Selector` for it, or use a built-in: `plugin_system::select::RoundRobin`, `plugin_system::select::Weighted`, `plugin_system::select::InOrder`"
+    note = "implement `plugin_system::select::Selector` for it, or use a built-in: `plugin_system::select::RoundRobin`, `plugin_system::select::Weighted`, `plugin_system::select::InOrder`"
 )]
 pub trait Selector: Send + Sync + 'static {
     /// The index (into `candidates`) of the instance to serve, or `None` for "no suitable
