@@ -805,38 +805,45 @@ impl Store for DieselStore<Db> {
         records_by_id(&mut *self.conn()?, ids)
     }
 
-    /// From the log (`plugin_changes`), when it covers `since`: its bounds are read before
-    /// the ids, so every write up to the revision returned is listed, and again after, so a
-    /// trim by a write committed meanwhile cannot leave a hole.
+    /// From the log (`plugin_changes`), when it covers `since`: one statement, so the
+    /// revision, the log's start and the ids come from one snapshot of the database (a trim by
+    /// a write committed meanwhile cannot leave a hole), in one round trip — the watcher's
+    /// poll of an idle handle, and a writer's refresh after its own write.
     fn changes_since(&self, since: u64) -> Result<Option<Changes>, StoreError> {
-        let mut conn = self.conn()?;
-        let bounds = read_log_bounds(&mut conn)?;
-        if since < bounds.changes_from || since > bounds.revision {
+        // The revision row, joined to its log rows after `since`: a range bounded at both
+        // ends (by the row's revision), which a planner without statistics of the log still
+        // takes the index for (a one-sided range was a scan of the table on PostgreSQL).
+        let rows: Vec<(i64, i64, Option<String>)> = plugin_revision::table
+            .left_join(
+                plugin_changes::table.on(plugin_changes::revision
+                    .gt(to_db(since))
+                    .and(plugin_changes::revision.le(plugin_revision::revision))),
+            )
+            .filter(plugin_revision::id.eq(1))
+            .select((
+                plugin_revision::revision,
+                plugin_revision::changes_from,
+                plugin_changes::instance_id.nullable(),
+            ))
+            .load(&mut *self.conn()?)
+            .map_err(db)?;
+        // As `read_revision` reports a missing revision row.
+        let Some(&(revision, changes_from, _)) = rows.first() else {
+            return Err(db(diesel::result::Error::NotFound));
+        };
+        let (revision, changes_from) = (from_db(revision), from_db(changes_from));
+        if since < changes_from || since > revision {
             return Ok(None);
         }
-        let mut instances = Vec::new();
-        if since < bounds.revision {
-            // Both ends, though no row is past the revision read: PostgreSQL plans a one-sided
-            // range without statistics of the table (a new one, filled faster than autovacuum
-            // analyzes it) as a third of the rows and scans them all (5–8 ms at 100,000).
-            let ids: Vec<String> = plugin_changes::table
-                .select(plugin_changes::instance_id)
-                .filter(plugin_changes::revision.gt(to_db(since)))
-                .filter(plugin_changes::revision.le(to_db(bounds.revision)))
-                .load(&mut *conn)
-                .map_err(db)?;
-            if since < read_log_bounds(&mut conn)?.changes_from {
-                return Ok(None);
-            }
-            instances = ids
-                .iter()
-                .map(|id| parse_id(id))
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            instances.sort_unstable();
-            instances.dedup();
-        }
+        let mut instances = rows
+            .iter()
+            .filter_map(|(_, _, id)| id.as_deref())
+            .map(parse_id)
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        instances.sort_unstable();
+        instances.dedup();
         Ok(Some(Changes {
-            revision: bounds.revision,
+            revision,
             instances,
         }))
     }

@@ -834,18 +834,26 @@ impl Inner {
     /// store can say; returns whether it changed. Holds the reload lock from the revision
     /// check on: a refresh woken by this process's own write (PostgreSQL's NOTIFY reaches
     /// the writer too) finds the snapshot current and reads nothing.
+    ///
+    /// The store's change log is asked first: its answer carries the revision, so a store
+    /// that keeps one answers "has anything changed, and what" in one call (the diesel
+    /// stores: one query, the idle poll included); a store that cannot say is asked for its
+    /// revision, and reloaded in full when it moved.
     fn refresh(&self) -> Result<bool, Error> {
         let _one_at_a_time = watch::lock(&self.reloading);
-        let revision = self.store.revision()?;
         let current = self.snapshot.load_full();
         let stale = self.stale.load(Ordering::Acquire);
-        if revision == current.revision && !stale {
-            return Ok(false);
-        }
         let incremental = match stale {
             true => None,
             false => self.store.changes_since(current.revision)?,
         };
+        let revision = match &incremental {
+            Some(changes) => changes.revision,
+            None => self.store.revision()?,
+        };
+        if revision == current.revision && !stale {
+            return Ok(false);
+        }
         let next = match incremental {
             Some(changes)
                 if changes.instances.len() <= 64.max(current.len() / INCREMENTAL_SHARE) =>
@@ -861,6 +869,7 @@ impl Inner {
                 )
             }
             // The store cannot say, or so much changed that reading everything is cheaper.
+            // (`revision` was read before the rows: a write in between is read again later.)
             _ => {
                 let records = self.store.instances()?;
                 self.count(true, records.len());
