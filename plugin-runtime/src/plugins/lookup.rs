@@ -73,8 +73,7 @@ impl Plugins {
     fn get_in<T: ?Sized + PluginType>(&self, scope: Option<&str>) -> Result<Plugin<T>, Error> {
         let snapshot = self.inner.snapshot.load();
         snapshot
-            .view(scope, TypeId::of::<T>())
-            .selected()
+            .selected(scope, TypeId::of::<T>())
             .and_then(Plugin::from_erased)
             .ok_or_else(|| no_instance::<T>(scope))
     }

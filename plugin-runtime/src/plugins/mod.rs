@@ -279,6 +279,13 @@ impl Plugins {
         let snapshot = self.inner.snapshot.load();
         let entry = snapshot.entry(id).ok_or(Error::UnknownInstance(id))?;
         let wanted = TypeId::of::<T>();
+        // The hot path: a loaded instance that may serve, viewed as `T` (which it can be only
+        // when `T` is in its type's lineage). Everything else finds out why below.
+        if (entry.meta.status != Status::Disabled || allow_disabled)
+            && let Some(plugin) = entry.plugin_as(wanted).and_then(Plugin::from_erased)
+        {
+            return Ok(plugin);
+        }
         // Its own type or one of its parents (a sub-type's instance serves its parent type):
         // compared by `TypeId`, without building keys.
         let mut lineage = entry

@@ -12,7 +12,6 @@ mod cow;
 mod slot;
 
 use std::any::TypeId;
-use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -81,11 +80,26 @@ impl ShardOf for InstanceId {
 }
 
 impl ShardOf for str {
+    /// A mix of the name's first and last eight bytes and its length: two loads and a
+    /// multiply on every scoped lookup (which hashes the name again for the map inside the
+    /// shard). A shard only spreads copy-on-write work, so names that differ only in their
+    /// middle sharing one is harmless.
     fn shard_of(&self) -> usize {
-        let hash = self.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
-        (hash >> 32) as usize
+        let bytes = self.as_bytes();
+        let (head, tail) = match bytes.len() {
+            8.. => (
+                u64::from_le_bytes(bytes[..8].try_into().expect("eight bytes")),
+                u64::from_le_bytes(bytes[bytes.len() - 8..].try_into().expect("eight bytes")),
+            ),
+            short => {
+                let mut word = [0u8; 8];
+                word[..short].copy_from_slice(bytes);
+                (u64::from_le_bytes(word), 0)
+            }
+        };
+        let mixed =
+            (head ^ tail.rotate_left(29) ^ bytes.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (mixed >> 56) as usize
     }
 }
 
@@ -96,7 +110,8 @@ impl ShardOf for Arc<str> {
 }
 
 type Instances = CowMap<InstanceId, Arc<Entry>, BuildHasherDefault<IdHasher>>;
-type Tenants = CowMap<Arc<str>, Arc<ByType<Arc<TypeSlot>>>, RandomState>;
+/// Tenants by name: foldhash (seeded per process) instead of SipHash, on the lookup path.
+type Tenants = CowMap<Arc<str>, Arc<ByType<Arc<TypeSlot>>>, foldhash::fast::RandomState>;
 
 /// What lookups read.
 #[derive(Default)]
@@ -128,6 +143,32 @@ impl Snapshot {
                     .map(Arc::as_ref),
                 fallback: global,
             },
+        }
+    }
+
+    /// The plugin `get` serves for type `type_id` in `scope`, through this thread's handle
+    /// of it: [`view`](Self::view)`.selected()`, without looking up the global slot when the
+    /// tenant has an ACTIVE instance of its own (the hot path of `scoped(t).get`).
+    pub(super) fn selected(&self, scope: Option<&str>, type_id: TypeId) -> Option<&ErasedPlugin> {
+        let Some(scope) = scope else {
+            return self.view(None, type_id).selected();
+        };
+        let own = self
+            .tenants
+            .get(scope)
+            .and_then(|types| types.get(&type_id))
+            .map(Arc::as_ref);
+        match own {
+            Some(own) if own.active > 0 => View {
+                own: Some(own),
+                fallback: None,
+            }
+            .selected(),
+            _ => View {
+                own,
+                fallback: self.global.get(&type_id).map(Arc::as_ref),
+            }
+            .selected(),
         }
     }
 
@@ -500,4 +541,33 @@ pub(super) fn open_config(
     serde_json::from_slice::<ConfigValues>(&plaintext)
         .map(Some)
         .map_err(|_| "the decrypted config is not a JSON object".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::ShardOf;
+
+    /// Tenant names as applications make them (a prefix and a number; short codes; UUIDs)
+    /// spread over the shards, so a write copies a small shard.
+    #[test]
+    fn tenant_names_spread_over_the_shards() {
+        let shards = |names: Vec<String>| -> usize {
+            names
+                .iter()
+                .map(|name| name.as_str().shard_of() % 256)
+                .collect::<HashSet<_>>()
+                .len()
+        };
+        let numbered = (0..10_000).map(|n| format!("tenant-{n:04}")).collect();
+        let short = (0..1_000).map(|n| format!("t{n}")).collect();
+        let uuids = (0..10_000)
+            .map(|_| crate::InstanceId::new().to_string())
+            .collect();
+        for (kind, names) in [("numbered", numbered), ("short", short), ("uuids", uuids)] {
+            let used = shards(names);
+            assert!(used >= 200, "{kind}: {used} of 256 shards used");
+        }
+    }
 }
