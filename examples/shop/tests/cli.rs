@@ -311,6 +311,28 @@ fn create_from_a_json_file() {
         path,
     ]);
     assert!(err.contains("is not a JSON object"), "{err}");
+
+    // A misspelled key is refused as `--set` refuses it, never stored with the field defaulted.
+    std::fs::write(
+        &file,
+        r#"{"client_id": "shop-app", "client_secret": "paypal-secret", "Sandbox": true}"#,
+    )
+    .unwrap();
+    let err = shop.fails(&[
+        "instance",
+        "create",
+        "--item",
+        "payment_gateway/paypal",
+        "--name",
+        "P3",
+        "--config",
+        path,
+    ]);
+    assert!(
+        err.contains("Sandbox") && err.contains("sandbox"),
+        "names the key and the field it resembles: {err}"
+    );
+    assert!(!shop.ok(&["list"]).contains("P3"), "nothing stored");
 }
 
 /// The listed instances' names and scopes, sorted.
