@@ -416,3 +416,44 @@ fn a_handle_too_far_behind_falls_back_to_a_full_reload() {
         (after.incremental_updates + 1, 1)
     );
 }
+
+/// A write that changes most of the instances (here the first sync of 200 config-less items
+/// into an empty store) is logged as "everything": a handle behind it reloads in full anyway,
+/// so the write does not log a row per instance. A small write is listed.
+#[test]
+fn a_sync_that_changes_most_instances_is_logged_as_everything() {
+    let log = Registry::linked()
+        .unwrap()
+        .items()
+        .find(|item| item.name() == "log")
+        .unwrap();
+    let many = plugin_system::testing::synthetic_registry(20, 10, log).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("plugins.db").display());
+    let stores: [(&str, Arc<dyn Store>); 2] = [
+        ("memory", Arc::new(MemoryStore::new())),
+        ("sqlite", plugin_system::database::open(&url).unwrap()),
+    ];
+    for (kind, store) in stores {
+        let before = store.revision().unwrap();
+        plugin_system::sync::run(&*store, many, &SyncOptions::default()).unwrap();
+        assert_eq!(store.instances().unwrap().len(), 200, "{kind}");
+        assert_eq!(
+            store.changes_since(before).unwrap(),
+            None,
+            "{kind}: 200 new instances of 200 are not listed"
+        );
+        let before = store.revision().unwrap();
+        plugin_system::sync::run(
+            &*store,
+            Registry::linked().unwrap(),
+            &SyncOptions::default(),
+        )
+        .unwrap();
+        let listed = store
+            .changes_since(before)
+            .unwrap()
+            .expect("a small sync is listed");
+        assert!(!listed.instances.is_empty(), "{kind}: {listed:?}");
+    }
+}

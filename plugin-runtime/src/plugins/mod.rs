@@ -832,9 +832,13 @@ pub struct RefreshStats {
     pub last_rows_read: u64,
 }
 
-/// Above this share of the instances changed at once, a full reload is cheaper than reading
-/// the changed rows one list at a time.
-const INCREMENTAL_SHARE: usize = 4;
+/// Above this share of the instances changed at once (and [`INCREMENTAL_MINIMUM`]), a full
+/// reload is cheaper than reading the changed rows one list at a time. The rules log such a
+/// write as "everything" (`store::rules::too_much_to_list`).
+pub(crate) const INCREMENTAL_SHARE: usize = 4;
+
+/// However few instances a handle has, this many changed rows are still read incrementally.
+pub(crate) const INCREMENTAL_MINIMUM: usize = 64;
 
 impl Inner {
     /// Brings the snapshot up to the store's revision, reading only what changed when the
@@ -863,7 +867,8 @@ impl Inner {
         }
         let next = match incremental {
             Some(changes)
-                if changes.instances.len() <= 64.max(current.len() / INCREMENTAL_SHARE) =>
+                if changes.instances.len()
+                    <= INCREMENTAL_MINIMUM.max(current.len() / INCREMENTAL_SHARE) =>
             {
                 let records = self.store.instances_by_id(&changes.instances)?;
                 self.count(false, records.len());

@@ -2,6 +2,7 @@
 //! how a create checks names, how an update checks versions, what a bulk edit changes, what
 //! each audit row says, and when the revision moves. Stores only carry them out.
 
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 use super::{AuditEntry, Changed, NameKey, Store, Transaction};
@@ -37,25 +38,35 @@ fn write<T>(
 ) -> Result<T, Error> {
     write_changing(store, |tx| {
         let (value, audit) = work(tx)?;
-        Ok((value, audit, Vec::new()))
+        Ok((value, audit, Some(Vec::new())))
     })
 }
 
 /// [`write`], for writes that change instances their audit rows do not name (a sync moving an
-/// item's instances, a key rotation): `work` also returns those.
+/// item's instances, a key rotation): `work` also returns those (`None`: too many to list,
+/// logged as [`Changed::Everything`]).
 fn write_changing<T>(
     store: &dyn Store,
-    mut work: impl FnMut(&mut dyn Transaction) -> Result<(T, Vec<AuditEntry>, Vec<InstanceId>), Error>,
+    mut work: impl FnMut(
+        &mut dyn Transaction,
+    ) -> Result<(T, Vec<AuditEntry>, Option<Vec<InstanceId>>), Error>,
 ) -> Result<T, Error> {
     let mut output = None;
     store.write(&mut |tx| {
-        let (value, audit, mut changed) = work(tx)?;
+        let (value, audit, changed) = work(tx)?;
         if !audit.is_empty() {
             tx.append_audit(&audit)?;
-            changed.extend(audit.iter().filter_map(|entry| entry.instance));
-            changed.sort_unstable();
-            changed.dedup();
-            tx.bump_revision(Changed::Instances(&changed))?;
+            match changed {
+                Some(mut changed) => {
+                    changed.extend(audit.iter().filter_map(|entry| entry.instance));
+                    changed.sort_unstable();
+                    changed.dedup();
+                    tx.bump_revision(Changed::Instances(&changed))?;
+                }
+                None => {
+                    tx.bump_revision(Changed::Everything)?;
+                }
+            }
         }
         output = Some(value);
         Ok(())
@@ -79,7 +90,7 @@ pub(crate) fn sync(
         let state = tx.stored_state()?;
         let report = plan(registry, &state, options);
         if options.dry_run || report.is_noop() {
-            return Ok((report, Vec::new(), Vec::new()));
+            return Ok((report, Vec::new(), Some(Vec::new())));
         }
         tx.apply_sync(&report.actions)?;
         let detail = format!("{} change(s)", report.actions.len());
@@ -89,18 +100,26 @@ pub(crate) fn sync(
     })
 }
 
+/// Whether a write that changed `changed` of about `total` instances is logged as
+/// [`Changed::Everything`]: a handle behind it reloads in full anyway (it reads the changed
+/// rows only while they are at most a quarter of its instances), so listing them would only
+/// cost the write a log row each (the first sync of 10,000 items: 24 ms).
+pub(crate) fn too_much_to_list(changed: usize, total: usize) -> bool {
+    changed > crate::plugins::INCREMENTAL_MINIMUM.max(total / crate::plugins::INCREMENTAL_SHARE)
+}
+
 /// The instances a sync's actions change: the ones it creates or deletes, and every instance
 /// of an item it renames, orphans, revives or refreshes (their item key or orphan flag).
-fn changed_by_sync(state: &StoredState, actions: &[SyncAction]) -> Vec<InstanceId> {
-    let of_item = |key: &ItemKey| -> Vec<InstanceId> {
-        state
-            .instances
-            .iter()
-            .filter(|instance| instance.item == *key)
-            .map(|instance| instance.id)
-            .collect()
-    };
+/// `None` when that is too much to list (see [`too_much_to_list`]).
+fn changed_by_sync(state: &StoredState, actions: &[SyncAction]) -> Option<Vec<InstanceId>> {
+    // Instances by item, once: an update-mode sync refreshes every item.
+    let mut by_item: HashMap<&ItemKey, Vec<InstanceId>> = HashMap::new();
+    for instance in &state.instances {
+        by_item.entry(&instance.item).or_default().push(instance.id);
+    }
+    let of_item = |key: &ItemKey| by_item.get(key).map_or(&[][..], Vec::as_slice);
     let mut changed = Vec::new();
+    let mut created = 0;
     for action in actions {
         match action {
             SyncAction::CreateType(_)
@@ -110,16 +129,18 @@ fn changed_by_sync(state: &StoredState, actions: &[SyncAction]) -> Vec<InstanceI
             SyncAction::DeleteType { instances, .. } | SyncAction::DeleteItem { instances, .. } => {
                 changed.extend(instances.iter().map(|instance| instance.id));
             }
-            SyncAction::UpdateItem(row) => changed.extend(of_item(&row.key)),
-            SyncAction::OrphanItem(key) => changed.extend(of_item(key)),
-            SyncAction::RenameItem { from, .. } => changed.extend(of_item(from)),
-            SyncAction::CreateDefaultInstance { id, .. }
-            | SyncAction::DeleteInstance { id, .. } => {
+            SyncAction::UpdateItem(row) => changed.extend_from_slice(of_item(&row.key)),
+            SyncAction::OrphanItem(key) => changed.extend_from_slice(of_item(key)),
+            SyncAction::RenameItem { from, .. } => changed.extend_from_slice(of_item(from)),
+            SyncAction::CreateDefaultInstance { id, .. } => {
+                created += 1;
                 changed.push(*id);
             }
+            SyncAction::DeleteInstance { id, .. } => changed.push(*id),
         }
     }
-    changed
+    let total = state.instances.len() + created;
+    (!too_much_to_list(changed.len(), total)).then_some(changed)
 }
 
 /// Inserts new instances (already validated and sealed), refusing a name its item already
@@ -367,7 +388,9 @@ pub(crate) type Reseal<'a> = dyn Fn(InstanceId, &[u8]) -> Result<Option<Vec<u8>>
 pub(crate) fn reseal(store: &dyn Store, reseal: &Reseal<'_>, actor: &str) -> Result<usize, Error> {
     write_changing(store, |tx| {
         let mut rewritten = Vec::new();
-        for mut record in tx.instances()? {
+        let all = tx.instances()?;
+        let total = all.len();
+        for mut record in all {
             if let Some(sealed) = &record.sealed_config
                 && let Some(next) = reseal(record.meta.id, sealed)?
             {
@@ -376,11 +399,12 @@ pub(crate) fn reseal(store: &dyn Store, reseal: &Reseal<'_>, actor: &str) -> Res
             }
         }
         if rewritten.is_empty() {
-            return Ok((0, Vec::new(), Vec::new()));
+            return Ok((0, Vec::new(), Some(Vec::new())));
         }
         tx.update_instances(&rewritten)?;
         let detail = format!("{} config(s) re-encrypted", rewritten.len());
-        let changed = rewritten.iter().map(|record| record.meta.id).collect();
+        let changed = (!too_much_to_list(rewritten.len(), total))
+            .then(|| rewritten.iter().map(|record| record.meta.id).collect());
         Ok((
             rewritten.len(),
             vec![AuditEntry::new(actor, "reseal", None, detail)],
