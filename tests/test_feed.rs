@@ -10,15 +10,11 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use plugin_system::prelude::*;
 use plugin_system::{Key, Status};
-use support::TestDatabase;
+use support::{Outage, TestDatabase};
 
 #[plugin_type(name = "courier")]
 pub trait Courier {
@@ -45,83 +41,6 @@ impl Courier for Drone {
     }
 }
 
-/// A TCP relay to the database server that can go silent: it then drops the connections it
-/// relays, and accepts new ones without ever answering (it holds them open, reads nothing).
-struct Relay {
-    port: u16,
-    silent: Arc<AtomicBool>,
-    /// Connections accepted while silent.
-    unanswered: Arc<AtomicUsize>,
-    relayed: Arc<Mutex<Vec<TcpStream>>>,
-}
-
-impl Relay {
-    fn to(upstream: &str) -> Relay {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let silent = Arc::new(AtomicBool::new(false));
-        let unanswered = Arc::new(AtomicUsize::new(0));
-        let relayed: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
-        let (quiet, count, tracked, upstream) = (
-            silent.clone(),
-            unanswered.clone(),
-            relayed.clone(),
-            upstream.to_owned(),
-        );
-        std::thread::spawn(move || {
-            let mut held = Vec::new();
-            for client in listener.incoming() {
-                let Ok(client) = client else { continue };
-                if quiet.load(Ordering::SeqCst) {
-                    // Accepted, never answered.
-                    held.push(client);
-                    count.fetch_add(1, Ordering::SeqCst);
-                    continue;
-                }
-                let Ok(server) = TcpStream::connect(&upstream) else {
-                    continue;
-                };
-                let mut list = tracked.lock().unwrap();
-                list.push(client.try_clone().unwrap());
-                list.push(server.try_clone().unwrap());
-                drop(list);
-                for (mut from, mut to) in [
-                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                    (server, client),
-                ] {
-                    std::thread::spawn(move || {
-                        let mut buffer = [0; 16 * 1024];
-                        while let Ok(read) = from.read(&mut buffer) {
-                            if read == 0 || to.write_all(&buffer[..read]).is_err() {
-                                break;
-                            }
-                        }
-                        let _ = to.shutdown(Shutdown::Both);
-                    });
-                }
-            }
-        });
-        Relay {
-            port,
-            silent,
-            unanswered,
-            relayed,
-        }
-    }
-
-    /// The relayed connections drop; new ones are accepted and never answered.
-    fn go_silent(&self) {
-        self.silent.store(true, Ordering::SeqCst);
-        for stream in self.relayed.lock().unwrap().drain(..) {
-            let _ = stream.shutdown(Shutdown::Both);
-        }
-    }
-
-    fn answer_again(&self) {
-        self.silent.store(false, Ordering::SeqCst);
-    }
-}
-
 fn wait_until(what: &str, condition: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !condition() {
@@ -139,10 +58,10 @@ fn a_silent_host_does_not_stall_the_watcher() {
         return;
     };
     let server = "127.0.0.1:5432";
-    let relay = Relay::to(server);
+    let relay = Outage::relay(server);
     let url = db.url.replacen(
         &format!("@{server}/"),
-        &format!("@127.0.0.1:{}/", relay.port),
+        &format!("@127.0.0.1:{}/", relay.port()),
         1,
     );
     assert_ne!(url, db.url, "the test database is on {server}");
@@ -164,9 +83,9 @@ fn a_silent_host_does_not_stall_the_watcher() {
     // The LISTEN connection breaks; the watcher's next subscription meets a silent host.
     relay.go_silent();
     wait_until("the watcher trying to subscribe again", || {
-        relay.unanswered.load(Ordering::SeqCst) > 0
+        relay.unanswered() > 0
     });
-    relay.answer_again();
+    relay.restore();
 
     // Another process's write still reaches the handle: the watcher was not stuck.
     let post = writer.get::<dyn Courier>().unwrap().meta().id;

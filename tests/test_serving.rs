@@ -14,7 +14,7 @@ use plugin_system::prelude::*;
 use plugin_system::select::{Candidates, Context, RoundRobin, Selector};
 use plugin_system::store::MemoryStore;
 use plugin_system::store::{
-    AuditQuery, AuditRecord, StopSignal, Store, StoreError, StoreErrorKind, Transaction,
+    AuditQuery, AuditRecord, ChangeFeed, StopSignal, Store, StoreError, StoreErrorKind, Transaction,
 };
 use plugin_system::{
     BreakerState, Clock, Error, Failure, HealthPolicy, InstanceId, InstanceRecord, Key, Outcome,
@@ -792,151 +792,25 @@ fn another_processs_bulk_disable_is_served_within_the_bound_and_never_undone(db:
 
 on_every_backend!(another_processs_bulk_disable_is_served_within_the_bound_and_never_undone);
 
-/// A store with a push channel that never announces anything, records how long each wait
-/// was asked to last, and says when it is closed.
-#[derive(Debug, Default)]
-struct WithFeed {
-    inner: MemoryStore,
-    feed_closed: Arc<std::sync::atomic::AtomicBool>,
-    waits: Arc<Mutex<Vec<Duration>>>,
-}
-
-struct ClosingFeed {
-    closed: Arc<std::sync::atomic::AtomicBool>,
-    waits: Arc<Mutex<Vec<Duration>>>,
-}
-
-impl plugin_system::store::ChangeFeed for ClosingFeed {
-    fn wait(&mut self, timeout: Duration, stop: &StopSignal) -> Result<bool, StoreError> {
-        self.waits.lock().unwrap().push(timeout);
-        stop.wait(timeout);
-        Ok(false)
-    }
-}
-
-impl Drop for ClosingFeed {
-    fn drop(&mut self) {
-        self.closed.store(true, Ordering::SeqCst);
-    }
-}
-
-impl Store for WithFeed {
-    fn revision(&self) -> Result<u64, StoreError> {
-        self.inner.revision()
-    }
-    fn instances(&self) -> Result<Vec<InstanceRecord>, StoreError> {
-        self.inner.instances()
-    }
-    fn instance(&self, id: InstanceId) -> Result<Option<InstanceRecord>, StoreError> {
-        self.inner.instance(id)
-    }
-    fn instances_by_id(&self, ids: &[InstanceId]) -> Result<Vec<InstanceRecord>, StoreError> {
-        self.inner.instances_by_id(ids)
-    }
-    fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
-        self.inner.audit(query)
-    }
-    fn write(
-        &self,
-        work: &mut dyn FnMut(&mut dyn Transaction) -> Result<(), Error>,
-    ) -> Result<(), Error> {
-        self.inner.write(work)
-    }
-    fn change_feed(&self) -> Result<Option<Box<dyn plugin_system::store::ChangeFeed>>, StoreError> {
-        Ok(Some(Box::new(ClosingFeed {
-            closed: self.feed_closed.clone(),
-            waits: self.waits.clone(),
-        })))
-    }
-}
-
-/// Dropping the last handle waits for the watcher thread: once it returns, nothing of the
-/// handle's is still talking to the store (a finished program can exit without a driver
-/// mid-call on another thread). Before, the watcher closed its channel some time later.
-#[test]
-fn dropping_the_last_handle_stops_the_watcher_and_closes_its_channel() {
-    let store = Arc::new(WithFeed::default());
-    let closed = store.feed_closed.clone();
-    let plugins = Plugins::builder()
-        .shared_store(store)
-        .keyring(key())
-        .max_staleness(Duration::from_millis(50))
-        .build()
-        .unwrap();
-    let copy = plugins.clone();
-    drop(plugins);
-    assert!(
-        !closed.load(Ordering::SeqCst),
-        "a clone still holds the handle"
-    );
-    drop(copy);
-    assert!(
-        closed.load(Ordering::SeqCst),
-        "the watcher's channel is still open after the last handle was dropped"
-    );
-}
-
-/// An idle handle's watcher sleeps in its feed for the whole polling interval (half the
-/// staleness bound): one wake-up per interval, where it used to ask the feed every 5 ms. The
-/// drop of the handle ends that wait at once.
-#[test]
-fn an_idle_watcher_waits_in_its_feed_for_the_whole_interval_until_dropped() {
-    let store = Arc::new(WithFeed::default());
-    let waits = store.waits.clone();
-    let plugins = Plugins::builder()
-        .shared_store(store)
-        .keyring(key())
-        .max_staleness(Duration::from_secs(1200))
-        .build()
-        .unwrap();
-    wait_until(|| !waits.lock().unwrap().is_empty());
-    assert_eq!(waits.lock().unwrap()[0], Duration::from_secs(600));
-    let (dropped, done) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        drop(plugins);
-        dropped.send(()).unwrap();
-    });
-    // A hang detector, not a timing: a wait that ignored the stop signal would last 600 s.
-    done.recv_timeout(Duration::from_secs(120))
-        .expect("dropping the handle ended the watcher's wait");
-    assert_eq!(
-        waits.lock().unwrap().len(),
-        1,
-        "one wait in all, ended by the drop"
-    );
-}
-
-/// A store that announces every write to every listener, the writing process included (what
-/// PostgreSQL's NOTIFY does).
-#[derive(Debug, Default)]
-struct Announcing {
+/// A memory store with a push channel of the test's making (`feed` opens one), forwarding
+/// everything else.
+struct FeedStore {
     inner: Arc<MemoryStore>,
+    feed: Box<OpenFeed>,
 }
 
-struct Announcements {
-    store: Arc<MemoryStore>,
-    seen: u64,
-}
+/// How a [`FeedStore`] opens its push channel.
+type OpenFeed = dyn Fn(&Arc<MemoryStore>) -> Box<dyn ChangeFeed> + Send + Sync;
 
-impl plugin_system::store::ChangeFeed for Announcements {
-    fn wait(&mut self, timeout: Duration, stop: &StopSignal) -> Result<bool, StoreError> {
-        // A memory store has no socket to block on: look every millisecond (test code).
-        let deadline = std::time::Instant::now() + timeout;
-        loop {
-            let now = self.store.revision()?;
-            if now != self.seen {
-                self.seen = now;
-                return Ok(true);
-            }
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() || stop.wait(left.min(Duration::from_millis(1))) {
-                return Ok(false);
-            }
-        }
+impl std::fmt::Debug for FeedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeedStore")
+            .field("inner", &self.inner)
+            .finish()
     }
 }
 
-impl Store for Announcing {
+impl Store for FeedStore {
     fn revision(&self) -> Result<u64, StoreError> {
         self.inner.revision()
     }
@@ -964,12 +838,146 @@ impl Store for Announcing {
     ) -> Result<(), Error> {
         self.inner.write(work)
     }
-    fn change_feed(&self) -> Result<Option<Box<dyn plugin_system::store::ChangeFeed>>, StoreError> {
-        Ok(Some(Box::new(Announcements {
-            store: self.inner.clone(),
-            seen: self.inner.revision()?,
-        })))
+    fn change_feed(&self) -> Result<Option<Box<dyn ChangeFeed>>, StoreError> {
+        Ok(Some((self.feed)(&self.inner)))
     }
+}
+
+/// What a store with a [`ClosingFeed`] lets a test see: how long each wait was asked to
+/// last, and whether the feed was closed.
+#[derive(Default)]
+struct FeedLog {
+    closed: Arc<std::sync::atomic::AtomicBool>,
+    waits: Arc<Mutex<Vec<Duration>>>,
+}
+
+/// A store whose push channel never announces anything and records its waits in `log`.
+fn with_closing_feed(log: &FeedLog) -> Arc<FeedStore> {
+    let (closed, waits) = (log.closed.clone(), log.waits.clone());
+    Arc::new(FeedStore {
+        inner: Arc::default(),
+        feed: Box::new(move |_| {
+            Box::new(ClosingFeed {
+                closed: closed.clone(),
+                waits: waits.clone(),
+            })
+        }),
+    })
+}
+
+struct ClosingFeed {
+    closed: Arc<std::sync::atomic::AtomicBool>,
+    waits: Arc<Mutex<Vec<Duration>>>,
+}
+
+impl ChangeFeed for ClosingFeed {
+    fn wait(&mut self, timeout: Duration, stop: &StopSignal) -> Result<bool, StoreError> {
+        self.waits.lock().unwrap().push(timeout);
+        stop.wait(timeout);
+        Ok(false)
+    }
+}
+
+impl Drop for ClosingFeed {
+    fn drop(&mut self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Dropping the last handle waits for the watcher thread: once it returns, nothing of the
+/// handle's is still talking to the store (a finished program can exit without a driver
+/// mid-call on another thread). Before, the watcher closed its channel some time later.
+#[test]
+fn dropping_the_last_handle_stops_the_watcher_and_closes_its_channel() {
+    let log = FeedLog::default();
+    let store = with_closing_feed(&log);
+    let closed = log.closed.clone();
+    let plugins = Plugins::builder()
+        .shared_store(store)
+        .keyring(key())
+        .max_staleness(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    let copy = plugins.clone();
+    drop(plugins);
+    assert!(
+        !closed.load(Ordering::SeqCst),
+        "a clone still holds the handle"
+    );
+    drop(copy);
+    assert!(
+        closed.load(Ordering::SeqCst),
+        "the watcher's channel is still open after the last handle was dropped"
+    );
+}
+
+/// An idle handle's watcher sleeps in its feed for the whole polling interval (half the
+/// staleness bound): one wake-up per interval, where it used to ask the feed every 5 ms. The
+/// drop of the handle ends that wait at once.
+#[test]
+fn an_idle_watcher_waits_in_its_feed_for_the_whole_interval_until_dropped() {
+    let log = FeedLog::default();
+    let store = with_closing_feed(&log);
+    let waits = log.waits.clone();
+    let plugins = Plugins::builder()
+        .shared_store(store)
+        .keyring(key())
+        .max_staleness(Duration::from_secs(1200))
+        .build()
+        .unwrap();
+    wait_until(|| !waits.lock().unwrap().is_empty());
+    assert_eq!(waits.lock().unwrap()[0], Duration::from_secs(600));
+    let (dropped, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(plugins);
+        dropped.send(()).unwrap();
+    });
+    // A hang detector, not a timing: a wait that ignored the stop signal would last 600 s.
+    done.recv_timeout(Duration::from_secs(120))
+        .expect("dropping the handle ended the watcher's wait");
+    assert_eq!(
+        waits.lock().unwrap().len(),
+        1,
+        "one wait in all, ended by the drop"
+    );
+}
+
+/// A feed that announces every write to every listener, the writing process included (what
+/// PostgreSQL's NOTIFY does).
+struct Announcements {
+    store: Arc<MemoryStore>,
+    seen: u64,
+}
+
+impl ChangeFeed for Announcements {
+    fn wait(&mut self, timeout: Duration, stop: &StopSignal) -> Result<bool, StoreError> {
+        // A memory store has no socket to block on: look every millisecond (test code).
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let now = self.store.revision()?;
+            if now != self.seen {
+                self.seen = now;
+                return Ok(true);
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() || stop.wait(left.min(Duration::from_millis(1))) {
+                return Ok(false);
+            }
+        }
+    }
+}
+
+/// A store with an [`Announcements`] feed.
+fn announcing() -> Arc<FeedStore> {
+    Arc::new(FeedStore {
+        inner: Arc::default(),
+        feed: Box::new(|store| {
+            Box::new(Announcements {
+                store: store.clone(),
+                seen: store.revision().unwrap_or(0),
+            })
+        }),
+    })
 }
 
 /// The writer hears its own write announced; its watcher must find the snapshot current and
@@ -977,7 +985,7 @@ impl Store for Announcing {
 /// One write: one refresh, of the changed row only.
 #[test]
 fn a_write_announced_back_to_its_writer_is_refreshed_once() {
-    let store = Arc::new(Announcing::default());
+    let store = announcing();
     let plugins = Plugins::builder()
         .shared_store(store.clone())
         .keyring(key())

@@ -249,27 +249,45 @@ macro_rules! on_every_backend {
 
 /// A TCP relay between a store and its database server, to take the database away and bring
 /// it back without touching the server other tests use. While cut, it drops every open
-/// connection and closes each new one at once (as a crashed server would).
+/// connection and closes each new one at once (as a crashed server would); while silent, it
+/// drops them too but holds each new one open without ever answering (a dead peer behind a
+/// load balancer, a black-holed route).
 pub struct Outage {
     port: u16,
     open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    silent: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    unanswered: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     connections: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
 }
 
 impl Outage {
     /// Relays 127.0.0.1:<port> to `upstream` (`host:port`).
     pub fn relay(upstream: &str) -> Outage {
-        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
         use std::sync::{Arc, Mutex};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let open = Arc::new(AtomicBool::new(true));
+        let silent = Arc::new(AtomicBool::new(false));
+        let unanswered = Arc::new(AtomicUsize::new(0));
         let connections: Arc<Mutex<Vec<std::net::TcpStream>>> = Arc::default();
-        let (accepting, tracked, upstream) =
-            (open.clone(), connections.clone(), upstream.to_owned());
+        let (accepting, quiet, held_count, tracked, upstream) = (
+            open.clone(),
+            silent.clone(),
+            unanswered.clone(),
+            connections.clone(),
+            upstream.to_owned(),
+        );
         std::thread::spawn(move || {
+            let mut held = Vec::new();
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
+                if quiet.load(Ordering::SeqCst) {
+                    // Accepted, never answered.
+                    held.push(client);
+                    held_count.fetch_add(1, Ordering::SeqCst);
+                    continue;
+                }
                 if !accepting.load(Ordering::SeqCst) {
                     let _ = client.shutdown(std::net::Shutdown::Both);
                     continue;
@@ -295,6 +313,8 @@ impl Outage {
         Outage {
             port,
             open,
+            silent,
+            unanswered,
             connections,
         }
     }
@@ -307,13 +327,30 @@ impl Outage {
     /// The database goes away: open connections drop, new ones are closed at once.
     pub fn cut(&self) {
         self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.drop_connections();
+    }
+
+    /// The host goes silent: open connections drop, new ones are accepted and never answered.
+    pub fn go_silent(&self) {
+        self.silent.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.drop_connections();
+    }
+
+    /// How many connections were accepted while silent.
+    pub fn unanswered(&self) -> usize {
+        self.unanswered.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The database is back (after a cut or silence).
+    pub fn restore(&self) {
+        self.silent
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn drop_connections(&self) {
         for stream in self.connections.lock().unwrap().drain(..) {
             let _ = stream.shutdown(std::net::Shutdown::Both);
         }
-    }
-
-    /// The database is back.
-    pub fn restore(&self) {
-        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }

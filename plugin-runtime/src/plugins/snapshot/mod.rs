@@ -27,6 +27,15 @@ use crate::keys::{InstanceId, Status};
 use crate::registration::{ErasedPlugin, TypeInfo};
 use crate::registry::Registry;
 
+/// `bytes` as little-endian words of eight bytes, the last one zero-padded.
+fn words(bytes: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    bytes.chunks(8).map(|chunk| {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        u64::from_le_bytes(word)
+    })
+}
+
 /// `TypeId`s are already well-mixed hashes: a map keyed by them needs no SipHash round.
 #[derive(Default)]
 pub(super) struct TypeIdHasher(u64);
@@ -38,10 +47,8 @@ impl Hasher for TypeIdHasher {
 
     fn write(&mut self, bytes: &[u8]) {
         // `TypeId` writes through `write_u64`/`write_u128`; fold anything else.
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
+        for word in words(bytes) {
+            self.0 = self.0.rotate_left(5) ^ word;
         }
     }
 
@@ -64,10 +71,8 @@ impl Hasher for IdHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0 ^ u64::from_le_bytes(word)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        for word in words(bytes) {
+            self.0 = (self.0 ^ word).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         }
     }
 }
@@ -86,16 +91,14 @@ impl ShardOf for str {
     /// middle sharing one is harmless.
     fn shard_of(&self) -> usize {
         let bytes = self.as_bytes();
+        // Fixed-size loads for names of eight bytes or more (most): no copy of a run-time
+        // length on the lookup path.
         let (head, tail) = match bytes.len() {
             8.. => (
                 u64::from_le_bytes(bytes[..8].try_into().expect("eight bytes")),
                 u64::from_le_bytes(bytes[bytes.len() - 8..].try_into().expect("eight bytes")),
             ),
-            short => {
-                let mut word = [0u8; 8];
-                word[..short].copy_from_slice(bytes);
-                (u64::from_le_bytes(word), 0)
-            }
+            _ => (words(bytes).next().unwrap_or(0), 0),
         };
         let mixed =
             (head ^ tail.rotate_left(29) ^ bytes.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
