@@ -194,7 +194,9 @@ fn configured_instance(c: &mut Criterion) {
                 let plaintext = keyring.open(id, black_box(&sealed)).unwrap();
                 let values: plugin_system::config::ConfigValues =
                     serde_json::from_slice(&plaintext).unwrap();
-                black_box((item.parts().build)(meta.clone(), Some(&values)).unwrap())
+                let needs = plugin_system::Needs::none();
+                let object = (item.parts().build)(Some(&values), &needs).unwrap();
+                black_box((item.parts().view)(&object, meta.clone()).unwrap())
             })
         },
     );

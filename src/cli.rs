@@ -393,7 +393,7 @@ fn list(plugins: &Plugins, json: bool, out: &mut dyn Write) -> Result<ExitCode, 
         })
         .rows;
     let problem = |record: &InstanceSummary| match &record.load {
-        LoadState::Loaded => None,
+        LoadState::Loaded | LoadState::NotStarted => None,
         LoadState::Failed(reason) => Some(reason.clone()),
         LoadState::Orphaned => Some("its item's code is gone (orphaned)".to_owned()),
     };

@@ -131,7 +131,7 @@
 pub use plugin_runtime::{
     InstanceId, InstanceMeta, InstanceRecord, InstanceUpdate, ItemKey, MAX_DESCRIPTION,
     MAX_INSTANCE_NAME, MalformedId, MalformedKey, NewInstance, Plugin, PluginType, Plugins,
-    PluginsBuilder, PriorityChange, Scoped, Status, TypeKey, UnknownStatus,
+    PluginsBuilder, PriorityChange, Scoped, ShutdownReport, Status, TypeKey, UnknownStatus,
 };
 // What operators' tools read: pages of instances, counts, load failures, store health.
 pub use plugin_runtime::{
@@ -142,12 +142,15 @@ pub use plugin_runtime::{
 pub use plugin_runtime::{
     AllFailed, Attempt, BreakerState, Clock, Failure, HealthPolicy, Outcome, Served, SystemClock,
 };
-// Plugin code: configs, construction, errors; encryption keys.
+// Plugin code: configs, construction, start and stop, errors; encryption keys.
 pub use plugin_runtime::{
-    CryptoError, Error, FromConfig, Key, Keyring, NoConfig, PluginConfig, PluginError,
+    AsyncLifecycle, CryptoError, Error, FromConfig, FromNeeds, Key, Keyring, Lifecycle, Needs,
+    NoConfig, PluginConfig, PluginError,
 };
 // What the compiler checks of a plugin item (their names appear in its error messages).
-pub use plugin_runtime::{ConfiglessItem, DefaultSelector, PluginItem, ThreadSafe};
+pub use plugin_runtime::{
+    AlsoListed, AlsoServes, ConfiglessItem, DefaultSelector, PluginItem, SameConfig, ThreadSafe,
+};
 // The macros.
 pub use plugin_runtime::{link, plugin_item, plugin_type};
 // The parts for those who go further: config schemas and forms, the registry and its
@@ -192,7 +195,7 @@ pub mod prelude {
     pub use crate::database::DatabaseUrlExt as _;
     pub use plugin_runtime::select::Context;
     pub use plugin_runtime::{
-        FromConfig, Keyring, NewInstance, NoConfig, Plugin, PluginConfig, PluginError, PluginType,
-        Plugins, plugin_item, plugin_type,
+        AsyncLifecycle, FromConfig, FromNeeds, Keyring, Lifecycle, Needs, NewInstance, NoConfig,
+        Plugin, PluginConfig, PluginError, PluginType, Plugins, plugin_item, plugin_type,
     };
 }

@@ -80,27 +80,41 @@ fn lookups_use_the_plugin_crates_items() {
 trait Fake: Send + Sync {}
 
 fn fake_build(
-    _: plugin_system::InstanceMeta,
     _: Option<&plugin_system::config::ConfigValues>,
-) -> Result<private::ErasedPlugin, PluginError> {
+    _: &plugin_system::Needs<'_>,
+) -> Result<private::ErasedObject, PluginError> {
     Err(PluginError::new("not buildable"))
+}
+
+fn fake_view(
+    _: &private::ErasedObject,
+    _: plugin_system::InstanceMeta,
+) -> Option<private::ErasedPlugin> {
+    None
 }
 
 const fn fake_type(name: &'static str, file: &'static str, line: u32) -> TypeInfo {
     TypeInfo::from_parts(TypeParts {
+        location: Location::new(file, line),
+        ..fake_type_parts(name)
+    })
+}
+
+const fn fake_type_parts(name: &'static str) -> TypeParts {
+    TypeParts {
         name,
         namespace: "app",
         description: "",
         rust_path: "app::Fake",
         crate_name: "app",
-        location: Location::new(file, line),
+        location: Location::new("src/fake.rs", 1),
         fingerprint: "0",
         type_id: private::type_id_of::<dyn Fake>,
         relabel: private::relabel::<dyn Fake>,
         selector: None,
         critical: false,
         parent: None,
-    })
+    }
 }
 
 static FAKE_TYPE: TypeInfo = fake_type("fake", "src/fake.rs", 3);
@@ -129,6 +143,10 @@ const fn fake_item(
         plugin_type: fake_type_info,
         config: None,
         build: fake_build,
+        needs: &[],
+        view: fake_view,
+        also: &[],
+        lifecycle: None,
     }
 }
 
@@ -261,4 +279,84 @@ fn items_are_named_as_type_slash_item_or_by_their_full_key() {
         registry.item_named("greeter/nope"),
         Err(Error::UnknownItem { .. })
     ));
+}
+
+// Two types whose items need each other's type: a cycle, which could never be built.
+trait Sender: Send + Sync {}
+trait Formatter: Send + Sync {}
+
+static SENDER: TypeInfo = TypeInfo::from_parts(TypeParts {
+    type_id: private::type_id_of::<dyn Sender>,
+    relabel: private::relabel::<dyn Sender>,
+    ..fake_type_parts("sender")
+});
+static FORMATTER: TypeInfo = TypeInfo::from_parts(TypeParts {
+    type_id: private::type_id_of::<dyn Formatter>,
+    relabel: private::relabel::<dyn Formatter>,
+    ..fake_type_parts("formatter")
+});
+
+fn sender() -> &'static TypeInfo {
+    &SENDER
+}
+
+fn formatter() -> &'static TypeInfo {
+    &FORMATTER
+}
+
+#[test]
+fn a_dependency_cycle_is_a_start_up_error_naming_the_cycle() {
+    static ITEMS: [ItemInfo; 3] = [
+        ItemInfo::from_parts(ItemParts {
+            plugin_type: sender,
+            needs: &[formatter],
+            ..fake_item("smtp", "app", "a.rs", 1)
+        }),
+        ItemInfo::from_parts(ItemParts {
+            plugin_type: formatter,
+            needs: &[sender],
+            ..fake_item("html", "app", "a.rs", 2)
+        }),
+        // Needs something in the cycle, but is not part of it.
+        ItemInfo::from_parts(ItemParts {
+            needs: &[sender],
+            ..fake_item("digest", "app", "a.rs", 3)
+        }),
+    ];
+    let err = Registry::collect(&[], &ITEMS, &NO_LINKS).unwrap_err();
+    assert!(matches!(err, Error::InvalidRegistration { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("`app:formatter/html` needs `app:sender`, which `app:sender/smtp` serves")
+            && text.contains(
+                "`app:sender/smtp` needs `app:formatter`, which `app:formatter/html` serves"
+            ),
+        "{text}"
+    );
+    assert!(!text.contains("digest"), "{text}");
+}
+
+#[test]
+fn items_are_built_after_what_they_need() {
+    static ITEMS: [ItemInfo; 3] = [
+        ItemInfo::from_parts(ItemParts {
+            plugin_type: sender,
+            needs: &[formatter],
+            ..fake_item("smtp", "app", "a.rs", 1)
+        }),
+        ItemInfo::from_parts(ItemParts {
+            plugin_type: formatter,
+            ..fake_item("html", "app", "a.rs", 2)
+        }),
+        ItemInfo::from_parts(ItemParts {
+            needs: &[sender],
+            ..fake_item("digest", "app", "a.rs", 3)
+        }),
+    ];
+    let registry = Registry::collect(&[], &ITEMS, &NO_LINKS).unwrap();
+    let depth = |item: &str| {
+        let key = registry.items().find(|i| i.name() == item).unwrap().key();
+        registry.depth(&key)
+    };
+    assert_eq!((depth("html"), depth("smtp"), depth("digest")), (0, 1, 2));
 }

@@ -160,6 +160,23 @@ pub enum Error {
         /// The version stored now.
         actual: i64,
     },
+    /// A write would disable or delete the last instance that serves what ACTIVE instances
+    /// need (`#[plugin_item(needs = [...])]`); nothing was written.
+    /// [`Plugins::forced`](crate::Plugins::forced) writes it anyway, and the dependents stop
+    /// being served, each saying which need failed.
+    #[error(
+        "cannot {action} {}: required by {} (force it to stop serving them)",
+        quoted(.instances),
+        quoted(.dependents)
+    )]
+    Required {
+        /// `disable` or `delete`.
+        action: &'static str,
+        /// The instances the write takes away that something needs.
+        instances: Vec<String>,
+        /// Every ACTIVE instance that would lose what it needs.
+        dependents: Vec<String>,
+    },
     /// One entry of a batch ([`Plugins::create_instances`](crate::Plugins::create_instances),
     /// [`Plugins::update_instances`](crate::Plugins::update_instances)) failed its checks, so
     /// nothing of the batch was written; the entry's own error is the source.
@@ -448,6 +465,15 @@ pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-string panic payload".to_owned())
+}
+
+/// Names as a message lists them: `a`, `b`.
+fn quoted(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -33,12 +33,12 @@ pub use plugin_config::PluginConfig;
 pub use plugins::{
     AllFailed, Attempt, BreakerState, Clock, Failure, HealthPolicy, InstancePage, InstanceQuery,
     InstanceSort, InstanceSummary, InstanceUpdate, LoadFailure, LoadState, NewInstance, Outcome,
-    Plugins, PluginsBuilder, RefreshStats, ScopeFilter, Scoped, Served, StatusCounts, StoreHealth,
-    SystemClock,
+    Plugins, PluginsBuilder, RefreshStats, ScopeFilter, Scoped, Served, ShutdownReport,
+    StatusCounts, StoreHealth, SystemClock,
 };
 pub use registration::{
-    ConfiglessItem, DefaultSelector, FromConfig, NoConfig, Plugin, PluginItem, PluginType,
-    ThreadSafe,
+    AlsoListed, AlsoServes, AsyncLifecycle, ConfiglessItem, DefaultSelector, FromConfig, FromNeeds,
+    Lifecycle, Needs, NoConfig, Plugin, PluginItem, PluginType, SameConfig, ThreadSafe,
 };
 
 pub use plugin_macros::{PluginConfig, plugin_item, plugin_type};

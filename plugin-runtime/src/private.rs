@@ -12,14 +12,17 @@ pub use ::std::sync::Arc as SharedArc;
 pub use crate::PluginConfig;
 pub use crate::config::private::*;
 pub use crate::config::{ConfigSchema, ConfigValues};
+pub use crate::plugins::lifecycle::block_on;
 pub use crate::registration::{
-    ConfiglessItem, DefaultSelector, ErasedPlugin, FromConfig, ItemInfo, ItemParts, LinkedCrate,
-    Location, ParentLink, PluginItem, PluginType, ThreadSafe, TypeInfo, TypeParts,
+    AlsoListed, AlsoServes, AsyncLifecycle, ConfiglessItem, DefaultSelector, ErasedObject,
+    ErasedPlugin, FromConfig, FromNeeds, ItemInfo, ItemParts, Lifecycle, LifecycleHooks,
+    LinkedCrate, Location, Needs, NoConfig, ParentLink, PluginItem, PluginType, SameConfig,
+    ServedType, ThreadSafe, TypeInfo, TypeParts, ViewFn,
 };
 
 use crate::error::{PluginError, panic_message};
 use crate::instance::InstanceMeta;
-use crate::registration::{Loaded, NoConfig};
+use crate::registration::Loaded;
 
 /// Every `#[plugin_type]` linked into the binary.
 #[linkme::distributed_slice]
@@ -97,64 +100,112 @@ where
     }))
 }
 
-/// Builds one instance of a configurable item: typed config from the stored values, checked
-/// against the schema, then the item's constructor, then the upcast to the trait object.
-/// A panicking constructor is reported as an error, not propagated.
+/// Builds the object of one instance of a configurable item: typed config from the stored
+/// values, checked against the schema, then the item's constructor. A panicking constructor is
+/// reported as an error, not propagated.
 ///
 /// The steps come as `<Type as Trait>::…` functions the generated code names at the user's
 /// types, rather than through bounds here: a missing impl is then reported at the user's code,
 /// never as "required by a bound in" this function.
-pub fn build_configured<T, I, C>(
-    meta: InstanceMeta,
+pub fn build_configured<I, C>(
     values: Option<&ConfigValues>,
     read: fn(&ConfigValues) -> Result<C, ConfigErrors>,
     check: fn(&C) -> Result<(), ConfigErrors>,
     from_config: fn(C) -> Result<I, PluginError>,
-    upcast: fn(I) -> Arc<T>,
-) -> Result<ErasedPlugin, PluginError>
-where
-    T: ?Sized + Send + Sync + 'static,
-{
+    erase: fn(Arc<I>) -> ErasedObject,
+) -> Result<ErasedObject, PluginError> {
     let empty = ConfigValues::new();
     let config = read(values.unwrap_or(&empty))?;
     check(&config)?;
-    construct(meta, move || from_config(config), upcast)
+    construct(move || from_config(config), erase)
 }
 
-/// Builds one instance of a config-less item (its `FromConfig<NoConfig>`, which `Default`
+/// As [`build_configured`], for an item with `needs = [...]` (its `FromNeeds<C>`).
+pub fn build_configured_with_needs<I, C>(
+    values: Option<&ConfigValues>,
+    needs: &Needs<'_>,
+    read: fn(&ConfigValues) -> Result<C, ConfigErrors>,
+    check: fn(&C) -> Result<(), ConfigErrors>,
+    from_needs: fn(C, &Needs<'_>) -> Result<I, PluginError>,
+    erase: fn(Arc<I>) -> ErasedObject,
+) -> Result<ErasedObject, PluginError> {
+    let empty = ConfigValues::new();
+    let config = read(values.unwrap_or(&empty))?;
+    check(&config)?;
+    construct(move || from_needs(config, needs), erase)
+}
+
+/// Builds the object of a config-less item (its `FromConfig<NoConfig>`, which `Default`
 /// gives).
-pub fn build_plain<T, I>(
-    meta: InstanceMeta,
+pub fn build_plain<I>(
     _values: Option<&ConfigValues>,
     from_config: fn(NoConfig) -> Result<I, PluginError>,
-    upcast: fn(I) -> Arc<T>,
-) -> Result<ErasedPlugin, PluginError>
-where
-    T: ?Sized + Send + Sync + 'static,
-{
-    construct(meta, || from_config(NoConfig), upcast)
+    erase: fn(Arc<I>) -> ErasedObject,
+) -> Result<ErasedObject, PluginError> {
+    construct(|| from_config(NoConfig), erase)
 }
 
-fn construct<T, I>(
-    meta: InstanceMeta,
+/// As [`build_plain`], for an item with `needs = [...]` (its `FromNeeds<NoConfig>`).
+pub fn build_plain_with_needs<I>(
+    needs: &Needs<'_>,
+    from_needs: fn(NoConfig, &Needs<'_>) -> Result<I, PluginError>,
+    erase: fn(Arc<I>) -> ErasedObject,
+) -> Result<ErasedObject, PluginError> {
+    construct(|| from_needs(NoConfig, needs), erase)
+}
+
+fn construct<I>(
     constructor: impl FnOnce() -> Result<I, PluginError>,
-    upcast: fn(I) -> Arc<T>,
-) -> Result<ErasedPlugin, PluginError>
-where
-    T: ?Sized + Send + Sync + 'static,
-{
-    let item = match catch_unwind(AssertUnwindSafe(constructor)) {
-        Ok(result) => result?,
+    erase: fn(Arc<I>) -> ErasedObject,
+) -> Result<ErasedObject, PluginError> {
+    match catch_unwind(AssertUnwindSafe(constructor)) {
+        Ok(result) => Ok(erase(Arc::new(result?))),
         Err(panic) => {
             let message = panic_message(&panic);
-            return Err(PluginError::new(format!(
+            Err(PluginError::new(format!(
                 "the constructor panicked: {message}"
-            )));
+            )))
         }
-    };
-    Ok(Arc::new(Loaded {
+    }
+}
+
+/// Runs a start hook of item `I` on its built object (the generated `start` of
+/// `LifecycleHooks`; `start` is `<I as Lifecycle>::start`, named at the user's type).
+pub fn start_item<I: Send + Sync + 'static>(
+    object: &ErasedObject,
+    start: fn(&I) -> Result<(), PluginError>,
+) -> Result<(), PluginError> {
+    match object.downcast_ref::<I>() {
+        Some(item) => start(item),
+        // Only reachable if the registry paired hooks with another item's object.
+        None => Err(PluginError::new(
+            "the object to start is not of its item's type",
+        )),
+    }
+}
+
+/// Runs a stop hook of item `I` on its built object.
+pub fn stop_item<I: Send + Sync + 'static>(object: &ErasedObject, stop: fn(&I)) {
+    if let Some(item) = object.downcast_ref::<I>() {
+        stop(item);
+    }
+}
+
+/// Views the built object of item `I` as plugin type `T`, labelled with `meta` (`coerce` is
+/// the generated `|item| item`, or `AlsoServes::coerce`: the trait object coercion).
+pub fn view_as<I, T>(
+    object: &ErasedObject,
+    meta: InstanceMeta,
+    coerce: fn(Arc<I>) -> Arc<T>,
+) -> Option<ErasedPlugin>
+where
+    I: Send + Sync + 'static,
+    T: ?Sized + Send + Sync + 'static,
+{
+    let item = Arc::clone(object).downcast::<I>().ok()?;
+    Some(Arc::new(Loaded {
         meta,
-        plugin: upcast(item),
+        plugin: coerce(item),
     }))
 }
 

@@ -7,6 +7,7 @@
 use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::PluginConfig;
 use crate::config::{ConfigSchema, ConfigValues};
@@ -227,7 +228,59 @@ pub struct ItemParts {
     pub location: Location,
     pub plugin_type: fn() -> &'static TypeInfo,
     pub config: Option<fn() -> &'static ConfigSchema>,
-    pub build: fn(InstanceMeta, Option<&ConfigValues>) -> Result<ErasedPlugin, PluginError>,
+    pub build: fn(Option<&ConfigValues>, &Needs<'_>) -> Result<ErasedObject, PluginError>,
+    /// The plugin types its constructor needs (`needs = [...]`).
+    pub needs: &'static [fn() -> &'static TypeInfo],
+    /// The built object viewed as `plugin_type`.
+    pub view: ViewFn,
+    /// The other plugin types the one object serves (`also = [...]`).
+    pub also: &'static [ServedType],
+    /// Its start and stop hooks (`lifecycle`), if it has any.
+    pub lifecycle: Option<LifecycleHooks>,
+}
+
+/// The start and stop hooks of an item, as `#[plugin_item(..., lifecycle)]` registers them
+/// from its [`Lifecycle`] (or [`AsyncLifecycle`]) impl.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct LifecycleHooks {
+    /// Starts a built object (an `async` start is run to completion on its own thread).
+    pub start: fn(&ErasedObject) -> Result<(), PluginError>,
+    /// Stops a started one.
+    pub stop: fn(&ErasedObject),
+    /// [`Lifecycle::START_DEADLINE`].
+    pub start_deadline: Duration,
+    /// [`Lifecycle::DRAIN_DEADLINE`].
+    pub drain_deadline: Duration,
+}
+
+/// Views a built object as one plugin type, labelled with an instance's metadata: `None` when
+/// the object is not of the item's type (which the registry never pairs).
+#[doc(hidden)]
+pub type ViewFn = fn(&ErasedObject, InstanceMeta) -> Option<ErasedPlugin>;
+
+/// A further plugin type an item serves with the same object (`#[plugin_item(also = [...])]`).
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct ServedType {
+    plugin_type: fn() -> &'static TypeInfo,
+    view: ViewFn,
+}
+
+impl ServedType {
+    /// The type and how the item's object is viewed as it (what the macro generates).
+    #[doc(hidden)]
+    pub const fn new(plugin_type: fn() -> &'static TypeInfo, view: ViewFn) -> ServedType {
+        ServedType { plugin_type, view }
+    }
+}
+
+impl fmt::Debug for ServedType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ServedType")
+            .field(&(self.plugin_type)().key().to_string())
+            .finish()
+    }
 }
 
 impl ItemInfo {
@@ -312,13 +365,59 @@ impl ItemInfo {
         self.parts.config.map(|schema| schema())
     }
 
-    /// Builds one instance from its (already decrypted) config values.
+    /// The plugin types other than its own that the item serves with the same instance
+    /// (`#[plugin_item(also = [...])]`): `each::<dyn Other>()` reaches its instances too.
+    pub fn also_serves(&self) -> impl Iterator<Item = &'static TypeInfo> + '_ {
+        self.parts.also.iter().map(|served| (served.plugin_type)())
+    }
+
+    /// Every plugin type the item serves: its own first, then [`also_serves`](Self::also_serves).
+    pub fn serves(&self) -> impl Iterator<Item = &'static TypeInfo> + '_ {
+        std::iter::once(self.plugin_type()).chain(self.also_serves())
+    }
+
+    /// Whether its instances are started before they serve and stopped after
+    /// (`#[plugin_item(..., lifecycle)]`).
+    pub fn has_lifecycle(&self) -> bool {
+        self.parts.lifecycle.is_some()
+    }
+
+    pub(crate) fn lifecycle(&self) -> Option<&LifecycleHooks> {
+        self.parts.lifecycle.as_ref()
+    }
+
+    /// The plugin types its constructor needs (`#[plugin_item(needs = [...])]`), resolved in
+    /// each instance's own scope before it is built.
+    pub fn needs(&self) -> impl Iterator<Item = &'static TypeInfo> + '_ {
+        self.parts.needs.iter().map(|info| info())
+    }
+
+    /// Builds one object from its (already decrypted) config values and what it needs.
     pub(crate) fn build(
         &self,
-        meta: InstanceMeta,
         values: Option<&ConfigValues>,
-    ) -> Result<ErasedPlugin, PluginError> {
-        (self.parts.build)(meta, values)
+        needs: &Needs<'_>,
+    ) -> Result<ErasedObject, PluginError> {
+        (self.parts.build)(values, needs)
+    }
+
+    /// The object viewed as each type the item serves, labelled with `meta`: its own type
+    /// first, then the `also` types, in declaration order.
+    pub(crate) fn views(
+        &self,
+        object: &ErasedObject,
+        meta: &InstanceMeta,
+    ) -> Vec<(&'static TypeInfo, ErasedPlugin)> {
+        let own = (self.plugin_type(), self.parts.view);
+        let also = self
+            .parts
+            .also
+            .iter()
+            .map(|served| ((served.plugin_type)(), served.view));
+        std::iter::once(own)
+            .chain(also)
+            .filter_map(|(ty, view)| Some((ty, view(object, meta.clone())?)))
+            .collect()
     }
 }
 
@@ -374,9 +473,65 @@ pub trait PluginType: Send + Sync + 'static {
     message = "`{Self}` implements a plugin type but is not registered as one of its items",
     label = "not registered as an item of `{T}`",
     note = "write `#[plugin_item(name = \"...\")]` above the `impl` so the plugin system can find and build `{Self}`",
-    note = "if `{Self}` is registered as an item of a sub-type and this impl is of its parent trait, write `#[plugin_item(via = SubType)]` above it instead"
+    note = "if `{Self}` is registered as an item of a sub-type and this impl is of its parent trait, write `#[plugin_item(via = SubType)]` above it instead",
+    note = "if this impl is one more extension point of an item registered on another impl, write `#[plugin_item(also)]` above it and list the trait in that item's `also = [...]`"
 )]
 pub trait PluginItem<T: ?Sized> {}
+
+/// Implemented by `#[plugin_item(also)]` on `impl Other for Item`: the item's one object
+/// serves plugin type `T` (`dyn Other`) too. The item's own `#[plugin_item(also = [Other])]`
+/// requires it, so a declared extension point without its impl does not compile.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is declared to serve `{T}` (in `also = [...]`), but no impl of it is registered",
+    label = "`{Self}` has no `#[plugin_item(also)]` impl of `{T}`",
+    note = "write the trait's impl for `{Self}` with `#[plugin_item(also)]` above it, or take the trait out of `also = [...]`"
+)]
+pub trait AlsoServes<T: ?Sized + PluginType> {
+    /// The object viewed as `T` (the trait object coercion, written where the impl is).
+    fn coerce(item: Arc<Self>) -> Arc<T>;
+
+    /// The item's built object viewed as `T`, labelled with `meta` (what `also = [...]`
+    /// registers).
+    #[doc(hidden)]
+    fn view(object: &ErasedObject, meta: InstanceMeta) -> Option<ErasedPlugin>
+    where
+        Self: Sized + Send + Sync + 'static,
+    {
+        let item = Arc::clone(object).downcast::<Self>().ok()?;
+        Some(Arc::new(Loaded {
+            meta,
+            plugin: Self::coerce(item),
+        }))
+    }
+}
+
+/// Implemented by `#[plugin_item(also = [Other])]` for each listed type: `Item` is one item
+/// whose instances are built from `Config`. `#[plugin_item(also)]` on `impl Other for Item`
+/// requires it, so an impl that no item lists, or that names another config, does not compile.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not list `{T}` among the extension points it serves",
+    label = "no `#[plugin_item(also = [...])]` of `{Self}` lists `{T}`",
+    note = "add the trait to `also = [...]` of the `#[plugin_item(name = \"...\")]` that registers `{Self}`, or register this impl as an item of its own with `#[plugin_item(name = \"...\")]`"
+)]
+pub trait AlsoListed<T: ?Sized> {
+    /// The config the item's instances are built from ([`NoConfig`] when it has none).
+    type Config;
+}
+
+/// `#[plugin_item(also, config = C)]` checks that `C` is the config its item is built from.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not the config of this item: its instances are built from `{C}`",
+    label = "one item, one config: this impl is served by the same instance, built from `{C}`",
+    note = "write `config = {C}` here, or leave `config` out (an `also` impl shares its item's config)"
+)]
+pub trait SameConfig<C> {
+    /// Named by the generated check.
+    #[doc(hidden)]
+    const CHECKED: () = ();
+}
+
+#[diagnostic::do_not_recommend]
+impl<C> SameConfig<C> for C {}
 
 /// What every plugin item is: `Send + Sync + 'static`, because one instance of it serves every
 /// thread that uses the plugin.
@@ -393,10 +548,172 @@ pub trait ThreadSafe {
     /// Named by `#[plugin_item]` to require the trait.
     #[doc(hidden)]
     const CHECKED: () = ();
+
+    /// The built item behind `dyn Any` (named by `#[plugin_item]` where it checks the
+    /// trait, so an item that is not thread-safe is told once).
+    #[doc(hidden)]
+    fn erase(item: Arc<Self>) -> ErasedObject;
 }
 
 #[diagnostic::do_not_recommend]
-impl<T: ?Sized + Send + Sync + 'static> ThreadSafe for T {}
+impl<T: Send + Sync + 'static> ThreadSafe for T {
+    fn erase(item: Arc<Self>) -> ErasedObject {
+        item
+    }
+}
+
+/// Start and stop hooks of a plugin item, for items that hold something that must be opened
+/// before they serve and closed after (a connection pool, a background task, a file).
+///
+/// Register them with `#[plugin_item(name = "...", lifecycle)]` on the item's impl. The
+/// plugin system then builds each instance, *starts* it, and only then lets lookups return it;
+/// a start that fails (or takes longer than [`START_DEADLINE`](Self::START_DEADLINE)) makes
+/// the instance a load failure, and selection falls back to the next one. When the instance
+/// is replaced (its config changed), disabled, deleted or orphaned, it is *stopped* once the
+/// snapshot no longer serves it and every handle callers still hold has been dropped (or
+/// [`DRAIN_DEADLINE`](Self::DRAIN_DEADLINE) has passed). `Plugins::shutdown` stops every
+/// started instance. Each started instance is stopped at most once; a DISABLED instance is
+/// neither built nor started.
+///
+/// ```ignore
+/// impl Lifecycle for OrderEmails {
+///     fn start(&self) -> Result<(), PluginError> {
+///         self.pool.connect().map_err(|e| PluginError::with_source("SMTP pool", e))
+///     }
+///     fn stop(&self) {
+///         self.pool.close();
+///     }
+/// }
+/// ```
+///
+/// For hooks that are `async`, implement [`AsyncLifecycle`] and write
+/// `#[plugin_item(..., async_lifecycle)]`.
+#[diagnostic::on_unimplemented(
+    message = "plugin item `{Self}` is registered with `lifecycle` but does not implement `Lifecycle`",
+    label = "`lifecycle` runs `<{Self} as Lifecycle>::start` and `stop`",
+    note = "write `impl plugin_system::Lifecycle for {Self} {{ fn start(&self) -> Result<(), PluginError> {{ .. }} fn stop(&self) {{ .. }} }}`, or remove `lifecycle`",
+    note = "for `async` hooks, implement `plugin_system::AsyncLifecycle` and write `async_lifecycle`"
+)]
+pub trait Lifecycle: Send + Sync + 'static {
+    /// How long [`start`](Self::start) may take: an instance whose start has not returned by
+    /// then is a load failure ("did not start within ..."), and is stopped if its start
+    /// returns `Ok` later.
+    const START_DEADLINE: Duration = Duration::from_secs(30);
+    /// How long a retired instance waits for the handles callers still hold to be dropped
+    /// before it is stopped anyway.
+    const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
+
+    /// Runs after the instance is built and before any lookup can return it. An error makes
+    /// the instance a load failure with this reason.
+    fn start(&self) -> Result<(), PluginError> {
+        Ok(())
+    }
+
+    /// Runs once, after the instance stopped being served and its handles were dropped.
+    fn stop(&self) {}
+}
+
+/// [`Lifecycle`] with `async` hooks: `#[plugin_item(name = "...", async_lifecycle)]`.
+///
+/// Each hook runs to completion on a thread of its own; with the `async` feature and a tokio
+/// runtime current where the handle was built, inside that runtime (so the hooks can open
+/// tokio sockets and spawn tasks on it).
+#[diagnostic::on_unimplemented(
+    message = "plugin item `{Self}` is registered with `async_lifecycle` but does not implement `AsyncLifecycle`",
+    label = "`async_lifecycle` runs `<{Self} as AsyncLifecycle>::start` and `stop`",
+    note = "write `impl plugin_system::AsyncLifecycle for {Self} {{ async fn start(&self) -> Result<(), PluginError> {{ .. }} async fn stop(&self) {{ .. }} }}`, or write `lifecycle` for blocking hooks"
+)]
+pub trait AsyncLifecycle: Send + Sync + 'static {
+    /// As [`Lifecycle::START_DEADLINE`].
+    const START_DEADLINE: Duration = Duration::from_secs(30);
+    /// As [`Lifecycle::DRAIN_DEADLINE`].
+    const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
+
+    /// As [`Lifecycle::start`].
+    fn start(&self) -> impl Future<Output = Result<(), PluginError>> + Send {
+        async { Ok(()) }
+    }
+
+    /// As [`Lifecycle::stop`].
+    fn stop(&self) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+}
+
+/// The plugins an item's constructor needs (`#[plugin_item(needs = [...])]`), already
+/// resolved for the instance being built: in its own scope, as
+/// `plugins.scoped(scope).get` selects, from the snapshot the instance will be served in.
+///
+/// An instance is built only when every need is met; when a needed instance changes or goes
+/// away, its dependents are built again.
+pub struct Needs<'a> {
+    item: &'a str,
+    resolved: &'a [(TypeId, ErasedPlugin)],
+}
+
+impl<'a> Needs<'a> {
+    /// Needs resolved for an instance of `item` (its key, for messages).
+    pub(crate) fn new(item: &'a str, resolved: &'a [(TypeId, ErasedPlugin)]) -> Needs<'a> {
+        Needs { item, resolved }
+    }
+
+    /// Nothing given: what an item without `needs` is built with (and the crate's own
+    /// benchmarks build items with). Not public API.
+    #[doc(hidden)]
+    pub fn none() -> Needs<'static> {
+        Needs {
+            item: "",
+            resolved: &[],
+        }
+    }
+
+    /// The plugin of type `T` this instance was given: `T` must be among the item's
+    /// `needs = [...]`.
+    pub fn get<T: ?Sized + PluginType>(&self) -> Result<Plugin<T>, PluginError> {
+        let wanted = TypeId::of::<T>();
+        self.resolved
+            .iter()
+            .find(|(type_id, _)| *type_id == wanted)
+            .and_then(|(_, plugin)| Plugin::from_erased(plugin))
+            .ok_or_else(|| {
+                PluginError::new(format!(
+                    "`{}` asks for `{}`, which is not among its `needs = [...]`",
+                    self.item,
+                    T::info().key()
+                ))
+            })
+    }
+}
+
+impl fmt::Debug for Needs<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Needs")
+            .field("item", &self.item)
+            .field("resolved", &self.resolved.len())
+            .finish()
+    }
+}
+
+/// How an item with `needs = [...]` builds itself from its typed config and the plugins it
+/// needs ([`NoConfig`] for an item without a config).
+///
+/// ```ignore
+/// impl FromNeeds<SmtpConfig> for OrderEmails {
+///     fn from_needs(config: SmtpConfig, needs: &Needs<'_>) -> Result<Self, PluginError> {
+///         let renderer = needs.get::<dyn TemplateRenderer>()?;
+///         Ok(OrderEmails { config, renderer })
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "plugin item `{Self}` has `needs = [...]`, so it is built by `FromNeeds<{C}>`, which it does not implement",
+    label = "needs `impl FromNeeds<{C}> for {Self}`",
+    note = "write `impl FromNeeds<{C}> for {Self} {{ fn from_needs(config: {C}, needs: &Needs<'_>) -> Result<Self, PluginError> {{ .. }} }}` and take each needed plugin with `needs.get::<dyn Trait>()?`"
+)]
+pub trait FromNeeds<C>: Sized {
+    /// Builds the item from its config and what it needs.
+    fn from_needs(config: C, needs: &Needs<'_>) -> Result<Self, PluginError>;
+}
 
 /// How an item builds itself from its typed config.
 ///
@@ -482,6 +799,11 @@ impl<C: PluginConfig, T: From<C>> FromConfig<C> for T {
 /// A loaded plugin behind `dyn Any`: an `Arc<Loaded<dyn Trait>>`, typed again on lookup.
 #[doc(hidden)]
 pub type ErasedPlugin = Arc<dyn Any + Send + Sync>;
+
+/// A built item behind `dyn Any`: the `Arc<Item>` every view of one instance shares (its own
+/// type, its parents, the `also` types), so the one object is one allocation.
+#[doc(hidden)]
+pub type ErasedObject = Arc<dyn Any + Send + Sync>;
 
 /// A constructed plugin and the metadata of the instance it was built from.
 #[doc(hidden)]

@@ -20,6 +20,9 @@ pub struct RegisteredType {
     pub info: &'static TypeInfo,
     /// Its items, sorted by name.
     pub items: Vec<&'static ItemInfo>,
+    /// Items of other types whose instances serve this one too (`also = [...]`), sorted by
+    /// key.
+    pub also_served_by: Vec<&'static ItemInfo>,
 }
 
 /// Every plugin type and item linked into the binary.
@@ -28,6 +31,9 @@ pub struct Registry {
     types: Vec<RegisteredType>,
     by_type_id: HashMap<TypeId, usize>,
     by_key: BTreeMap<TypeKey, usize>,
+    /// Per item with `needs`, its depth in the dependency graph (1: it needs only items that
+    /// need nothing). Items without needs are at depth 0 and not listed.
+    depths: BTreeMap<ItemKey, usize>,
 }
 
 impl Registry {
@@ -57,7 +63,7 @@ impl Registry {
             BTreeMap::new();
         let named = types
             .iter()
-            .chain(items.iter().map(|item| item.plugin_type()));
+            .chain(items.iter().flat_map(|item| item.serves()));
         let mut all_types = Vec::new();
         for info in named {
             let mut next = Some(info);
@@ -83,15 +89,19 @@ impl Registry {
                 }
             }
         }
+        let mut also_served_by: BTreeMap<TypeKey, Vec<&'static ItemInfo>> = BTreeMap::new();
         for item in items {
             let type_key = item.plugin_type().key();
             if let Some((_, list)) = by_key.get_mut(&type_key) {
                 list.push(item);
             }
+            for other in item.also_serves() {
+                also_served_by.entry(other.key()).or_default().push(item);
+            }
         }
 
         let mut registered = Vec::with_capacity(by_key.len());
-        for (_, (info, mut items)) in by_key {
+        for (key, (info, mut items)) in by_key {
             items.sort_by(|a, b| {
                 (a.name(), a.location().file(), a.location().line()).cmp(&(
                     b.name(),
@@ -112,10 +122,18 @@ impl Registry {
             }
             check_renames(info, &items)?;
             check_schemas(&items)?;
-            registered.push(RegisteredType { info, items });
+            let mut also = also_served_by.remove(&key).unwrap_or_default();
+            also.sort_by_key(|item| item.key());
+            registered.push(RegisteredType {
+                info,
+                items,
+                also_served_by: also,
+            });
         }
 
+        let depths = dependency_depths(&registered)?;
         let registry = Registry {
+            depths,
             by_type_id: registered
                 .iter()
                 .enumerate()
@@ -149,6 +167,18 @@ impl Registry {
             }
         }
         Ok(())
+    }
+
+    /// How deep `item` is in the dependency graph: 0 when it needs nothing, else one more
+    /// than the deepest item that serves what it needs. Instances are built (and started) in
+    /// this order, and stopped in the reverse.
+    pub fn depth(&self, item: &ItemKey) -> usize {
+        self.depths.get(item).copied().unwrap_or(0)
+    }
+
+    /// True when some item declares `needs`.
+    pub fn has_needs(&self) -> bool {
+        !self.depths.is_empty()
     }
 
     /// Every type, sorted by key.
@@ -286,6 +316,90 @@ impl Registry {
 }
 
 /// Another copy of a registration error (they hold plain data), for each caller of `linked`.
+/// The depth of every item with `needs` (see [`Registry::depth`]), or the first cycle,
+/// named item by item: a cycle could never be built.
+fn dependency_depths(types: &[RegisteredType]) -> Result<BTreeMap<ItemKey, usize>, Error> {
+    let items: Vec<&'static ItemInfo> = types.iter().flat_map(|ty| ty.items.clone()).collect();
+    // The items whose instances serve a type: through their own or `also` types, or as
+    // sub-types' items through a parent.
+    let mut servers: HashMap<TypeId, Vec<usize>> = HashMap::new();
+    for (index, item) in items.iter().enumerate() {
+        for served in item.serves() {
+            let mut info = Some(served);
+            while let Some(ty) = info {
+                servers.entry(ty.trait_object_id()).or_default().push(index);
+                info = ty.parent();
+            }
+        }
+    }
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Visiting,
+        Done(usize),
+    }
+    fn visit(
+        index: usize,
+        items: &[&'static ItemInfo],
+        servers: &HashMap<TypeId, Vec<usize>>,
+        marks: &mut Vec<Mark>,
+        path: &mut Vec<(usize, &'static TypeInfo)>,
+    ) -> Result<usize, Error> {
+        match marks[index] {
+            Mark::Done(depth) => return Ok(depth),
+            Mark::Visiting => {
+                let start = path
+                    .iter()
+                    .position(|(at, _)| *at == index)
+                    .unwrap_or_default();
+                let cycle = &path[start..];
+                let links: Vec<String> = cycle
+                    .iter()
+                    .enumerate()
+                    .map(|(at, (item, need))| {
+                        let server = cycle.get(at + 1).map_or(index, |(next, _)| *next);
+                        format!(
+                            "`{}` needs `{}`, which `{}` serves",
+                            items[*item].key(),
+                            need.key(),
+                            items[server].key()
+                        )
+                    })
+                    .collect();
+                return Err(Error::InvalidRegistration {
+                    what: "plugin dependencies".into(),
+                    reason: format!(
+                        "they form a cycle, so none of them could ever be built: {}; take one of \
+                         these types out of its item's `needs = [...]`",
+                        links.join("; ")
+                    ),
+                });
+            }
+            Mark::New => {}
+        }
+        marks[index] = Mark::Visiting;
+        let mut depth = 0;
+        for need in items[index].needs() {
+            path.push((index, need));
+            for &server in servers.get(&need.trait_object_id()).into_iter().flatten() {
+                depth = depth.max(visit(server, items, servers, marks, path)? + 1);
+            }
+            path.pop();
+        }
+        marks[index] = Mark::Done(depth);
+        Ok(depth)
+    }
+    let mut marks = vec![Mark::New; items.len()];
+    let mut depths = BTreeMap::new();
+    for index in 0..items.len() {
+        let depth = visit(index, &items, &servers, &mut marks, &mut Vec::new())?;
+        if items[index].needs().next().is_some() {
+            depths.insert(items[index].key(), depth.max(1));
+        }
+    }
+    Ok(depths)
+}
+
 fn copy_of(err: &Error) -> Error {
     match err {
         Error::DuplicateRegistration {

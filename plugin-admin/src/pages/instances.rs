@@ -368,6 +368,7 @@ fn row_of(
                     LoadState::Loaded => span { "yes" },
                     LoadState::Failed(reason) => span.fails { "no: " (reason) },
                     LoadState::Orphaned => span.fails { "no: its item's code is gone" },
+                    LoadState::NotStarted => span { "not started (disabled)" },
                 }
                 " · " a href=(state.path(&format!("/audit?instance={id}"))) { "history" }
             }

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::parse::PluginItemInput;
+use super::parse::{Also, PluginItemInput};
 use crate::attrs::{doc_comment, path_text};
 use crate::runtime_path::private_path;
 
@@ -38,14 +38,51 @@ pub(crate) fn expand(input: &PluginItemInput) -> TokenStream {
     if let Some(via) = &args.via {
         return expand_via(input, via, &marker);
     }
+    if let Some(also) = &args.also
+        && let Also::Impl = **also
+    {
+        return expand_also_impl(input, trait_path, also.span(), &marker);
+    }
 
     // Each requirement is named as `<Type as Trait>::item` at the type the user wrote, so a
     // missing impl is reported there, with the trait's own message and nothing from inside
     // the library.
     let plugin_type = quote_spanned!(trait_path.span()=> <dyn #trait_path as #private::PluginType>);
-    let upcast = quote! {
-        |item| -> #private::SharedArc<dyn #trait_path> { #private::SharedArc::new(item) }
+    let view = quote! {
+        |object, meta| #private::view_as::<#self_ty, dyn #trait_path>(object, meta, |item| item)
     };
+    let listed = args.also.as_ref().map_or(&[][..], |also| also.listed());
+    let item_config = match &args.config {
+        Some(config) => quote!(#config),
+        None => quote!(#private::NoConfig),
+    };
+    // Per listed type: its registration, the view through the `also` impl (required, at the
+    // path the user listed), and what that impl checks (listed, built from this config).
+    // The item type through an alias spelled at the listed path: a missing `also` impl is
+    // reported there, not at the impl's type.
+    let also = listed.iter().map(|other| {
+        let item = quote::format_ident!("PluginItemType", span = other.span());
+        let info = quote_spanned!(other.span()=> <dyn #other as #private::PluginType>::info);
+        let view = quote_spanned!(other.span()=> <#item as #private::AlsoServes<dyn #other>>::view);
+        quote! {
+            #private::ServedType::new(#info, {
+                type #item = #self_ty;
+                #view
+            })
+        }
+    });
+    let listed_impls = listed.iter().map(|other| {
+        quote! {
+            #[automatically_derived]
+            impl #private::AlsoListed<dyn #other> for #self_ty {
+                type Config = #item_config;
+            }
+        }
+    });
+    let needs = &args.needs.0;
+    // Spelled as the thread-safety check below is, so an item that is not thread-safe gets
+    // that one message, once.
+    let erase = quote!(<#self_ty as #private::ThreadSafe>::erase);
     let (config, build) = match &args.config {
         Some(config) => {
             let config_fn = |item: TokenStream| quote_spanned!(config.span()=> <#config as #private::PluginConfig>::#item);
@@ -54,28 +91,52 @@ pub(crate) fn expand(input: &PluginItemInput) -> TokenStream {
                 config_fn(quote!(from_values)),
                 config_fn(quote!(validate)),
             );
-            let from_config = quote_spanned!(self_ty.span()=>
-                <#self_ty as #private::FromConfig<#config>>::from_config
-            );
-            (
-                quote!(::core::option::Option::Some(#schema)),
+            let build = if needs.is_empty() {
+                let from_config = quote_spanned!(self_ty.span()=>
+                    <#self_ty as #private::FromConfig<#config>>::from_config
+                );
                 quote! {
-                    |meta, values| #private::build_configured(
-                        meta, values, #read, #check, #from_config, #upcast,
+                    |values, _| #private::build_configured(
+                        values, #read, #check, #from_config, #erase,
                     )
-                },
-            )
+                }
+            } else {
+                let from_needs = quote_spanned!(self_ty.span()=>
+                    <#self_ty as #private::FromNeeds<#config>>::from_needs
+                );
+                quote! {
+                    |values, needs| #private::build_configured_with_needs(
+                        values, needs, #read, #check, #from_needs, #erase,
+                    )
+                }
+            };
+            (quote!(::core::option::Option::Some(#schema)), build)
         }
-        None => {
+        None if needs.is_empty() => {
             let build = quote_spanned!(self_ty.span()=>
                 <#self_ty as #private::ConfiglessItem>::build
             );
             (
                 quote!(::core::option::Option::None),
-                quote!(|meta, values| #private::build_plain(meta, values, #build, #upcast)),
+                quote!(|values, _| #private::build_plain(values, #build, #erase)),
+            )
+        }
+        None => {
+            let from_needs = quote_spanned!(self_ty.span()=>
+                <#self_ty as #private::FromNeeds<#private::NoConfig>>::from_needs
+            );
+            (
+                quote!(::core::option::Option::None),
+                quote!(|_, needs| #private::build_plain_with_needs(needs, #from_needs, #erase)),
             )
         }
     };
+    // Named at each path the user listed, so one that is not a plugin type is reported there.
+    let needs = needs
+        .iter()
+        .map(|need| quote_spanned!(need.span()=> <dyn #need as #private::PluginType>::info));
+
+    let lifecycle = lifecycle_hooks(input, &private);
 
     // rustc reports the trait's `Send + Sync` supertraits at the impl, naming the field that is
     // not thread-safe; this says why a plugin must be and what to do (a second error).
@@ -88,6 +149,7 @@ pub(crate) fn expand(input: &PluginItemInput) -> TokenStream {
         const _: () = {
             #marker
             #thread_safe
+            #(#listed_impls)*
 
             #[#private::linkme::distributed_slice(#private::PLUGIN_ITEMS)]
             #[linkme(crate = #private::linkme)]
@@ -104,8 +166,53 @@ pub(crate) fn expand(input: &PluginItemInput) -> TokenStream {
                 plugin_type: #plugin_type::info,
                 config: #config,
                 build: #build,
+                needs: &[#(#needs),*],
+                view: #view,
+                also: &[#(#also),*],
+                lifecycle: #lifecycle,
             });
         };
+    }
+}
+
+/// The `LifecycleHooks` of `lifecycle` (the item's `Lifecycle` impl) or `async_lifecycle`
+/// (its `AsyncLifecycle` impl, each future run to completion), named at the flag the user
+/// wrote so a missing impl is reported there; `None` without either.
+fn lifecycle_hooks(input: &PluginItemInput, private: &TokenStream) -> TokenStream {
+    let args = &input.args;
+    let self_ty = &input.original.self_ty;
+    let (span, hooks, start, stop) = if args.lifecycle.is_present() {
+        let span = args.lifecycle.span();
+        let hooks = quote_spanned!(span=> <#self_ty as #private::Lifecycle>);
+        (
+            span,
+            hooks.clone(),
+            quote!(#hooks::start),
+            quote!(#hooks::stop),
+        )
+    } else if args.async_lifecycle.is_present() {
+        let span = args.async_lifecycle.span();
+        let hooks = quote_spanned!(span=> <#self_ty as #private::AsyncLifecycle>);
+        (
+            span,
+            hooks.clone(),
+            quote!(|item| #private::block_on(#hooks::start(item))),
+            quote!(|item| #private::block_on(#hooks::stop(item))),
+        )
+    } else {
+        return quote!(::core::option::Option::None);
+    };
+    let (start_deadline, drain_deadline) = (
+        quote_spanned!(span=> #hooks::START_DEADLINE),
+        quote_spanned!(span=> #hooks::DRAIN_DEADLINE),
+    );
+    quote! {
+        ::core::option::Option::Some(#private::LifecycleHooks {
+            start: |object| #private::start_item::<#self_ty>(object, #start),
+            stop: |object| #private::stop_item::<#self_ty>(object, #stop),
+            start_deadline: #start_deadline,
+            drain_deadline: #drain_deadline,
+        })
     }
 }
 
@@ -145,6 +252,54 @@ fn expand_via(input: &PluginItemInput, via: &syn::Path, marker: &TokenStream) ->
                 #implements_sub_type
             };
             #parent_check
+        };
+    }
+}
+
+/// `impl Other for Item` of an item that lists `Other` in `also = [...]`: the marker, the
+/// view of the item's object as `dyn Other`, and compile-time checks that the item lists this
+/// trait (at the `also` the user wrote) and, when this impl repeats `config`, that it is the
+/// item's (at the config).
+fn expand_also_impl(
+    input: &PluginItemInput,
+    trait_path: &syn::Path,
+    also_span: proc_macro2::Span,
+    marker: &TokenStream,
+) -> TokenStream {
+    let private = private_path(input.args.krate.as_ref());
+    let original = &input.original;
+    let self_ty = &original.self_ty;
+    let listed = quote_spanned!(also_span=>
+        <#self_ty as #private::AlsoListed<dyn #trait_path>>::Config
+    );
+    let listed_check = quote_spanned!(also_span=>
+        const _: fn() = || {
+            let _: ::core::marker::PhantomData<#listed> = ::core::marker::PhantomData;
+        };
+    );
+    let config_check = input.args.config.as_ref().map(|config| {
+        quote_spanned!(config.span()=>
+            const _: () = <#config as #private::SameConfig<#listed>>::CHECKED;
+        )
+    });
+    quote! {
+        #original
+
+        #[allow(non_upper_case_globals)]
+        const _: () = {
+            #marker
+
+            #[automatically_derived]
+            impl #private::AlsoServes<dyn #trait_path> for #self_ty {
+                fn coerce(
+                    item: #private::SharedArc<Self>,
+                ) -> #private::SharedArc<dyn #trait_path> {
+                    item
+                }
+            }
+
+            #listed_check
+            #config_check
         };
     }
 }

@@ -27,9 +27,89 @@ pub(crate) struct PluginItemArgs {
     /// On `impl Parent for Item`: the sub-type `Item` is registered with. Registers nothing
     /// itself; it lets the sub-type's item implement its parent trait.
     pub via: Option<syn::Path>,
+    /// `also = [Other, ...]` on the item's registration: the other plugin types its one object
+    /// serves; `also` alone on `impl Other for Item`: this impl is one of them.
+    pub also: Option<SpannedValue<Also>>,
+    /// The plugin types its constructor needs, resolved per instance in its scope.
+    #[darling(default)]
+    pub needs: Needs,
+    /// Its instances are started before they serve and stopped after (`impl Lifecycle`).
+    pub lifecycle: darling::util::Flag,
+    /// As `lifecycle`, with async hooks (`impl AsyncLifecycle`).
+    pub async_lifecycle: darling::util::Flag,
     /// Path of the facade crate, for crates that re-export plugin-system.
     #[darling(rename = "crate")]
     pub krate: Option<syn::Path>,
+}
+
+/// The two forms of `also`.
+#[derive(Debug)]
+pub(crate) enum Also {
+    /// `also = [Other, ...]`, on the impl that registers the item: the further plugin types.
+    Lists(Vec<syn::Path>),
+    /// `also`, on `impl Other for Item`: this impl is one of the types an item lists.
+    Impl,
+}
+
+impl FromMeta for Also {
+    fn from_word() -> darling::Result<Self> {
+        Ok(Also::Impl)
+    }
+
+    fn from_expr(expr: &syn::Expr) -> darling::Result<Self> {
+        paths_of(
+            expr,
+            "`also` takes the other plugin types this item serves, as `also = [OrderConfirmed]`; \
+             on the impl of one of them, write `also` alone",
+            "`also = [...]` lists plugin traits by path, as `also = [OrderConfirmed]` (no `dyn`)",
+        )
+        .map(Also::Lists)
+    }
+}
+
+/// `needs = [TemplateRenderer, ...]`: the plugin types the item's constructor needs.
+#[derive(Debug, Default)]
+pub(crate) struct Needs(pub Vec<syn::Path>);
+
+impl FromMeta for Needs {
+    fn from_expr(expr: &syn::Expr) -> darling::Result<Self> {
+        paths_of(
+            expr,
+            "`needs` takes the plugin types the item's constructor needs, as `needs = [TemplateRenderer]`",
+            "`needs = [...]` lists plugin traits by path, as `needs = [TemplateRenderer]` (no `dyn`)",
+        )
+        .map(Needs)
+    }
+}
+
+/// The paths of `[A, b::B]`: `not_a_list` when the value is not a list, `not_a_path` at an
+/// element that is not a path.
+fn paths_of(
+    expr: &syn::Expr,
+    not_a_list: &str,
+    not_a_path: &str,
+) -> darling::Result<Vec<syn::Path>> {
+    let syn::Expr::Array(array) = expr else {
+        return Err(darling::Error::custom(not_a_list).with_span(expr));
+    };
+    array
+        .elems
+        .iter()
+        .map(|elem| match elem {
+            syn::Expr::Path(path) if path.qself.is_none() => Ok(path.path.clone()),
+            other => Err(darling::Error::custom(not_a_path).with_span(other)),
+        })
+        .collect()
+}
+
+impl Also {
+    /// The types listed by `also = [...]` (none for the `also` of an impl).
+    pub(crate) fn listed(&self) -> &[syn::Path] {
+        match self {
+            Also::Lists(paths) => paths,
+            Also::Impl => &[],
+        }
+    }
 }
 
 /// The parsed input: arguments plus the impl.
@@ -59,6 +139,10 @@ impl PluginItemInput {
                 "category",
                 "renamed_from",
                 "via",
+                "also",
+                "needs",
+                "lifecycle",
+                "async_lifecycle",
                 "crate",
             ],
             errors,

@@ -2,15 +2,45 @@
 //! type, the config derives `PluginConfig`, the item can be built) is checked by bounds in the
 //! expansion, with `#[diagnostic::on_unimplemented]` messages.
 
-use super::parse::PluginItemInput;
+use super::parse::{Also, PluginItemInput};
+use crate::attrs::path_text;
 use crate::names::name_problem;
 
 pub(crate) fn validate(input: &PluginItemInput, errors: &mut darling::error::Accumulator) {
     let args = &input.args;
+    if let (Some(_), Some(also)) = (&args.via, &args.also) {
+        errors.push(
+            darling::Error::custom(
+                "`also` does not go with `via`: `via` lets a sub-type's item implement the parent \
+                 trait, `also` makes one item serve another plugin type; use one",
+            )
+            .with_span(&also.span()),
+        );
+        return;
+    }
+    if args.lifecycle.is_present() && args.async_lifecycle.is_present() {
+        errors.push(
+            darling::Error::custom(
+                "`lifecycle` and `async_lifecycle` exclude each other: write `lifecycle` for \
+                 `impl Lifecycle` (blocking hooks) or `async_lifecycle` for `impl AsyncLifecycle`",
+            )
+            .with_span(&args.async_lifecycle.span()),
+        );
+    }
     if let Some(via) = &args.via {
         validate_via(input, via, errors);
         return;
     }
+    if let Some(also) = &args.also {
+        match &**also {
+            Also::Impl => {
+                validate_also_impl(input, errors);
+                return;
+            }
+            Also::Lists(listed) => validate_also_list(input, also.span(), listed, errors),
+        }
+    }
+    validate_needs(&args.needs.0, errors);
     if let Some(priority) = &args.priority
         && parse_priority(priority).is_none()
     {
@@ -96,6 +126,9 @@ fn validate_via(
         ("config", args.config.is_some()),
         ("category", args.category.is_some()),
         ("renamed_from", !args.renamed_from.is_empty()),
+        ("needs", !args.needs.0.is_empty()),
+        ("lifecycle", args.lifecycle.is_present()),
+        ("async_lifecycle", args.async_lifecycle.is_present()),
     ];
     for (key, _) in given.iter().filter(|(_, given)| *given) {
         errors.push(
@@ -111,6 +144,107 @@ fn validate_via(
         errors.push(
             darling::Error::custom("`via` goes on `impl ParentTrait for Type`")
                 .with_span(&input.original.self_ty),
+        );
+    }
+}
+
+/// `needs = [...]`: each type once.
+fn validate_needs(needs: &[syn::Path], errors: &mut darling::error::Accumulator) {
+    let mut seen = Vec::new();
+    for path in needs {
+        let text = path_text(path);
+        if seen.contains(&text) {
+            errors.push(
+                darling::Error::custom(format!("`{text}` is listed twice in `needs`"))
+                    .with_span(path),
+            );
+        }
+        seen.push(text);
+    }
+}
+
+/// `also = [...]`: something listed, each type once, none of them the impl's own trait.
+fn validate_also_list(
+    input: &PluginItemInput,
+    span: proc_macro2::Span,
+    listed: &[syn::Path],
+    errors: &mut darling::error::Accumulator,
+) {
+    if listed.is_empty() {
+        errors.push(
+            darling::Error::custom(
+                "`also = []` lists no plugin type; name the other types this item serves, or \
+                 remove `also`",
+            )
+            .with_span(&span),
+        );
+    }
+    let own = input
+        .original
+        .trait_
+        .as_ref()
+        .map(|(_, path, _)| path_text(path));
+    let mut seen = Vec::new();
+    for path in listed {
+        let text = path_text(path);
+        if own.as_deref() == Some(text.as_str()) {
+            errors.push(
+                darling::Error::custom(format!(
+                    "`{text}` is this impl's own trait, which the item serves already; `also` \
+                     lists the other plugin types"
+                ))
+                .with_span(path),
+            );
+        } else if seen.contains(&text) {
+            errors.push(
+                darling::Error::custom(format!("`{text}` is listed twice in `also`"))
+                    .with_span(path),
+            );
+        }
+        seen.push(text);
+    }
+}
+
+/// `also` on `impl Other for Item` registers nothing: the item's name, priority and the rest
+/// are given where it is registered. Only its `config` may be repeated (and is checked).
+fn validate_also_impl(input: &PluginItemInput, errors: &mut darling::error::Accumulator) {
+    let args = &input.args;
+    let given = [
+        ("name", args.name.is_some()),
+        ("description", args.description.is_some()),
+        ("priority", args.priority.is_some()),
+        ("category", args.category.is_some()),
+        ("renamed_from", !args.renamed_from.is_empty()),
+        ("needs", !args.needs.0.is_empty()),
+        ("lifecycle", args.lifecycle.is_present()),
+        ("async_lifecycle", args.async_lifecycle.is_present()),
+    ];
+    for (key, _) in given.iter().filter(|(_, given)| *given) {
+        errors.push(
+            darling::Error::custom(format!(
+                "`{key}` does not go with `also`: this impl is one more extension point of an \
+                 item registered on another impl; give `{key}` on that `#[plugin_item(name = \"...\", \
+                 also = [...])]`"
+            ))
+            .with_span(&input.args_span),
+        );
+    }
+    match &input.original.trait_ {
+        None => errors.push(
+            darling::Error::custom("`also` goes on `impl OtherTrait for Type`")
+                .with_span(&input.original.self_ty),
+        ),
+        Some((Some(bang), _, _)) => errors.push(
+            darling::Error::custom("a negative impl cannot serve a plugin type").with_span(bang),
+        ),
+        Some(_) => {}
+    }
+    if !input.original.generics.params.is_empty() {
+        errors.push(
+            darling::Error::custom(
+                "a generic impl cannot serve a plugin type: the registry builds one concrete type",
+            )
+            .with_span(&input.original.generics),
         );
     }
 }

@@ -118,6 +118,8 @@ pub enum LoadState {
     Failed(String),
     /// Its item's code is gone.
     Orphaned,
+    /// DISABLED, of an item with start and stop hooks: built and started only when enabled.
+    NotStarted,
 }
 
 /// How many instances of one type are in each state.
@@ -190,7 +192,10 @@ impl Plugins {
                 Status::Reserved => count.reserved += 1,
                 Status::Disabled => count.disabled += 1,
             }
-            if !matches!(entry.state, EntryState::Loaded { .. }) {
+            if !matches!(
+                entry.state,
+                EntryState::Loaded { .. } | EntryState::NotStarted
+            ) {
                 count.failing += 1;
             }
         }
@@ -221,7 +226,11 @@ fn matches(query: &InstanceQuery, needle: Option<&str>, entry: &Entry) -> bool {
         .is_some_and(|key| *key != meta.item.type_key)
         || query.item.as_ref().is_some_and(|key| *key != meta.item)
         || query.status.is_some_and(|status| status != meta.status)
-        || query.problems_only && matches!(entry.state, EntryState::Loaded { .. })
+        || query.problems_only
+            && matches!(
+                entry.state,
+                EntryState::Loaded { .. } | EntryState::NotStarted
+            )
     {
         return false;
     }
@@ -246,6 +255,7 @@ fn summary(snapshot: &Snapshot, entry: &Entry) -> InstanceSummary {
         EntryState::Loaded { .. } => LoadState::Loaded,
         EntryState::Failed(reason) => LoadState::Failed(reason.clone()),
         EntryState::Orphaned => LoadState::Orphaned,
+        EntryState::NotStarted => LoadState::NotStarted,
     };
     InstanceSummary {
         meta: entry.meta.clone(),

@@ -6,6 +6,7 @@
 //! snapshot before it returns, constructing only the instances whose config changed.
 
 mod health;
+pub(crate) mod lifecycle;
 mod listing;
 mod lookup;
 mod snapshot;
@@ -38,7 +39,7 @@ use crate::instance::{
 };
 use crate::keys::ItemKey;
 use crate::keys::{InstanceId, Status};
-use crate::registration::{ItemInfo, Plugin, PluginType};
+use crate::registration::{ItemInfo, Plugin, PluginType, TypeInfo};
 use crate::registry::Registry;
 use crate::select::Selector;
 use crate::store::rules::{self, BulkEdit, InstanceChange};
@@ -52,6 +53,8 @@ pub struct Plugins {
     inner: Arc<Inner>,
     /// Who this handle's writes are audited as.
     actor: Arc<str>,
+    /// Writes disable or delete instances others need ([`Plugins::forced`]).
+    force: bool,
 }
 
 struct Inner {
@@ -74,6 +77,10 @@ struct Inner {
     store_health: Mutex<StoreHealth>,
     /// Stops the watcher thread when the last handle goes.
     watcher: OnceLock<watch::Watcher>,
+    /// Stops retired instances of items with start and stop hooks.
+    stopper: lifecycle::Stopper,
+    /// Set by [`Plugins::shutdown`]: nothing is started or served any more.
+    shut_down: AtomicBool,
 }
 
 impl std::fmt::Debug for Plugins {
@@ -244,7 +251,10 @@ impl PluginsBuilder {
             health: health::Health::new(self.clock),
             store_health: Mutex::new(StoreHealth::new()),
             watcher: OnceLock::new(),
+            stopper: lifecycle::Stopper::default(),
+            shut_down: AtomicBool::new(false),
         });
+        lifecycle::remember_runtime();
         inner.reload()?;
         if let Some(bound) = self.watch {
             let watcher = watch::start(&inner, bound / 2).map_err(Error::Watcher)?;
@@ -253,6 +263,7 @@ impl PluginsBuilder {
         Ok(Plugins {
             inner,
             actor: DEFAULT_ACTOR.into(),
+            force: false,
         })
     }
 }
@@ -286,18 +297,27 @@ impl Plugins {
         {
             return Ok(plugin);
         }
-        // Its own type or one of its parents (a sub-type's instance serves its parent type):
-        // compared by `TypeId`, without building keys.
-        let mut lineage = entry
-            .own_type
-            .and_then(|own| self.inner.registry.type_of(own))
-            .map(|ty| ty.info);
-        while let Some(info) = lineage
-            && info.trait_object_id() != wanted
-        {
-            lineage = info.parent();
-        }
-        if lineage.is_none() {
+        // A type its item serves or one of their parents (a sub-type's instance serves its
+        // parent type): compared by `TypeId`, without building keys.
+        let served: Vec<&'static TypeInfo> = match self.inner.registry.item(&entry.meta.item) {
+            Ok(item) => item.serves().collect(),
+            Err(_) => entry
+                .own_type
+                .and_then(|own| self.inner.registry.type_of(own))
+                .map(|ty| ty.info)
+                .into_iter()
+                .collect(),
+        };
+        let in_lineage = |mut info: Option<&'static TypeInfo>| {
+            while let Some(ty) = info {
+                if ty.trait_object_id() == wanted {
+                    return true;
+                }
+                info = ty.parent();
+            }
+            false
+        };
+        if !served.into_iter().any(|ty| in_lineage(Some(ty))) {
             return Err(Error::WrongType {
                 id,
                 instance: entry.meta.name.clone(),
@@ -317,6 +337,12 @@ impl Plugins {
                 .plugin_as(wanted)
                 .and_then(Plugin::from_erased)
                 .ok_or_else(|| Error::NoInstance(T::info().key().to_string())),
+            // Reached only when allowed: a DISABLED instance whose item starts its instances.
+            EntryState::NotStarted => Err(Error::Disabled {
+                id,
+                instance: entry.meta.name.clone(),
+                status: entry.meta.status,
+            }),
             EntryState::Failed(reason) => Err(Error::Unloadable {
                 id,
                 instance: entry.meta.name.clone(),
@@ -329,6 +355,41 @@ impl Plugins {
                 item: entry.meta.item.to_string(),
             }),
         }
+    }
+
+    /// Stops serving and stops every started instance (of items with start and stop hooks),
+    /// dependents before what they depend on, each once.
+    ///
+    /// Lookups fail with [`Error::NoInstance`] from the moment it is called, and changes
+    /// (through this handle or from other processes) are no longer loaded: call it when the
+    /// application is going down. Each instance is stopped as soon as the handles callers
+    /// still hold to it are dropped; when `deadline` passes, the rest are stopped anyway.
+    /// Stop hooks still running `deadline` after that are left running and reported, so it
+    /// returns within twice `deadline`. Dropping the last handle without calling it stops
+    /// nothing and waits for nothing.
+    pub fn shutdown(&self, deadline: Duration) -> ShutdownReport {
+        let drain_until = std::time::Instant::now() + deadline;
+        let lives = {
+            let _one_at_a_time = watch::lock(&self.inner.reloading);
+            self.inner.shut_down.store(true, Ordering::Release);
+            let revision = self.inner.snapshot.load().revision;
+            let current = self
+                .inner
+                .snapshot
+                .swap(Arc::new(Snapshot::empty_at(revision)));
+            let mut lives = self.inner.stopper.take_waiting();
+            lives.extend(current.lives());
+            lives
+        };
+        let mut report = ShutdownReport::default();
+        for (label, how) in lifecycle::stop_all(lives, drain_until, drain_until + deadline) {
+            match how {
+                lifecycle::Stopped::Drained => report.stopped.push(label),
+                lifecycle::Stopped::WhileHeld => report.stopped_while_held.push(label),
+                lifecycle::Stopped::Unfinished => report.unfinished.push(label),
+            }
+        }
+        report
     }
 
     /// The registry this handle serves.
@@ -359,7 +420,7 @@ impl Plugins {
             .entries()
             .filter_map(|entry| {
                 let reason = match &entry.state {
-                    EntryState::Loaded { .. } => return None,
+                    EntryState::Loaded { .. } | EntryState::NotStarted => return None,
                     EntryState::Failed(reason) => reason.clone(),
                     EntryState::Orphaned => "its item's code is gone (orphaned)".to_owned(),
                 };
@@ -392,7 +453,77 @@ impl Plugins {
         Plugins {
             inner: Arc::clone(&self.inner),
             actor: actor.into().into(),
+            force: self.force,
         }
+    }
+
+    /// This handle, writing through the dependency check: disabling or deleting the last
+    /// instance that ACTIVE instances need is done instead of refused with
+    /// [`Error::Required`], and those dependents stop being served (each is a load failure
+    /// naming the need that failed) until something serves what they need again.
+    pub fn forced(&self) -> Plugins {
+        Plugins {
+            force: true,
+            ..self.clone()
+        }
+    }
+
+    /// Refuses to `action` (disable or delete) the instances `leaving` when an ACTIVE
+    /// instance needs a type that only they serve in its scope; unless forced.
+    fn check_still_needed(
+        &self,
+        leaving: &[InstanceId],
+        action: &'static str,
+    ) -> Result<(), Error> {
+        if self.force || !self.inner.registry.has_needs() || leaving.is_empty() {
+            return Ok(());
+        }
+        let snapshot = self.inner.snapshot.load();
+        let leaving: std::collections::HashSet<InstanceId> = leaving.iter().copied().collect();
+        let mut instances: Vec<String> = Vec::new();
+        let mut dependents: Vec<String> = Vec::new();
+        for (id, _) in snapshot.dependents() {
+            let Some(entry) = snapshot.entry(*id) else {
+                continue;
+            };
+            if entry.meta.status != Status::Active || leaving.contains(id) {
+                continue;
+            }
+            let Ok(item) = self.inner.registry.item(&entry.meta.item) else {
+                continue;
+            };
+            for need in item.needs() {
+                let providers =
+                    snapshot.providers_of(entry.meta.scope.as_deref(), need.trait_object_id());
+                if providers.is_empty() || !providers.iter().all(|p| leaving.contains(p)) {
+                    continue;
+                }
+                for provider in providers {
+                    if let Some(provider) = snapshot.entry(provider)
+                        && !instances.contains(&provider.meta.name)
+                    {
+                        instances.push(provider.meta.name.clone());
+                    }
+                }
+                let name = match &entry.meta.scope {
+                    Some(scope) => format!("{} (scope {scope})", entry.meta.name),
+                    None => entry.meta.name.clone(),
+                };
+                if !dependents.contains(&name) {
+                    dependents.push(name);
+                }
+            }
+        }
+        if dependents.is_empty() {
+            return Ok(());
+        }
+        instances.sort();
+        dependents.sort();
+        Err(Error::Required {
+            action,
+            instances,
+            dependents,
+        })
     }
 
     /// Who this handle's writes are audited as.
@@ -473,6 +604,9 @@ impl Plugins {
         expected_version: i64,
         update: InstanceUpdate,
     ) -> Result<InstanceMeta, Error> {
+        if update.status == Some(Status::Disabled) {
+            self.check_still_needed(&[id], "disable")?;
+        }
         let current = match &update.config {
             Some(_) => Some(self.instance(id)?),
             None => None,
@@ -492,6 +626,12 @@ impl Plugins {
         &self,
         updates: Vec<(InstanceId, i64, InstanceUpdate)>,
     ) -> Result<Vec<InstanceMeta>, Error> {
+        let disabled: Vec<InstanceId> = updates
+            .iter()
+            .filter(|(_, _, update)| update.status == Some(Status::Disabled))
+            .map(|(id, ..)| *id)
+            .collect();
+        self.check_still_needed(&disabled, "disable")?;
         let reconfigured: Vec<InstanceId> = updates
             .iter()
             .filter(|(_, _, update)| update.config.is_some())
@@ -578,7 +718,13 @@ impl Plugins {
 
     /// Sets the status of instances in one transaction (every id must exist); returns how
     /// many changed.
+    ///
+    /// Disabling the last instance that ACTIVE instances need is refused with
+    /// [`Error::Required`] unless the handle is [`forced`](Self::forced).
     pub fn set_status(&self, ids: &[InstanceId], status: Status) -> Result<usize, Error> {
+        if status == Status::Disabled {
+            self.check_still_needed(ids, "disable")?;
+        }
         self.bulk_edit(ids, BulkEdit::Status(status))
     }
 
@@ -602,8 +748,11 @@ impl Plugins {
     }
 
     /// Deletes instances in one transaction (every id must exist; otherwise nothing is
-    /// deleted) and reloads once; returns how many were deleted.
+    /// deleted) and reloads once; returns how many were deleted. Deleting the last instance
+    /// that ACTIVE instances need is refused with [`Error::Required`] unless the handle is
+    /// [`forced`](Self::forced).
     pub fn delete_instances(&self, ids: &[InstanceId]) -> Result<usize, Error> {
+        self.check_still_needed(ids, "delete")?;
         let deleted = rules::delete(&*self.inner.store, ids, &self.actor)?;
         if deleted > 0 {
             self.inner.after_write();
@@ -832,6 +981,24 @@ pub struct RefreshStats {
     pub last_rows_read: u64,
 }
 
+/// What [`Plugins::shutdown`] did, instance by instance (`name (id)`), in stop order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// Stopped after every handle to them was dropped.
+    pub stopped: Vec<String>,
+    /// Stopped at the deadline while a caller still held a handle to them.
+    pub stopped_while_held: Vec<String>,
+    /// Whose stop hook had not returned by the deadline.
+    pub unfinished: Vec<String>,
+}
+
+impl ShutdownReport {
+    /// True when every instance stopped cleanly, in time.
+    pub fn is_clean(&self) -> bool {
+        self.stopped_while_held.is_empty() && self.unfinished.is_empty()
+    }
+}
+
 /// Above this share of the instances changed at once (and [`INCREMENTAL_MINIMUM`]), a full
 /// reload is cheaper than reading the changed rows one list at a time. The rules log such a
 /// write as "everything" (`store::rules::too_much_to_list`).
@@ -852,6 +1019,9 @@ impl Inner {
     /// revision, and reloaded in full when it moved.
     fn refresh(&self) -> Result<bool, Error> {
         let _one_at_a_time = watch::lock(&self.reloading);
+        if self.shut_down.load(Ordering::Acquire) {
+            return Ok(false);
+        }
         let current = self.snapshot.load_full();
         let stale = self.stale.load(Ordering::Acquire);
         let incremental = match stale {
@@ -865,38 +1035,50 @@ impl Inner {
         if revision == current.revision && !stale {
             return Ok(false);
         }
-        let next = match incremental {
+        let (next, among) = match incremental {
             Some(changes)
                 if changes.instances.len()
                     <= INCREMENTAL_MINIMUM.max(current.len() / INCREMENTAL_SHARE) =>
             {
                 let records = self.store.instances_by_id(&changes.instances)?;
                 self.count(false, records.len());
-                current.apply(
+                let (next, rebuilt) = current.apply(
                     self.registry,
                     self.keyring.as_ref(),
                     changes.revision,
                     records,
                     &changes.instances,
-                )
+                );
+                let mut among = changes.instances;
+                among.extend(rebuilt);
+                (next, Some(among))
             }
             // The store cannot say, or so much changed that reading everything is cheaper.
             // (`revision` was read before the rows: a write in between is read again later.)
             _ => {
                 let records = self.store.instances()?;
                 self.count(true, records.len());
-                Snapshot::build(
+                let next = Snapshot::build(
                     self.registry,
                     self.keyring.as_ref(),
                     revision,
                     records,
                     &current,
-                )
+                );
+                (next, None)
             }
         };
+        self.publish(&current, next, among.as_deref());
+        Ok(true)
+    }
+
+    /// Swaps `next` in for `current` (the snapshot it was made from), then hands the started
+    /// instances `next` no longer holds to the stopper: they stop once their handles drop.
+    fn publish(&self, current: &Snapshot, next: Snapshot, among: Option<&[InstanceId]>) {
+        let retired = current.retired(&next, among);
         self.snapshot.store(Arc::new(next));
         self.stale.store(false, Ordering::Release);
-        Ok(true)
+        self.stopper.retire(retired);
     }
 
     fn count(&self, full: bool, rows: usize) {
@@ -931,7 +1113,7 @@ impl Inner {
         let revision = self.store.revision()?;
         let records = self.store.instances()?;
         self.count(true, records.len());
-        let previous = self.snapshot.load();
+        let previous = self.snapshot.load_full();
         let next = Snapshot::build(
             self.registry,
             self.keyring.as_ref(),
@@ -939,8 +1121,7 @@ impl Inner {
             records,
             &previous,
         );
-        self.snapshot.store(Arc::new(next));
-        self.stale.store(false, Ordering::Release);
+        self.publish(&previous, next, None);
         Ok(())
     }
 

@@ -24,7 +24,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::rules::{self, BulkEdit, InstanceChange};
 use super::{AuditQuery, Changed, NameKey, Store, StoreErrorKind, Transaction};
 use crate::__private::{
-    self as private, ErasedPlugin, ItemInfo, ItemParts, LinkedCrate, Location, TypeInfo, TypeParts,
+    self as private, ErasedObject, ErasedPlugin, ItemInfo, ItemParts, LinkedCrate, Location,
+    TypeInfo, TypeParts,
 };
 use crate::config::{ConfigSchema, ConfigValues};
 use crate::instance::PriorityChange;
@@ -117,10 +118,17 @@ trait Notifier: Send + Sync {}
 trait Pager: Notifier {}
 trait Invoice: Send + Sync {}
 
-fn not_built(_: InstanceMeta, _: Option<&ConfigValues>) -> Result<ErasedPlugin, PluginError> {
+fn not_built(
+    _: Option<&ConfigValues>,
+    _: &private::Needs<'_>,
+) -> Result<ErasedObject, PluginError> {
     Err(PluginError::new(
         "the conformance suite never builds plugins",
     ))
+}
+
+fn no_view(_: &ErasedObject, _: InstanceMeta) -> Option<ErasedPlugin> {
+    None
 }
 
 fn no_upcast(_: &ErasedPlugin) -> Option<ErasedPlugin> {
@@ -203,6 +211,10 @@ const fn item(name: &'static str, configurable: bool) -> ItemParts {
         plugin_type: notifier,
         config: if configurable { Some(schema) } else { None },
         build: not_built,
+        needs: &[],
+        view: no_view,
+        also: &[],
+        lifecycle: None,
     }
 }
 

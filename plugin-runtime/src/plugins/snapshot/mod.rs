@@ -12,7 +12,7 @@ mod cow;
 mod slot;
 
 use std::any::TypeId;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -20,11 +20,12 @@ use std::time::SystemTime;
 use self::cow::{CowMap, ShardOf};
 pub(super) use self::slot::View;
 use self::slot::{Candidate, TypeSlot};
+use super::lifecycle::{self, Live};
 use crate::config::ConfigValues;
 use crate::crypto::Keyring;
 use crate::instance::{InstanceMeta, InstanceRecord};
 use crate::keys::{InstanceId, Status};
-use crate::registration::{ErasedPlugin, TypeInfo};
+use crate::registration::{ErasedObject, ErasedPlugin, ItemInfo, Needs, TypeInfo};
 use crate::registry::Registry;
 
 /// `bytes` as little-endian words of eight bytes, the last one zero-padded.
@@ -127,9 +128,20 @@ pub(super) struct Snapshot {
     tenants: Tenants,
     /// Every instance, loadable or not.
     instances: Instances,
+    /// The instances whose items need other plugin types, with their depth (see
+    /// [`Registry::depth`]): checked when what they need changes.
+    dependents: Arc<Vec<(InstanceId, usize)>>,
 }
 
 impl Snapshot {
+    /// A snapshot serving nothing at `revision` (after a shutdown).
+    pub(super) fn empty_at(revision: u64) -> Snapshot {
+        Snapshot {
+            revision,
+            ..Snapshot::default()
+        }
+    }
+
     /// What a lookup of type `type_id` reads in `scope` (`None`: global).
     pub(super) fn view(&self, scope: Option<&str>, type_id: TypeId) -> View<'_> {
         let global = self.global.get(&type_id).map(Arc::as_ref);
@@ -212,22 +224,56 @@ pub(super) struct Entry {
     /// The `TypeId` of its item's plugin type, when that type is linked into this binary.
     pub(super) own_type: Option<TypeId>,
     pub(super) state: EntryState,
+    /// Its item's depth in the dependency graph (0: it needs nothing).
+    depth: usize,
+    /// For an instance that needs something: what each need resolved to when it was built
+    /// (the provider's object address, `None` when unmet), and its sealed config, to build it
+    /// again when they change.
+    providers: Vec<Option<usize>>,
+    sealed_config: Option<Vec<u8>>,
 }
 
 pub(super) enum EntryState {
     Loaded {
-        /// The plugin viewed as each type of its lineage: its own type first, then each
-        /// parent type (trait upcasts of the one constructed object).
+        /// The one constructed object, which every view shares.
+        object: ErasedObject,
+        /// The object viewed as each type it serves: its own type first, then each parent
+        /// type, then each `also` type and its parents (trait objects of the one object).
         views: Vec<(TypeId, ErasedPlugin)>,
         /// The sealed config it was built from: a change of status or priority re-labels the
         /// plugin instead of constructing it again.
         built_from: Option<Vec<u8>>,
+        /// The started instance, for an item with start and stop hooks.
+        live: Option<Arc<Live>>,
     },
+    /// A DISABLED instance of an item with start and stop hooks: neither built nor started
+    /// until it is enabled.
+    NotStarted,
     Failed(String),
     Orphaned,
 }
 
 impl Entry {
+    /// The address of its built object, when it loads.
+    fn object_address(&self) -> Option<usize> {
+        match &self.state {
+            EntryState::Loaded { object, .. } => Some(Arc::as_ptr(object).cast::<()>() as usize),
+            _ => None,
+        }
+    }
+
+    /// Its row, as far as building it again needs one (a dependent whose providers changed).
+    fn record(&self) -> InstanceRecord {
+        InstanceRecord {
+            meta: self.meta.clone(),
+            description: self.description.clone(),
+            sealed_config: self.sealed_config.clone(),
+            orphaned: matches!(self.state, EntryState::Orphaned),
+            created_at: self.updated_at,
+            updated_at: self.updated_at,
+        }
+    }
+
     /// The plugin viewed as type `type_id`, when it loads and that type is in its lineage.
     pub(super) fn plugin_as(&self, type_id: TypeId) -> Option<&ErasedPlugin> {
         match &self.state {
@@ -256,9 +302,12 @@ impl Entry {
 /// A slot's key while a snapshot is being made: its tenant (`None`: global) and its type.
 type SlotKey = (Option<Arc<str>>, TypeId);
 
+/// A slot as a change leaves it (`None`: no candidate left).
+type SlotEdit = Option<Arc<TypeSlot>>;
+
 impl Snapshot {
     /// The snapshot of every instance (a cold start, or a process too far behind), reusing
-    /// `previous`'s plugins where a row's config and item did not change.
+    /// `previous`'s plugins where a row's config and item (and what it needs) did not change.
     pub(super) fn build(
         registry: &Registry,
         keyring: Option<&Keyring>,
@@ -266,37 +315,21 @@ impl Snapshot {
         records: Vec<InstanceRecord>,
         previous: &Snapshot,
     ) -> Snapshot {
-        let entries: Vec<(InstanceId, Option<Arc<Entry>>)> = records
-            .into_iter()
-            .map(|record| {
-                let entry = load(registry, keyring, record, |id| previous.entry_arc_of(id));
-                (entry.meta.id, Some(entry))
-            })
-            .collect();
-        let mut slots: HashMap<SlotKey, Vec<Candidate>> = HashMap::new();
-        for (_, entry) in &entries {
-            let Some(entry) = entry else { continue };
-            for (scope, type_id, plugin) in entry.placements() {
-                slots
-                    .entry((scope.map(Arc::from), type_id))
-                    .or_default()
-                    .push(candidate(entry, plugin));
-            }
-        }
-        let empty = Snapshot::default();
-        let slots = slots
-            .into_iter()
-            .map(|(key, candidates)| {
-                let relabel = relabel_of(registry, key.1);
-                (key, TypeSlot::of(candidates, relabel))
-            })
-            .collect();
-        empty.with(revision, entries, slots)
+        let loader = Loader {
+            registry,
+            keyring,
+            previous,
+        };
+        Snapshot::default()
+            .patched(&loader, revision, records, &[])
+            .0
     }
 
     /// This snapshot after `changed` rows were written and the instances `ids` (every id the
     /// change log named) were read: an id with no row among `changed` was deleted. Only the
-    /// slots the changed instances were or are in are rebuilt; everything else is shared.
+    /// slots the changed instances were or are in are rebuilt, and the instances that need
+    /// one whose selection changed; everything else is shared. Also returns the ids of those
+    /// dependents (rebuilt though the change did not name them).
     pub(super) fn apply(
         &self,
         registry: &Registry,
@@ -304,47 +337,145 @@ impl Snapshot {
         revision: u64,
         changed: Vec<InstanceRecord>,
         ids: &[InstanceId],
-    ) -> Snapshot {
-        let mut gone: HashSet<InstanceId> = ids.iter().copied().collect();
-        gone.extend(changed.iter().map(|record| record.meta.id));
-        // The slots the changed instances were in, to take them out.
-        let mut touched: HashSet<SlotKey> = HashSet::new();
-        for id in &gone {
-            if let Some(entry) = self.entry(*id) {
-                for (scope, type_id, _) in entry.placements() {
-                    touched.insert((scope.map(Arc::from), type_id));
+    ) -> (Snapshot, Vec<InstanceId>) {
+        let loader = Loader {
+            registry,
+            keyring,
+            previous: self,
+        };
+        self.patched(&loader, revision, changed, ids)
+    }
+
+    /// This snapshot with `records` loaded and the instances of `named` without a record
+    /// deleted, depth by depth of the dependency graph: an instance is built after the
+    /// instances it needs, from the slots as they are after them. Before each depth, the
+    /// instances of that depth that need something whose selection changed are rebuilt too.
+    fn patched(
+        &self,
+        loader: &Loader<'_>,
+        revision: u64,
+        records: Vec<InstanceRecord>,
+        named: &[InstanceId],
+    ) -> (Snapshot, Vec<InstanceId>) {
+        let registry = loader.registry;
+        let mut handled: HashSet<InstanceId> = named.iter().copied().collect();
+        handled.extend(records.iter().map(|record| record.meta.id));
+        let mut deleted: HashSet<InstanceId> = named.iter().copied().collect();
+        for record in &records {
+            deleted.remove(&record.meta.id);
+        }
+        let mut work: BTreeMap<usize, Vec<InstanceRecord>> = BTreeMap::new();
+        for record in records {
+            let depth = registry.depth(&record.meta.item);
+            work.entry(depth).or_default().push(record);
+        }
+        let deepest = work.keys().next_back().copied().unwrap_or(0).max(
+            self.dependents
+                .iter()
+                .map(|(_, depth)| *depth)
+                .max()
+                .unwrap_or(0),
+        );
+        let mut state = Patch {
+            base: self,
+            slots: HashMap::new(),
+            entries: HashMap::new(),
+        };
+        let mut rebuilt = Vec::new();
+        for depth in 0..=deepest {
+            let mut batch = work.remove(&depth).unwrap_or_default();
+            let mut gone: HashSet<InstanceId> = batch.iter().map(|r| r.meta.id).collect();
+            if depth == 0 {
+                gone.extend(deleted.iter().copied());
+            }
+            if depth > 0 && !state.slots.is_empty() {
+                for (id, _) in self.dependents.iter().filter(|(_, d)| *d == depth) {
+                    if handled.contains(id) {
+                        continue;
+                    }
+                    let Some(entry) = state.entry(*id) else {
+                        continue;
+                    };
+                    if state.providers_changed(registry, entry) {
+                        rebuilt.push(*id);
+                        handled.insert(*id);
+                        gone.insert(*id);
+                        batch.push(entry.record());
+                    }
                 }
             }
-        }
-        // The new entries, and the slots they go in.
-        let mut edits: Vec<(InstanceId, Option<Arc<Entry>>)> =
-            gone.iter().map(|id| (*id, None)).collect();
-        let mut added: HashMap<SlotKey, Vec<Candidate>> = HashMap::new();
-        for record in changed {
-            let entry = load(registry, keyring, record, |id| self.entry_arc_of(id));
-            for (scope, type_id, plugin) in entry.placements() {
-                let key = (scope.map(Arc::from), type_id);
-                touched.insert(key.clone());
-                added
-                    .entry(key)
-                    .or_default()
-                    .push(candidate(&entry, plugin));
+            if gone.is_empty() {
+                continue;
             }
-            edits.push((entry.meta.id, Some(entry)));
+            state.replace(loader, batch, &gone, depth == 0, &deleted);
         }
-        let slots = touched
+        let Patch { slots, entries, .. } = state;
+        let next = self.with(
+            revision,
+            entries.into_iter().collect(),
+            slots.into_iter().collect(),
+        );
+        (next, rebuilt)
+    }
+
+    /// The started instances of this snapshot that `next` no longer holds (replaced,
+    /// disabled, deleted, orphaned): what to stop once they are drained. `among` limits the
+    /// search to the instances a change named (`None`: all, after a full reload).
+    pub(super) fn retired(&self, next: &Snapshot, among: Option<&[InstanceId]>) -> Vec<Arc<Live>> {
+        let live = |entry: &Entry| match &entry.state {
+            EntryState::Loaded {
+                live: Some(live), ..
+            } => Some(Arc::clone(live)),
+            _ => None,
+        };
+        let retired = |entry: &Entry| {
+            let old = live(entry)?;
+            let kept = next
+                .entry(entry.meta.id)
+                .and_then(live)
+                .is_some_and(|new| Arc::ptr_eq(&new, &old));
+            (!kept).then_some(old)
+        };
+        match among {
+            Some(ids) => ids
+                .iter()
+                .filter_map(|id| self.entry(*id))
+                .filter_map(retired)
+                .collect(),
+            None => self.entries().filter_map(retired).collect(),
+        }
+    }
+
+    /// The instances whose items need other types, with their depth.
+    pub(super) fn dependents(&self) -> &[(InstanceId, usize)] {
+        &self.dependents
+    }
+
+    /// The ids of the instances a lookup of `type_id` in `scope` chooses among (ACTIVE and
+    /// RESERVED, the scope's own and the global ones): what can meet a need there.
+    pub(super) fn providers_of(&self, scope: Option<&str>, type_id: TypeId) -> Vec<InstanceId> {
+        let view = self.view(scope, type_id);
+        [view.own, view.fallback]
             .into_iter()
-            .map(|key| {
-                let relabel = relabel_of(registry, key.1);
-                let added = added.remove(&key).unwrap_or_default();
-                let slot = match self.slot(&key) {
-                    Some(current) => current.edited(&gone, added, relabel),
-                    None => TypeSlot::of(added, relabel),
-                };
-                (key, slot)
+            .flatten()
+            .flat_map(|slot| slot.metas.iter().map(|meta| meta.id))
+            .collect()
+    }
+
+    /// Every started instance, in stop order: the deepest dependents first, what nothing
+    /// needs last (for shutdown).
+    pub(super) fn lives(&self) -> Vec<Arc<Live>> {
+        let mut lives: Vec<(usize, Arc<Live>)> = self
+            .entries()
+            .filter_map(|entry| match &entry.state {
+                EntryState::Loaded {
+                    live: Some(live), ..
+                } => Some((entry.depth, Arc::clone(live))),
+                _ => None,
             })
             .collect();
-        self.with(revision, edits, slots)
+        lives.sort_by_key(|(depth, _)| std::cmp::Reverse(*depth));
+        lives.into_iter().map(|(_, live)| live).collect()
     }
 
     /// The slot at `key`.
@@ -367,15 +498,15 @@ impl Snapshot {
         &self,
         revision: u64,
         entries: Vec<(InstanceId, Option<Arc<Entry>>)>,
-        slots: Vec<(SlotKey, Option<TypeSlot>)>,
+        slots: Vec<(SlotKey, SlotEdit)>,
     ) -> Snapshot {
         let mut global = self.global.clone();
-        let mut per_tenant: HashMap<Arc<str>, Vec<(TypeId, Option<TypeSlot>)>> = HashMap::new();
+        let mut per_tenant: HashMap<Arc<str>, Vec<(TypeId, SlotEdit)>> = HashMap::new();
         for ((tenant, type_id), slot) in slots {
             match tenant {
                 None => match slot {
                     Some(slot) => {
-                        global.insert(type_id, Arc::new(slot));
+                        global.insert(type_id, slot);
                     }
                     None => {
                         global.remove(&type_id);
@@ -395,7 +526,7 @@ impl Snapshot {
                 for (type_id, slot) in changes {
                     match slot {
                         Some(slot) => {
-                            types.insert(type_id, Arc::new(slot));
+                            types.insert(type_id, slot);
                         }
                         None => {
                             types.remove(&type_id);
@@ -406,13 +537,196 @@ impl Snapshot {
                 (tenant, value)
             })
             .collect();
+        let dependents = self.dependents_after(&entries);
         Snapshot {
             revision,
             global,
             tenants: self.tenants.edited(tenant_edits),
             instances: self.instances.edited(entries),
+            dependents,
         }
     }
+
+    /// [`Snapshot::dependents`] after these entries are set or removed: shared when none of
+    /// them is or was a dependent.
+    fn dependents_after(
+        &self,
+        entries: &[(InstanceId, Option<Arc<Entry>>)],
+    ) -> Arc<Vec<(InstanceId, usize)>> {
+        let touches = |(id, entry): &(InstanceId, Option<Arc<Entry>>)| {
+            entry.as_ref().is_some_and(|entry| entry.depth > 0)
+                || self.dependents.iter().any(|(dependent, _)| dependent == id)
+        };
+        if !entries.iter().any(touches) {
+            return Arc::clone(&self.dependents);
+        }
+        let edited: HashMap<InstanceId, Option<usize>> = entries
+            .iter()
+            .map(|(id, entry)| (*id, entry.as_ref().map(|entry| entry.depth)))
+            .collect();
+        let mut dependents: Vec<(InstanceId, usize)> = self
+            .dependents
+            .iter()
+            .filter(|(id, _)| !edited.contains_key(id))
+            .copied()
+            .collect();
+        dependents.extend(edited.into_iter().filter_map(|(id, depth)| match depth {
+            Some(depth) if depth > 0 => Some((id, depth)),
+            _ => None,
+        }));
+        dependents.sort_unstable();
+        Arc::new(dependents)
+    }
+}
+
+/// What loading a record reads besides the record: the registry, the key, and the
+/// snapshot whose plugins may be reused.
+struct Loader<'a> {
+    registry: &'a Registry,
+    keyring: Option<&'a Keyring>,
+    previous: &'a Snapshot,
+}
+
+/// A snapshot being patched: the slots and entries replaced so far, over `base`.
+struct Patch<'a> {
+    base: &'a Snapshot,
+    slots: HashMap<SlotKey, SlotEdit>,
+    entries: HashMap<InstanceId, Option<Arc<Entry>>>,
+}
+
+impl Patch<'_> {
+    /// The slot at `key` as patched so far.
+    fn slot(&self, key: &SlotKey) -> Option<&TypeSlot> {
+        match self.slots.get(key) {
+            Some(patched) => patched.as_deref(),
+            None => self.base.slot(key),
+        }
+    }
+
+    /// The entry of `id` as patched so far.
+    fn entry(&self, id: InstanceId) -> Option<&Entry> {
+        match self.entries.get(&id) {
+            Some(patched) => patched.as_deref(),
+            None => self.base.entry(id),
+        }
+    }
+
+    /// What `scoped(scope).get` of `type_id` selects as patched so far, and the address of
+    /// the selected instance's object (what tells a rebuilt provider from a re-labelled one).
+    fn resolve(&self, scope: Option<&str>, type_id: TypeId) -> Option<(ErasedPlugin, usize)> {
+        let global = self.slot(&(None, type_id));
+        let view = match scope {
+            None => View {
+                own: global,
+                fallback: None,
+            },
+            Some(scope) => View {
+                own: self.slot(&(Some(Arc::from(scope)), type_id)),
+                fallback: global,
+            },
+        };
+        let plugin = view.first()?;
+        let meta = view.first_meta()?;
+        let object = self.entry(meta.id)?.object_address()?;
+        Some((Arc::clone(plugin), object))
+    }
+
+    /// Whether what `entry` needs resolves, as patched so far, to other instances than the
+    /// ones it was built with.
+    fn providers_changed(&self, registry: &Registry, entry: &Entry) -> bool {
+        if matches!(entry.state, EntryState::Orphaned) {
+            return false;
+        }
+        let Ok(item) = registry.item(&entry.meta.item) else {
+            return false;
+        };
+        let now = resolve_needs(item, entry.meta.scope.as_deref(), |scope, type_id| {
+            self.resolve(scope, type_id)
+        });
+        now.iter()
+            .map(|need| need.object)
+            .ne(entry.providers.iter().copied())
+    }
+
+    /// Loads `batch`, taking the instances of `gone` (the batch's, and at the first depth
+    /// the deleted ones) out of the slots they were in and putting the new entries in theirs.
+    fn replace(
+        &mut self,
+        loader: &Loader<'_>,
+        batch: Vec<InstanceRecord>,
+        gone: &HashSet<InstanceId>,
+        first: bool,
+        deleted: &HashSet<InstanceId>,
+    ) {
+        let mut touched: HashSet<SlotKey> = HashSet::new();
+        for id in gone {
+            if let Some(entry) = self.entry(*id) {
+                for (scope, type_id, _) in entry.placements() {
+                    touched.insert((scope.map(Arc::from), type_id));
+                }
+            }
+        }
+        if first {
+            for id in deleted {
+                self.entries.insert(*id, None);
+            }
+        }
+        let mut added: HashMap<SlotKey, Vec<Candidate>> = HashMap::new();
+        let mut loaded = Vec::with_capacity(batch.len());
+        for record in batch {
+            let entry = load(loader, record, |scope, type_id| {
+                self.resolve(scope, type_id)
+            });
+            for (scope, type_id, plugin) in entry.placements() {
+                let key = (scope.map(Arc::from), type_id);
+                touched.insert(key.clone());
+                added
+                    .entry(key)
+                    .or_default()
+                    .push(candidate(&entry, plugin));
+            }
+            loaded.push(entry);
+        }
+        for entry in loaded {
+            self.entries.insert(entry.meta.id, Some(entry));
+        }
+        for key in touched {
+            let relabel = relabel_of(loader.registry, key.1);
+            let added = added.remove(&key).unwrap_or_default();
+            let slot = match self.slot(&key) {
+                Some(current) => current.edited(gone, added, relabel),
+                None => TypeSlot::of(added, relabel),
+            };
+            self.slots.insert(key, slot.map(Arc::new));
+        }
+    }
+}
+
+/// One need of an instance, resolved: the plugin it is given and its object's address.
+struct Resolved {
+    type_id: TypeId,
+    name: &'static str,
+    plugin: Option<ErasedPlugin>,
+    object: Option<usize>,
+}
+
+/// What `item`'s needs resolve to in `scope`.
+fn resolve_needs(
+    item: &'static ItemInfo,
+    scope: Option<&str>,
+    resolve: impl Fn(Option<&str>, TypeId) -> Option<(ErasedPlugin, usize)>,
+) -> Vec<Resolved> {
+    item.needs()
+        .map(|need| {
+            let found = resolve(scope, need.trait_object_id());
+            Resolved {
+                type_id: need.trait_object_id(),
+                name: need.name(),
+                object: found.as_ref().map(|(_, object)| *object),
+                plugin: found.map(|(plugin, _)| plugin),
+            }
+        })
+        .collect()
 }
 
 fn candidate(entry: &Entry, plugin: &ErasedPlugin) -> Candidate {
@@ -438,20 +752,30 @@ fn relabel_of(
 /// previous entry when its config and item did not change (re-labelled when its metadata
 /// did), or why it does not load.
 fn load(
-    registry: &Registry,
-    keyring: Option<&Keyring>,
+    loader: &Loader<'_>,
     record: InstanceRecord,
-    previous: impl Fn(InstanceId) -> Option<Arc<Entry>>,
+    resolve: impl Fn(Option<&str>, TypeId) -> Option<(ErasedPlugin, usize)>,
 ) -> Arc<Entry> {
+    let registry = loader.registry;
     let own = registry
         .type_by_key(&record.meta.item.type_key)
         .map(|ty| ty.info);
+    let depth = registry.depth(&record.meta.item);
+    let needs = match registry.item(&record.meta.item) {
+        Ok(item) if depth > 0 && !record.orphaned => {
+            resolve_needs(item, record.meta.scope.as_deref(), resolve)
+        }
+        _ => Vec::new(),
+    };
+    let providers: Vec<Option<usize>> = needs.iter().map(|need| need.object).collect();
+    let previous = loader.previous.entry_arc_of(record.meta.id);
     let state = load_state(
-        registry,
-        keyring,
+        loader,
         &record,
-        previous(record.meta.id).as_deref(),
+        previous.as_deref(),
         own,
+        &needs,
+        &providers,
     );
     if let EntryState::Failed(reason) = &state {
         tracing::warn!(
@@ -464,66 +788,130 @@ fn load(
     }
     Arc::new(Entry {
         own_type: own.map(TypeInfo::trait_object_id),
+        sealed_config: if depth > 0 {
+            record.sealed_config.clone()
+        } else {
+            None
+        },
         meta: record.meta,
         description: record.description,
         updated_at: record.updated_at,
         state,
+        depth,
+        providers,
     })
 }
 
 fn load_state(
-    registry: &Registry,
-    keyring: Option<&Keyring>,
+    loader: &Loader<'_>,
     record: &InstanceRecord,
     previous: Option<&Entry>,
     own: Option<&'static TypeInfo>,
+    needs: &[Resolved],
+    providers: &[Option<usize>],
 ) -> EntryState {
-    let (item, own) = match (registry.item(&record.meta.item), own) {
-        (Ok(item), Some(own)) if !record.orphaned => (item, own),
+    let item = match (loader.registry.item(&record.meta.item), own) {
+        (Ok(item), Some(_)) if !record.orphaned => item,
         _ => return EntryState::Orphaned,
     };
+    let hooks = item.lifecycle().copied();
+    if hooks.is_some() && record.meta.status == Status::Disabled {
+        return EntryState::NotStarted;
+    }
+    if let Some(unmet) = needs.iter().find(|need| need.plugin.is_none()) {
+        let place = match &record.meta.scope {
+            Some(scope) => format!("in scope `{scope}` or global"),
+            None => "global".to_owned(),
+        };
+        return EntryState::Failed(format!(
+            "needs `{}`: no ACTIVE or RESERVED instance {place}",
+            unmet.name
+        ));
+    }
     if let Some(Entry {
         meta,
-        state: EntryState::Loaded { views, built_from },
+        state:
+            EntryState::Loaded {
+                object,
+                views,
+                built_from,
+                live,
+            },
+        providers: built_with,
         ..
     }) = previous
         && *built_from == record.sealed_config
         && meta.item == record.meta.item
-        && let Some((_, plugin)) = views.first()
+        && built_with == providers
     {
-        let plugin = if *meta == record.meta {
-            Arc::clone(plugin)
+        // The same object, re-labelled when its status or priority changed.
+        let views = if *meta == record.meta {
+            views.clone()
         } else {
-            (own.relabel())(plugin, record.meta.clone())
+            views_of(item, object, &record.meta)
         };
         return EntryState::Loaded {
-            views: lineage(own, plugin),
+            object: Arc::clone(object),
+            views,
             built_from: built_from.clone(),
+            live: live.clone(),
         };
     }
-    let values = match open_config(keyring, record) {
+    let values = match open_config(loader.keyring, record) {
         Ok(values) => values,
         Err(reason) => return EntryState::Failed(reason),
     };
-    match item.build(record.meta.clone(), values.as_ref()) {
-        Ok(plugin) => EntryState::Loaded {
-            views: lineage(own, plugin),
-            built_from: record.sealed_config.clone(),
-        },
-        Err(err) => EntryState::Failed(err.report()),
+    let resolved: Vec<(TypeId, ErasedPlugin)> = needs
+        .iter()
+        .filter_map(|need| Some((need.type_id, Arc::clone(need.plugin.as_ref()?))))
+        .collect();
+    let key = record.meta.item.to_string();
+    let given = if resolved.is_empty() {
+        Needs::none()
+    } else {
+        Needs::new(&key, &resolved)
+    };
+    let object = match item.build(values.as_ref(), &given) {
+        Ok(object) => object,
+        Err(err) => return EntryState::Failed(err.report()),
+    };
+    // Started before any snapshot holds it: readers never get a plugin that has not started.
+    let live = match hooks.map(|hooks| lifecycle::start(hooks, &object, &record.meta)) {
+        None => None,
+        Some(Ok(live)) => Some(live),
+        Some(Err(reason)) => return EntryState::Failed(reason),
+    };
+    EntryState::Loaded {
+        views: views_of(item, &object, &record.meta),
+        object,
+        built_from: record.sealed_config.clone(),
+        live,
     }
 }
 
-/// A loaded plugin of type `own` viewed as `own` and each of its parent types.
-fn lineage(own: &'static TypeInfo, plugin: ErasedPlugin) -> Vec<(TypeId, ErasedPlugin)> {
-    let mut views = vec![(own.trait_object_id(), Arc::clone(&plugin))];
-    let (mut info, mut plugin) = (own, plugin);
-    while let Some(link) = info.parent_link() {
-        let Some(upcast) = (link.upcast())(&plugin) else {
-            break;
-        };
-        (info, plugin) = (link.info(), upcast);
-        views.push((info.trait_object_id(), Arc::clone(&plugin)));
+/// A built object viewed as each type its item serves and each of their parent types, each
+/// type once (the first way it is reached wins).
+fn views_of(
+    item: &'static ItemInfo,
+    object: &ErasedObject,
+    meta: &InstanceMeta,
+) -> Vec<(TypeId, ErasedPlugin)> {
+    let mut views: Vec<(TypeId, ErasedPlugin)> = Vec::new();
+    for (served, plugin) in item.views(object, meta) {
+        let (mut info, mut plugin) = (served, plugin);
+        loop {
+            let type_id = info.trait_object_id();
+            if !views.iter().any(|(seen, _)| *seen == type_id) {
+                views.push((type_id, Arc::clone(&plugin)));
+            }
+            let Some(link) = info.parent_link() else {
+                break;
+            };
+            let Some(upcast) = (link.upcast())(&plugin) else {
+                break;
+            };
+            (info, plugin) = (link.info(), upcast);
+        }
     }
     views
 }
