@@ -105,7 +105,8 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// List the instances: type, item, name, scope, status, priority, and whether it loads.
+    /// List the instances: type, item (with its version and category), name, scope, status,
+    /// priority, and whether it loads.
     List {
         /// One JSON array instead of a table.
         #[arg(long)]
@@ -357,6 +358,13 @@ fn sync(
     for action in &report.actions {
         writeln!(out, "{}{action}", if dry_run { "would " } else { "" })?;
     }
+    // What a deployment changed in its plugins' releases: `item ...: version 1.0.0 → 1.1.0`.
+    let prefix = if dry_run { "would record " } else { "" };
+    let contracts = report.contracts_changed.iter().map(ToString::to_string);
+    let versions = report.versions_changed.iter().map(ToString::to_string);
+    for change in contracts.chain(versions) {
+        writeln!(out, "{prefix}{change}")?;
+    }
     writeln!(
         out,
         "types: {} created, {} found, {} updated, {} orphaned, {} deleted; \
@@ -397,11 +405,15 @@ fn list(plugins: &Plugins, json: bool, out: &mut dyn Write) -> Result<ExitCode, 
         LoadState::Failed(reason) => Some(reason.clone()),
         LoadState::Orphaned => Some("its item's code is gone (orphaned)".to_owned()),
     };
+    // What the item says about itself, from this binary's code (none for an orphaned item).
+    let registry = plugins.registry();
+    let item_of = |record: &InstanceSummary| registry.item(&record.meta.item).ok();
     if json {
         let rows: Vec<serde_json::Value> = records
             .iter()
             .map(|record| {
                 let meta = &record.meta;
+                let item = item_of(record);
                 serde_json::json!({
                     "id": meta.id.to_string(),
                     "type": meta.item.type_key.to_string(),
@@ -414,19 +426,30 @@ fn list(plugins: &Plugins, json: bool, out: &mut dyn Write) -> Result<ExitCode, 
                     "description": record.description,
                     "loads": problem(record).is_none(),
                     "error": problem(record),
+                    "item_version": item.map(|item| item.version()),
+                    "item_authors": item.map(|item| item.authors().collect::<Vec<_>>()),
+                    "item_homepage": item.and_then(|item| item.homepage()),
+                    "item_category": item.and_then(|item| item.category()),
+                    "item_hidden": item.map(|item| item.is_hidden()),
+                    "type_version": item.map(|item| item.plugin_type().version()),
                 })
             })
             .collect();
         writeln!(out, "{:#}", serde_json::Value::Array(rows))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let rows: Vec<[String; 7]> = records
+    let rows: Vec<[String; 9]> = records
         .iter()
         .map(|record| {
             let meta = &record.meta;
+            let item = item_of(record);
             [
                 meta.id.to_string(),
                 meta.item.to_string(),
+                item.map_or("-", |item| item.version()).to_owned(),
+                item.and_then(|item| item.category())
+                    .unwrap_or("-")
+                    .to_owned(),
                 meta.name.clone(),
                 meta.scope.clone().unwrap_or_else(|| "-".into()),
                 meta.status.as_str().to_owned(),
@@ -438,7 +461,10 @@ fn list(plugins: &Plugins, json: bool, out: &mut dyn Write) -> Result<ExitCode, 
             ]
         })
         .collect();
-    let header = ["ID", "ITEM", "NAME", "SCOPE", "STATUS", "PRIORITY", "LOADS"].map(String::from);
+    let header = [
+        "ID", "ITEM", "VERSION", "CATEGORY", "NAME", "SCOPE", "STATUS", "PRIORITY", "LOADS",
+    ]
+    .map(String::from);
     let mut widths = header.clone().map(|title| title.chars().count());
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -451,8 +477,8 @@ fn list(plugins: &Plugins, json: bool, out: &mut dyn Write) -> Result<ExitCode, 
             .zip(widths)
             .enumerate()
             .map(|(column, (cell, width))| match column {
-                5 => format!("{cell:>width$}"),
-                6 => cell.clone(),
+                7 => format!("{cell:>width$}"),
+                8 => cell.clone(),
                 _ => format!("{cell:<width$}"),
             })
             .collect();

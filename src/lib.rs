@@ -97,10 +97,17 @@
 //!   and be object-safe; the macro says which method breaks that. It adds `Send + Sync +
 //!   'static` and `PluginItem<dyn Trait>`, which only `#[plugin_item]` implements, so an `impl` of
 //!   the trait without `#[plugin_item]` does not compile. `namespace` defaults to the crate's
-//!   package name, `description` to the doc comment.
+//!   package name, `description` to the doc comment. `version = 2` numbers the trait's
+//!   contract (from 1, the default): raise it when items must follow a change of its methods.
 //! - `#[plugin_item(name = "...")]` goes on `impl Trait for Type`. With `config = Config`, the
 //!   item is built by `FromConfig<Config>` (implemented for you when `Type: From<Config>`);
 //!   without, by `Default` (or your own `FromConfig<NoConfig>`). Both may fail.
+//! - What operators read about an item: `description` (default: the doc comment),
+//!   `category = "cards"` (the admin groups by it), `version = "1.2.0"` and
+//!   `authors = ["Ada <ada@example.com>"]` (default: the `Cargo.toml` of the crate the impl is
+//!   in), `homepage = "https://..."` (an `http(s)://` URL the admin links to) and `hidden` (left
+//!   out of the admin's listings unless asked for; registered, synced and served as any other).
+//!   Sync records them, and reports (and audits) an item whose version changed since.
 //! - `#[derive(PluginConfig)]` makes a typed config: a schema, form parsing with every field's
 //!   error at once, validation, a JSON Schema, and a `Debug` that hides secrets.
 //! - Lookups (`get`, `get_by_id`, `active`, `reserved`) never touch the store: they read a

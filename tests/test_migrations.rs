@@ -6,7 +6,8 @@
 //! that migrates a fresh database, killed with SIGKILL at a spread of moments.
 //!
 //! And a database made before a migration upgrades to it with what it holds: the change log
-//! of a database from before it starts at the revision it had.
+//! of a database from before it starts at the revision it had; the items and types of a
+//! database from before their metadata get it at the next sync, no version change reported.
 
 // Test code: its items are public for the macros to register, not an API to document.
 #![allow(missing_docs)]
@@ -23,8 +24,35 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use plugin_system::InstanceId;
-use plugin_system::store::{Changed, Changes, Store};
+use plugin_system::prelude::*;
+use plugin_system::registry::Registry;
+use plugin_system::store::{Changed, Changes, Store, Transaction};
+use plugin_system::sync::{StoredState, SyncOptions};
 use support::TestDatabase;
+
+/// What the metadata upgrade finds in the database: a type, and an item with every piece of
+/// metadata there is.
+#[plugin_type(name = "courier")]
+pub trait Courier {
+    fn ship(&self) -> String;
+}
+
+#[derive(Default)]
+pub struct Dhl;
+
+#[plugin_item(
+    name = "dhl",
+    category = "parcels",
+    version = "4.0.0",
+    authors = ["Ada Lovelace <ada@example.com>"],
+    homepage = "https://dhl.example/api",
+    hidden
+)]
+impl Courier for Dhl {
+    fn ship(&self) -> String {
+        "dhl".into()
+    }
+}
 
 /// The variable that turns this test binary into the migrating child process.
 const CHILD_URL: &str = "PLUGIN_SYSTEM_TEST_MIGRATE_URL";
@@ -162,7 +190,7 @@ fn killed_while_migrating_the_next_start_completes(fresh: fn() -> Option<TestDat
     child.finish();
     let window = started.elapsed();
     let expected = schema(&reference);
-    assert_eq!(expected.1.len(), 3, "{expected:?}");
+    assert_eq!(expected.1.len(), 4, "{expected:?}");
 
     // What the kills left, for the log: nothing yet, a half-created schema, all of it.
     let (mut nothing, mut partial, mut complete) = (0, 0, 0);
@@ -311,6 +339,129 @@ fn upgraded_the_change_log_starts_at_the_revision_the_database_had(
         "{}: the log runs from there",
         db.backend
     );
+}
+
+/// The migration that added the items' and types' metadata.
+const METADATA_VERSION: &str = "20261203000000";
+
+fn metadata_down(backend: &str) -> &'static str {
+    match backend {
+        "sqlite" => include_str!(
+            "../plugin-diesel/migrations/sqlite/2026-12-03-000000_item_metadata/down.sql"
+        ),
+        "postgres" => include_str!(
+            "../plugin-diesel/migrations/postgres/2026-12-03-000000_item_metadata/down.sql"
+        ),
+        "mysql" => include_str!(
+            "../plugin-diesel/migrations/mysql/2026-12-03-000000_item_metadata/down.sql"
+        ),
+        other => unreachable!("no backend {other}"),
+    }
+}
+
+fn stored_state(store: &dyn Store) -> StoredState {
+    let mut state = None;
+    store
+        .write(&mut |tx: &mut dyn Transaction| {
+            state = Some(tx.stored_state()?);
+            Ok(())
+        })
+        .unwrap();
+    state.unwrap()
+}
+
+fn upgraded_items_and_types_get_their_metadata_at_the_next_sync(
+    fresh: fn() -> Option<TestDatabase>,
+) {
+    let Some(db) = fresh() else {
+        return;
+    };
+    let registry = Registry::linked().unwrap();
+    // A synced database from before the metadata: migrated, synced (the item and its default
+    // instance), then the metadata's migration undone as its down.sql does and its row removed.
+    {
+        let store = plugin_system::database::open(&db.url).unwrap();
+        plugin_system::sync::run(&*store, registry, &SyncOptions::default()).unwrap();
+    }
+    execute(&db, metadata_down(db.backend));
+    execute(
+        &db,
+        &format!("DELETE FROM __diesel_schema_migrations WHERE version = '{METADATA_VERSION}'"),
+    );
+    assert!(!schema(&db).1.contains(METADATA_VERSION), "{}", db.backend);
+
+    let store = plugin_system::database::open(&db.url).unwrap();
+    assert!(schema(&db).1.contains(METADATA_VERSION), "{}", db.backend);
+    let before = stored_state(&*store);
+    let dhl = &before.items[0];
+    assert_eq!(
+        (
+            dhl.key.name.as_str(),
+            dhl.version.as_str(),
+            dhl.authors.len(),
+            dhl.homepage.as_deref(),
+            dhl.hidden,
+            dhl.category.as_deref(),
+        ),
+        ("dhl", "", 0, None, false, Some("parcels")),
+        "{}: what the upgrade gives a row from before it (its category kept)",
+        db.backend
+    );
+    assert_eq!(before.types[0].version, 1, "{}", db.backend);
+    assert_eq!(
+        before.instances.len(),
+        1,
+        "{}: the instance kept",
+        db.backend
+    );
+
+    let report = plugin_system::sync::run(&*store, registry, &SyncOptions::default()).unwrap();
+    assert!(
+        report.versions_changed.is_empty() && report.contracts_changed.is_empty(),
+        "{}: no version recorded is not a change: {:?} {:?}",
+        db.backend,
+        report.versions_changed,
+        report.contracts_changed
+    );
+    assert_eq!(report.items_updated, 1, "{}", db.backend);
+    let after = stored_state(&*store);
+    let dhl = &after.items[0];
+    assert_eq!(
+        (
+            dhl.version.as_str(),
+            dhl.authors.as_slice(),
+            dhl.homepage.as_deref(),
+            dhl.hidden
+        ),
+        (
+            "4.0.0",
+            &["Ada Lovelace <ada@example.com>".to_owned()][..],
+            Some("https://dhl.example/api"),
+            true
+        ),
+        "{}: the next sync records the metadata",
+        db.backend
+    );
+    assert_eq!(after.instances, before.instances, "{}", db.backend);
+    let again = plugin_system::sync::run(&*store, registry, &SyncOptions::default()).unwrap();
+    assert!(again.is_noop(), "{}: {:?}", db.backend, again.actions);
+}
+
+#[test]
+fn sqlite_upgraded_items_and_types_get_their_metadata_at_the_next_sync() {
+    upgraded_items_and_types_get_their_metadata_at_the_next_sync(TestDatabase::sqlite);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_upgraded_items_and_types_get_their_metadata_at_the_next_sync() {
+    upgraded_items_and_types_get_their_metadata_at_the_next_sync(TestDatabase::postgres);
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn mysql_upgraded_items_and_types_get_their_metadata_at_the_next_sync() {
+    upgraded_items_and_types_get_their_metadata_at_the_next_sync(TestDatabase::mysql);
 }
 
 #[test]

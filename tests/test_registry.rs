@@ -59,6 +59,28 @@ fn items_from_two_crates_register_under_the_plugin_crates_type() {
 }
 
 #[test]
+fn an_item_s_version_and_authors_default_to_its_own_crate_s_cargo_toml() {
+    let registry = Registry::linked().unwrap();
+    let greeter = registry.type_of(TypeId::of::<dyn Greeter>()).unwrap();
+    let french = greeter.items[1];
+    // demo-plugins' Cargo.toml: version 0.3.1, two authors (Cargo joins them with `:`).
+    assert_eq!(french.version(), "0.3.1");
+    assert_eq!(
+        french.authors().collect::<Vec<_>>(),
+        ["Ada Lovelace <ada@example.com>", "Grace Hopper"]
+    );
+    assert_eq!(french.homepage(), None);
+    assert!(!french.is_hidden());
+    // This crate's item: this crate's version, and no authors (its Cargo.toml names none).
+    let pirate = greeter.items[2];
+    assert_eq!(pirate.version(), env!("CARGO_PKG_VERSION"));
+    assert_ne!(pirate.version(), french.version());
+    assert_eq!(pirate.authors().count(), 0);
+    // A type's contract is version 1 unless it says otherwise.
+    assert_eq!(greeter.info.version(), 1);
+}
+
+#[test]
 fn lookups_use_the_plugin_crates_items() {
     let plugins = Plugins::builder().build().unwrap();
     let greeter = plugins.get::<dyn Greeter>().unwrap();
@@ -109,6 +131,7 @@ const fn fake_type_parts(name: &'static str) -> TypeParts {
         crate_name: "app",
         location: Location::new("src/fake.rs", 1),
         fingerprint: "0",
+        version: 1,
         type_id: private::type_id_of::<dyn Fake>,
         relabel: private::relabel::<dyn Fake>,
         selector: None,
@@ -135,6 +158,10 @@ const fn fake_item(
         description: "",
         priority: 1,
         category: None,
+        version: "1.0.0",
+        authors: "",
+        homepage: None,
+        hidden: false,
         renamed_from: &[],
         rust_type: "Fake",
         module: "app",

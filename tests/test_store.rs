@@ -42,7 +42,15 @@ impl From<StripeConfig> for Stripe {
 }
 
 /// Configurable: sync creates no instance of it.
-#[plugin_item(name = "stripe", config = StripeConfig, priority = 10)]
+#[plugin_item(
+    name = "stripe",
+    config = StripeConfig,
+    priority = 10,
+    category = "cards",
+    version = "3.2.1",
+    authors = ["Ada Lovelace <ada@example.com>", "Bob"],
+    homepage = "https://stripe.example/docs"
+)]
 impl PaymentGateway for Stripe {
     fn create_payment(&self, amount: u64) -> Result<String, PluginError> {
         Ok(format!("{}:{amount}:{}", self.0.api_key, self.0.currency))
@@ -52,8 +60,9 @@ impl PaymentGateway for Stripe {
 #[derive(Default)]
 pub struct Cash;
 
-/// Config-less: sync creates its default ACTIVE instance.
-#[plugin_item(name = "cash", priority = 50)]
+/// Config-less: sync creates its default ACTIVE instance. Hidden from operators' listings
+/// (and nothing else).
+#[plugin_item(name = "cash", priority = 50, hidden)]
 impl PaymentGateway for Cash {
     fn create_payment(&self, amount: u64) -> Result<String, PluginError> {
         Ok(format!("cash:{amount}"))
@@ -62,7 +71,7 @@ impl PaymentGateway for Cash {
 
 /// A sub-type: card gateways are payment gateways that can also refund. Parent lookups serve
 /// its instances too.
-#[plugin_type(name = "card_gateway", parent = PaymentGateway)]
+#[plugin_type(name = "card_gateway", parent = PaymentGateway, version = 2)]
 pub trait CardGateway: PaymentGateway {
     fn refund(&self, amount: u64) -> String;
 }
@@ -145,7 +154,126 @@ on_every_backend!(
     a_parent_lookup_serves_its_sub_types_instances,
     bulk_creates_and_updates_write_all_in_one_revision_or_nothing,
     the_change_log_cannot_answer_across_a_write_too_large_to_list,
+    the_macros_metadata_is_stored_and_a_new_release_is_reported_from_to,
 );
+
+/// The rows sync wrote, as the store reads them back.
+fn stored_state(store: &dyn Store) -> plugin_system::sync::StoredState {
+    let mut state = None;
+    store
+        .write(&mut |tx: &mut dyn Transaction| {
+            state = Some(tx.stored_state()?);
+            Ok(())
+        })
+        .unwrap();
+    state.unwrap()
+}
+
+/// What the attributes say (and what they default to: this crate's Cargo.toml) is what the
+/// database holds after the start-up sync; a deployment of a new release of one item is
+/// reported and audited as a change from the recorded version to the new one.
+fn the_macros_metadata_is_stored_and_a_new_release_is_reported_from_to(db: &TestDatabase) {
+    let plugins = plugins(db, &Keyring::new(Key::generate()));
+    let store = store(db);
+    let state = stored_state(&*store);
+    let row = |name: &str| {
+        state
+            .items
+            .iter()
+            .find(|item| item.key.name == name)
+            .unwrap_or_else(|| panic!("{}: no {name} row", db.backend))
+    };
+    let stripe = row("stripe");
+    assert_eq!(
+        (
+            stripe.version.as_str(),
+            stripe.authors.clone(),
+            stripe.homepage.as_deref(),
+            stripe.category.as_deref(),
+            stripe.hidden,
+        ),
+        (
+            "3.2.1",
+            vec![
+                "Ada Lovelace <ada@example.com>".to_owned(),
+                "Bob".to_owned()
+            ],
+            Some("https://stripe.example/docs"),
+            Some("cards"),
+            false
+        ),
+        "{}",
+        db.backend
+    );
+    let cash = row("cash");
+    assert_eq!(
+        (
+            cash.version.as_str(),
+            cash.authors.len(),
+            cash.homepage.as_deref(),
+            cash.hidden
+        ),
+        (env!("CARGO_PKG_VERSION"), 0, None, true),
+        "{}: the defaults (this crate's Cargo.toml names no authors), hidden",
+        db.backend
+    );
+    let contract = |name: &str| {
+        state
+            .types
+            .iter()
+            .find(|ty| ty.key.name == name)
+            .map(|ty| ty.version)
+    };
+    assert_eq!(
+        (contract("payment_gateway"), contract("card_gateway")),
+        (Some(1), Some(2)),
+        "{}",
+        db.backend
+    );
+
+    // The next deployment ships stripe 3.3.0.
+    let released: Vec<ItemInfo> = linked()
+        .items()
+        .map(|item| match item.name() {
+            "stripe" => plugin_system::__private::ItemInfo::from_parts(
+                plugin_system::__private::ItemParts {
+                    version: "3.3.0",
+                    ..*item.parts()
+                },
+            ),
+            _ => plugin_system::__private::ItemInfo::from_parts(
+                plugin_system::__private::ItemParts { ..*item.parts() },
+            ),
+        })
+        .collect();
+    let registry = Registry::collect(&[], Vec::leak(released), &[]).unwrap();
+    let report = plugin_system::sync::run(&*store, &registry, &SyncOptions::default()).unwrap();
+    let changes: Vec<String> = report
+        .versions_changed
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        changes,
+        ["item plugin-system:payment_gateway/stripe: version 3.2.1 → 3.3.0"],
+        "{}",
+        db.backend
+    );
+    let audited: Vec<String> = plugins
+        .audit(&AuditQuery::latest(10))
+        .unwrap()
+        .into_iter()
+        .filter(|record| record.entry.action == "version")
+        .map(|record| record.entry.detail)
+        .collect();
+    assert_eq!(audited, changes, "{}: one audit row, from → to", db.backend);
+    let stripe = stored_state(&*store)
+        .items
+        .into_iter()
+        .find(|item| item.key.name == "stripe")
+        .unwrap();
+    assert_eq!(stripe.version, "3.3.0", "{}", db.backend);
+}
 
 fn a_parent_lookup_serves_its_sub_types_instances(db: &TestDatabase) {
     let keyring = Keyring::new(Key::generate());

@@ -13,14 +13,17 @@
 //! ```
 //!
 //! Pages (server-rendered HTML, every value escaped, no script, no front-end build step):
-//! - **types** with their ACTIVE / RESERVED / DISABLED / failing instance counts, searchable
-//!   and paged;
+//! - **types** with their contract version and ACTIVE / RESERVED / DISABLED / failing instance
+//!   counts, searchable and paged;
+//! - **items**: each implementation's version, authors, homepage and description, grouped by
+//!   type and category, searchable and paged; items marked `hidden` only when asked for;
 //! - **instances**: a page of 50 rows (a total, next and previous, sortable columns), filters
 //!   (type, the chosen type's items, status, scope, problems) and search, status and priority
 //!   editable in the list, bulk activate / reserve / disable / priority up / down / delete
 //!   (delete asks first), which instance serves now, and a "loads" column with the reason
 //!   when an instance does not;
-//! - **create** in two steps: find an item (searchable, grouped by type and category), then
+//! - **create** in two steps: find an item (searchable, grouped by type and category, hidden
+//!   items only when asked for), then
 //!   fill the form generated from its config schema, with the errors summed up at the top and
 //!   each beside its field;
 //! - **edit**: the same form; secrets are never sent to the browser (blank keeps them); a
@@ -126,6 +129,7 @@ impl Admin {
             .route("/admin.css", get(view::stylesheet))
             .route("/login", get(pages::login::page).post(pages::login::submit))
             .route("/logout", post(pages::login::logout))
+            .route("/items", get(pages::items::page))
             .route("/instances", get(pages::instances::page))
             .route("/instances/bulk", post(pages::instances::bulk))
             .route("/instances/{id}/quick", post(pages::instances::quick))

@@ -55,6 +55,13 @@ button.danger, .button.danger { background: #b42318; color: #fff; border-color: 
 .badge { display: inline-block; font-size: .78em; padding: 0 .45em; border-radius: 9px; background: #e3e8ef; color: #1d232a; white-space: nowrap; }
 .badge-serving { background: #1e7d32; color: #fff; }
 .badge-category { background: #eef2ff; color: #2f3f86; }
+.url { overflow-wrap: anywhere; }
+table.items-table { table-layout: fixed; }
+table.items-table td { overflow-wrap: anywhere; }
+table.items-table th:nth-child(1) { width: 22%; }
+table.items-table th:nth-child(2) { width: 11%; }
+table.items-table th:nth-child(3) { width: 22%; }
+table.items-table th:nth-child(4) { width: 18%; }
 tr.muted td { color: #7a8591; background: #fafafa; }
 tr.muted td a { color: #62788f; }
 .quick { display: flex; flex-wrap: wrap; gap: .3rem; align-items: center; }
@@ -108,6 +115,7 @@ pub(crate) fn page(
                     @if let Some(user) = user {
                         nav.toolbar aria-label="Admin" {
                             a href=(state.path("/")) { "Types" }
+                            a href=(state.path("/items")) { "Items" }
                             a href=(state.path("/instances")) { "Instances" }
                             a href=(state.path("/new")) { "New instance" }
                             a href=(state.path("/audit")) { "Audit" }

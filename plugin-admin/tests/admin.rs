@@ -17,7 +17,13 @@ use tower::ServiceExt;
 #[tokio::test]
 async fn every_page_needs_a_login_and_every_write_a_csrf_token() {
     let admin = Admin_::new();
-    for path in ["/admin", "/admin/instances", "/admin/new", "/admin/audit"] {
+    for path in [
+        "/admin",
+        "/admin/items",
+        "/admin/instances",
+        "/admin/new",
+        "/admin/audit",
+    ] {
         let reply = admin.get(path).await;
         assert_eq!(reply.status, StatusCode::SEE_OTHER, "{path}");
         assert_eq!(reply.location.as_deref(), Some("/admin/login"), "{path}");

@@ -130,6 +130,7 @@ pub(crate) struct TypeValues<'a> {
     fingerprint: &'a str,
     parent_id: Option<&'a str>,
     orphaned: bool,
+    contract_version: i32,
 }
 
 impl<'a> TypeValues<'a> {
@@ -141,6 +142,8 @@ impl<'a> TypeValues<'a> {
             fingerprint: &row.fingerprint,
             parent_id,
             orphaned: false,
+            // Contract versions run from 1 to i32::MAX (what `#[plugin_type]` accepts).
+            contract_version: i32::try_from(row.version).unwrap_or(i32::MAX),
         }
     }
 }
@@ -155,6 +158,10 @@ pub(crate) struct ItemValues<'a> {
     configurable: bool,
     priority: i32,
     orphaned: bool,
+    version: &'a str,
+    authors: String,
+    homepage: Option<&'a str>,
+    hidden: bool,
 }
 
 impl<'a> ItemValues<'a> {
@@ -166,8 +173,42 @@ impl<'a> ItemValues<'a> {
             configurable: row.configurable,
             priority: row.priority,
             orphaned: false,
+            version: &row.version,
+            authors: join_authors(&row.authors),
+            homepage: row.homepage.as_deref(),
+            hidden: row.hidden,
         }
     }
+}
+
+/// An item's authors as the `authors` column holds them: separated by `:` (no author contains
+/// one), as Cargo's `CARGO_PKG_AUTHORS`; '' for none.
+pub(crate) fn join_authors(authors: &[String]) -> String {
+    authors.join(":")
+}
+
+/// The authors of a stored `authors` column.
+pub(crate) fn split_authors(authors: &str) -> Vec<String> {
+    authors
+        .split(':')
+        .filter(|author| !author.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A stored contract version (from 1; a row holding less is corrupt).
+pub(crate) fn parse_contract_version(version: i32) -> Result<u32, StoreError> {
+    u32::try_from(version)
+        .ok()
+        .filter(|version| *version >= 1)
+        .ok_or_else(|| {
+            StoreError::new(
+                StoreErrorKind::Corrupt,
+                format!(
+                    "the stored contract version `{version}` cannot be read (versions start at 1)"
+                ),
+            )
+        })
 }
 
 /// The columns of an instance row that writes set (all but its id, item and creation time).

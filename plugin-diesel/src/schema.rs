@@ -10,6 +10,7 @@ diesel::table! {
         fingerprint -> Text,
         parent_id -> Nullable<Text>,
         orphaned -> Bool,
+        contract_version -> Integer,
     }
 }
 
@@ -24,6 +25,10 @@ diesel::table! {
         configurable -> Bool,
         priority -> Integer,
         orphaned -> Bool,
+        version -> Text,
+        authors -> Text,
+        homepage -> Nullable<Text>,
+        hidden -> Bool,
     }
 }
 

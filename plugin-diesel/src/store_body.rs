@@ -21,8 +21,8 @@ use super::Db;
 use crate::DieselStore;
 use crate::hooks::Hooks;
 use crate::rows::{
-    Ids, InstanceValues, ItemValues, TxError, TypeValues, db, from_millis, no_row, parse_id,
-    parse_status, to_millis,
+    Ids, InstanceValues, ItemValues, TxError, TypeValues, db, from_millis, no_row,
+    parse_contract_version, parse_id, parse_status, split_authors, to_millis,
 };
 use crate::schema::{
     plugin_audit, plugin_changes, plugin_instances, plugin_items, plugin_revision, plugin_types,
@@ -106,6 +106,7 @@ struct TypeRow {
     fingerprint: String,
     parent_id: Option<String>,
     orphaned: bool,
+    contract_version: i32,
 }
 
 /// An item row with its type's key.
@@ -122,6 +123,10 @@ struct ItemRow {
     configurable: bool,
     priority: i32,
     orphaned: bool,
+    version: String,
+    authors: String,
+    homepage: Option<String>,
+    hidden: bool,
 }
 
 impl ItemRow {
@@ -147,6 +152,10 @@ impl ItemRow {
             configurable: self.configurable,
             priority: self.priority,
             orphaned: self.orphaned,
+            version: self.version,
+            authors: split_authors(&self.authors),
+            homepage: self.homepage,
+            hidden: self.hidden,
         }
     }
 }
@@ -227,7 +236,7 @@ impl AuditRow {
 }
 
 /// Type rows as sync sees them: parents by key instead of row id.
-fn stored_types(rows: Vec<TypeRow>) -> Vec<StoredType> {
+fn stored_types(rows: Vec<TypeRow>) -> Result<Vec<StoredType>, StoreError> {
     let keys: HashMap<String, TypeKey> = rows
         .iter()
         .map(|row| {
@@ -239,13 +248,16 @@ fn stored_types(rows: Vec<TypeRow>) -> Vec<StoredType> {
         })
         .collect();
     rows.into_iter()
-        .map(|row| StoredType {
-            key: row.key.into(),
-            description: row.description,
-            fingerprint: row.fingerprint,
-            rust_path: row.rust_path,
-            parent: row.parent_id.and_then(|parent| keys.get(&parent).cloned()),
-            orphaned: row.orphaned,
+        .map(|row| {
+            Ok(StoredType {
+                version: parse_contract_version(row.contract_version)?,
+                key: row.key.into(),
+                description: row.description,
+                fingerprint: row.fingerprint,
+                rust_path: row.rust_path,
+                parent: row.parent_id.and_then(|parent| keys.get(&parent).cloned()),
+                orphaned: row.orphaned,
+            })
         })
         .collect()
 }
@@ -515,7 +527,7 @@ impl Transaction for DieselTx<'_> {
     fn stored_state(&mut self) -> Result<StoredState, StoreError> {
         let (_, types, items) = load_ids(self.conn)?;
         Ok(StoredState {
-            types: stored_types(types),
+            types: stored_types(types)?,
             items: items.into_iter().map(ItemRow::into_stored).collect(),
             instances: load_records(self.conn, None)?
                 .iter()

@@ -32,6 +32,18 @@ pub(crate) fn has_async_trait(attrs: &[Attribute]) -> bool {
     })
 }
 
+/// An argument's value exactly as written (`key = <expression>`), for keys whose checks give
+/// their own messages. (darling reads a string given for a `syn::Expr` as code to parse, so
+/// `version = "1.2.0"` would be refused before our checks saw it.)
+#[derive(Debug, Clone)]
+pub(crate) struct Written(pub syn::Expr);
+
+impl darling::FromMeta for Written {
+    fn from_expr(expr: &syn::Expr) -> darling::Result<Self> {
+        Ok(Written(expr.clone()))
+    }
+}
+
 /// Parses an attribute's arguments into `T`, first reporting every unknown key itself (see
 /// [`unknown_key`]) so darling sees only known keys and its errors about their values still come
 /// through. Returns `None` when the arguments could not be read, so callers skip checks that

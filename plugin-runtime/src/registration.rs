@@ -65,6 +65,8 @@ pub struct TypeParts {
     pub crate_name: &'static str,
     pub location: Location,
     pub fingerprint: &'static str,
+    /// The contract's version, from 1 (see [`TypeInfo::version`]).
+    pub version: u32,
     pub type_id: fn() -> TypeId,
     pub relabel: fn(&ErasedPlugin, InstanceMeta) -> ErasedPlugin,
     pub selector: Option<fn() -> Arc<dyn Selector>>,
@@ -158,6 +160,13 @@ impl TypeInfo {
         self.parts.fingerprint
     }
 
+    /// The version of the type's contract (`#[plugin_type(version = 2)]`, default 1): raised by
+    /// the trait's authors when its methods change in a way items must follow, so operators
+    /// (and sync's report) can tell which contract a deployment's items were written for.
+    pub fn version(&self) -> u32 {
+        self.parts.version
+    }
+
     /// Whether the type declares a selector (`#[plugin_type(selector = S)]`) for
     /// `Plugins::select`.
     pub fn has_selector(&self) -> bool {
@@ -221,6 +230,14 @@ pub struct ItemParts {
     pub description: &'static str,
     pub priority: i32,
     pub category: Option<&'static str>,
+    /// See [`ItemInfo::version`]: the defining crate's `CARGO_PKG_VERSION` unless given.
+    pub version: &'static str,
+    /// See [`ItemInfo::authors`]: separated by `:`, as `CARGO_PKG_AUTHORS` is.
+    pub authors: &'static str,
+    /// See [`ItemInfo::homepage`].
+    pub homepage: Option<&'static str>,
+    /// See [`ItemInfo::is_hidden`].
+    pub hidden: bool,
     pub renamed_from: &'static [&'static str],
     pub rust_type: &'static str,
     pub module: &'static str,
@@ -325,6 +342,38 @@ impl ItemInfo {
         self.parts.category
     }
 
+    /// The item's version: `#[plugin_item(version = "...")]`, else the version of the crate
+    /// that registers it (its `Cargo.toml`). Sync records it, and reports a change from the
+    /// recorded one, so operators see which release of a plugin they run.
+    pub fn version(&self) -> &'static str {
+        self.parts.version
+    }
+
+    /// Who wrote the item: `#[plugin_item(authors = [...])]`, else the `authors` of the crate
+    /// that registers it (its `Cargo.toml`), in order; none when neither names any. For
+    /// operators deciding whom to ask about a plugin.
+    pub fn authors(&self) -> impl Iterator<Item = &'static str> + use<> {
+        // Stored as Cargo's `CARGO_PKG_AUTHORS` spells them: separated by `:`.
+        let authors: &'static str = self.parts.authors;
+        authors
+            .split(':')
+            .map(str::trim)
+            .filter(|author| !author.is_empty())
+    }
+
+    /// Where to read about the item (`#[plugin_item(homepage = "https://...")]`): an
+    /// `http://` or `https://` URL the admin links to.
+    pub fn homepage(&self) -> Option<&'static str> {
+        self.parts.homepage
+    }
+
+    /// `#[plugin_item(hidden)]`: the item is not shown to operators unless they ask (an
+    /// internal or deprecated implementation). It is registered, synced and served as any
+    /// other; only listings leave it out.
+    pub fn is_hidden(&self) -> bool {
+        self.parts.hidden
+    }
+
     /// Earlier names of this item: sync moves their rows instead of orphaning them.
     pub fn renamed_from(&self) -> &'static [&'static str] {
         self.parts.renamed_from
@@ -427,6 +476,7 @@ impl fmt::Debug for ItemInfo {
             .field("key", &self.key().to_string())
             .field("rust_type", &self.parts.rust_type)
             .field("priority", &self.parts.priority)
+            .field("version", &self.parts.version)
             .field("configurable", &self.is_configurable())
             .field("location", &self.parts.location)
             .finish_non_exhaustive()

@@ -12,6 +12,9 @@
 //! - an item that became configurable loses only its config-less default instance;
 //! - rows whose code is gone are marked orphaned and kept (never selected); `prune` deletes them;
 //! - `renamed_from` moves an item's row (and so its instances) to the new name;
+//! - an item's version, authors, homepage and visibility, and a type's contract version, are
+//!   the code's: every sync records them, and the report lists (and the audit trail keeps)
+//!   each version that differs from the recorded one;
 //! - only namespaces this binary registers are touched.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -56,6 +59,9 @@ pub struct StoredType {
     pub rust_path: String,
     /// The parent type of a sub-type.
     pub parent: Option<TypeKey>,
+    /// The version of the trait's contract at the last sync (1 in a row recorded before
+    /// contract versions were: every contract was version 1 then).
+    pub version: u32,
     /// The code is gone.
     pub orphaned: bool,
 }
@@ -71,6 +77,16 @@ pub struct StoredItem {
     pub description: String,
     /// Admin grouping.
     pub category: Option<String>,
+    /// The item's version at the last sync; empty in a row recorded before versions were
+    /// (so a first sync after that upgrade reports no change).
+    pub version: String,
+    /// Who wrote the item, in order. No author contains `:` (the registrations, like Cargo,
+    /// separate authors with it).
+    pub authors: Vec<String>,
+    /// Where operators read about the item: an `http://` or `https://` URL.
+    pub homepage: Option<String>,
+    /// Not shown to operators unless they ask.
+    pub hidden: bool,
     /// Whether instances carry a config.
     pub configurable: bool,
     /// The default priority of new instances.
@@ -229,6 +245,46 @@ fn write_doomed(f: &mut fmt::Formatter<'_>, instances: &[StoredInstance]) -> fmt
     Ok(())
 }
 
+/// An item whose recorded version is not the one this deployment registers: a new release
+/// of the plugin (or an older one, rolled back) since the last sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionChange {
+    /// The item (its new key, if it was renamed too).
+    pub item: ItemKey,
+    /// The version the last sync recorded.
+    pub from: String,
+    /// The version registered now.
+    pub to: String,
+}
+
+impl fmt::Display for VersionChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "item {}: version {} → {}", self.item, self.from, self.to)
+    }
+}
+
+/// A plugin type whose contract version is not the recorded one: its trait's authors raised
+/// it (items written for the old contract may need a look).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContractChange {
+    /// The type.
+    pub type_key: TypeKey,
+    /// The contract version the last sync recorded.
+    pub from: u32,
+    /// The contract version registered now.
+    pub to: u32,
+}
+
+impl fmt::Display for ContractChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "type {}: contract version {} → {}",
+            self.type_key, self.from, self.to
+        )
+    }
+}
+
 /// What a sync did (or, in a dry run, would do).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncReport {
@@ -261,6 +317,12 @@ pub struct SyncReport {
     pub instances_deleted: usize,
     /// Of those, instances with a config (an operator's work, lost with them).
     pub configured_instances_deleted: usize,
+    /// Items whose version differs from the recorded one (not those recorded before
+    /// versions were), in registry order. Each is also an item update in `actions`.
+    pub versions_changed: Vec<VersionChange>,
+    /// Types whose contract version differs from the recorded one. Each is also a type
+    /// update in `actions`.
+    pub contracts_changed: Vec<ContractChange>,
     /// True when nothing was written.
     pub dry_run: bool,
     /// Every action, in order.
@@ -322,6 +384,7 @@ pub fn plan(registry: &Registry, stored: &StoredState, options: &SyncOptions) ->
             fingerprint: ty.info.fingerprint().to_owned(),
             rust_path: ty.info.rust_path().to_owned(),
             parent: ty.info.parent().map(|parent| parent.key()),
+            version: ty.info.version(),
             orphaned: false,
         };
         match stored_types.get(&key) {
@@ -331,6 +394,13 @@ pub fn plan(registry: &Registry, stored: &StoredState, options: &SyncOptions) ->
             }
             Some(row) => {
                 report.types_found += 1;
+                if row.version != wanted.version {
+                    report.contracts_changed.push(ContractChange {
+                        type_key: key.clone(),
+                        from: row.version,
+                        to: wanted.version,
+                    });
+                }
                 let merged = StoredType {
                     description: if update {
                         wanted.description.clone()
@@ -354,6 +424,10 @@ pub fn plan(registry: &Registry, stored: &StoredState, options: &SyncOptions) ->
                 module: item.module().to_owned(),
                 description: item.description().to_owned(),
                 category: item.category().map(str::to_owned),
+                version: item.version().to_owned(),
+                authors: item.authors().map(str::to_owned).collect(),
+                homepage: item.homepage().map(str::to_owned),
+                hidden: item.is_hidden(),
                 configurable: item.is_configurable(),
                 priority: item.priority(),
                 orphaned: false,
@@ -388,6 +462,13 @@ pub fn plan(registry: &Registry, stored: &StoredState, options: &SyncOptions) ->
                 }
                 Some(row) => {
                     report.items_found += 1;
+                    if !row.version.is_empty() && row.version != wanted.version {
+                        report.versions_changed.push(VersionChange {
+                            item: key.clone(),
+                            from: row.version.clone(),
+                            to: wanted.version.clone(),
+                        });
+                    }
                     let merged = StoredItem {
                         description: if update {
                             wanted.description.clone()

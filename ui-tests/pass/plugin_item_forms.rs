@@ -50,7 +50,14 @@ impl Gateway for Fallible {
 #[derive(Default)]
 pub struct Plain;
 
-#[plugin_item(name = "plain", description = "Given in the attribute")]
+#[plugin_item(
+    name = "plain",
+    description = "Given in the attribute",
+    version = "2.1.0-beta.1",
+    authors = ["Ada Lovelace <ada@example.com>", "Bob"],
+    homepage = "https://example.com/plain",
+    hidden
+)]
 impl Gateway for Plain {
     fn pay(&self, _: u64) -> String {
         "plain".into()
@@ -77,6 +84,19 @@ fn main() {
     let registry = plugin_system::registry::Registry::linked().unwrap();
     let names: Vec<_> = registry.items().map(|item| item.name()).collect();
     assert_eq!(names, ["custom", "fallible", "from_impl", "plain"]);
+    let item = |name: &str| registry.items().find(|item| item.name() == name).unwrap();
+    let plain = item("plain");
+    assert_eq!(plain.version(), "2.1.0-beta.1");
+    assert_eq!(plain.authors().collect::<Vec<_>>(), ["Ada Lovelace <ada@example.com>", "Bob"]);
+    assert_eq!(plain.homepage(), Some("https://example.com/plain"));
+    assert!(plain.is_hidden());
+    // The defaults: the Cargo.toml of the crate the item is in, no homepage, shown.
+    let custom = item("custom");
+    assert_eq!(custom.version(), env!("CARGO_PKG_VERSION"));
+    let cargo_authors: Vec<&str> = env!("CARGO_PKG_AUTHORS").split(':').filter(|a| !a.is_empty()).collect();
+    assert_eq!(custom.authors().collect::<Vec<_>>(), cargo_authors);
+    assert_eq!(custom.homepage(), None);
+    assert!(!custom.is_hidden());
     let plugins = Plugins::builder().keyring(Keyring::new(plugin_system::Key::generate())).build().unwrap();
     // `custom` and `plain` have default instances; `custom` comes first by id or priority tie.
     assert_eq!(plugins.active::<dyn Gateway>().len(), 2);

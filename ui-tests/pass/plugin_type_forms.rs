@@ -32,6 +32,12 @@ trait PrivateOne {
     fn run(&self);
 }
 
+// A contract at its second version.
+#[plugin_type(name = "versioned", version = 2)]
+pub trait Versioned {
+    fn run(&self);
+}
+
 // A declared selector (any `Selector + Default`) and a type no breaker may skip.
 #[plugin_type(name = "balanced", selector = plugin_system::select::RoundRobin, critical)]
 pub trait Balanced {
@@ -51,4 +57,6 @@ fn main() {
     let balanced = <dyn Balanced as PluginType>::info();
     assert!(balanced.has_selector() && balanced.is_critical());
     assert!(!explicit.has_selector() && !explicit.is_critical());
+    assert_eq!(<dyn Versioned as PluginType>::info().version(), 2);
+    assert_eq!(explicit.version(), 1, "the default contract version");
 }

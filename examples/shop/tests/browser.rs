@@ -301,6 +301,17 @@ async fn an_operator_configures_selects_and_disables_a_gateway_in_the_browser() 
     visited.record(&client).await;
     screenshot(&client, "admin-types").await;
 
+    // The items, with what each says about itself: Stripe's homepage is a link.
+    client.goto(&format!("{base}/admin/items")).await.unwrap();
+    let homepage = text_of(
+        &client,
+        Locator::Css("a.url[href='https://docs.stripe.com/api']"),
+    )
+    .await;
+    assert_eq!(homepage, "https://docs.stripe.com/api");
+    visited.record(&client).await;
+    screenshot(&client, "admin-items").await;
+
     // The wizard: pick Stripe, enter a key that is too short, then a good one.
     client.goto(&format!("{base}/admin/new")).await.unwrap();
     visited.record(&client).await;
@@ -598,6 +609,7 @@ async fn hundreds_of_instances_page_and_every_page_fits_390_px() {
     let edit = id_of(&plugins, "PayPal sandbox");
     for (name, path) in [
         ("types", "/admin".to_owned()),
+        ("items", "/admin/items?hidden=1".to_owned()),
         ("instances", "/admin/instances".to_owned()),
         ("new", "/admin/new".to_owned()),
         (

@@ -204,6 +204,97 @@ fn list_as_a_table_and_as_json() {
 }
 
 #[test]
+fn list_shows_each_item_s_version_and_category_and_the_json_all_its_metadata() {
+    let shop = Shop::synced();
+    let table = shop.ok(&["list"]);
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "ID", "ITEM", "VERSION", "CATEGORY", "NAME", "SCOPE", "STATUS", "PRIORITY", "LOADS"
+        ]
+    );
+    let version = env!("CARGO_PKG_VERSION"); // the workspace's, which the plugin crates share
+    let push: Vec<&str> = table
+        .lines()
+        .find(|line| line.contains("notifier/push"))
+        .unwrap_or_else(|| panic!("{table}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        push[1..5],
+        ["shop-contracts:notifier/push", version, "apps", "push"]
+    );
+    let cash: Vec<&str> = table
+        .lines()
+        .find(|line| line.contains("cash_on_delivery"))
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(cash[2..4], [version, "-"], "no category: {table}");
+
+    let json: serde_json::Value = serde_json::from_str(&shop.ok(&["list", "--json"])).unwrap();
+    let push = &json[0];
+    assert_eq!(push["item"], "push");
+    assert_eq!(push["item_version"], version);
+    assert_eq!(push["item_category"], "apps");
+    assert_eq!(push["item_authors"], serde_json::json!([]));
+    assert_eq!(push["item_homepage"], serde_json::Value::Null);
+    assert_eq!(push["item_hidden"], false);
+    assert_eq!(push["type_version"], 1);
+    // The payments crate's Cargo.toml names its authors.
+    let cash = &json[1];
+    assert_eq!(cash["item"], "cash_on_delivery");
+    assert_eq!(
+        cash["item_authors"],
+        serde_json::json!(["Shop Payments Team <payments@shop.example>"])
+    );
+    assert_eq!(cash["item_category"], serde_json::Value::Null);
+    // The instance's own version (its edits) is still `version`.
+    assert_eq!(cash["version"], 1);
+}
+
+#[test]
+fn sync_prints_each_item_whose_version_changed_from_to() {
+    use plugin_system::store::Transaction;
+    use plugin_system::sync::{StoredItem, SyncAction};
+    let shop = Shop::synced();
+    // The database as the shop's previous release left it: push at 0.0.9.
+    let url = format!("sqlite://{}", shop.dir.path().join("shop.db").display());
+    let store = plugin_system::database::open(&url).unwrap();
+    store
+        .write(&mut |tx: &mut dyn Transaction| {
+            let push = tx
+                .stored_state()?
+                .items
+                .into_iter()
+                .find(|item| item.key.name == "push")
+                .expect("push's row");
+            tx.apply_sync(&[SyncAction::UpdateItem(StoredItem {
+                version: "0.0.9".into(),
+                ..push
+            })])?;
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    let line = format!(
+        "item shop-contracts:notifier/push: version 0.0.9 → {}",
+        env!("CARGO_PKG_VERSION")
+    );
+    let dry = shop.ok(&["sync", "--dry-run"]);
+    assert!(dry.contains(&format!("would record {line}")), "{dry}");
+    let synced = shop.ok(&["sync"]);
+    assert!(synced.lines().any(|printed| printed == line), "{synced}");
+    assert!(
+        synced.contains("items: 0 created, 8 found, 1 updated"),
+        "{synced}"
+    );
+    let again = shop.ok(&["sync"]);
+    assert!(!again.contains("version"), "recorded once: {again}");
+}
+
+#[test]
 fn create_validates_like_the_form_and_reports_every_field() {
     let shop = Shop::synced();
     let err = shop.fails(&[

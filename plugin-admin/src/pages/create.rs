@@ -17,6 +17,7 @@ use crate::auth::{Flash, User};
 use crate::csrf::{Checked, Pairs};
 use crate::error::AdminError;
 use crate::form::{self, Filled, Meta};
+use crate::pages::items::{homepage, left_out};
 use crate::text::{count, query_encode, rich};
 use crate::view::{csrf, page as layout, pager};
 
@@ -32,6 +33,8 @@ pub(crate) struct PickQuery {
     q: Option<String>,
     /// Only configurable items.
     configurable: Option<String>,
+    /// Hidden items too.
+    hidden: Option<String>,
     offset: Option<String>,
 }
 
@@ -61,10 +64,19 @@ pub(crate) async fn pick(
         .filter(|q| !q.is_empty())
         .map(str::to_lowercase);
     let only_configurable = query.configurable.is_some();
-    let found: Vec<&'static ItemInfo> = registry
+    let show_hidden = query
+        .hidden
+        .as_deref()
+        .is_some_and(|hidden| !hidden.is_empty());
+    let candidates: Vec<&'static ItemInfo> = registry
         .items()
         .filter(|item| !only_configurable || item.is_configurable())
         .filter(|item| needle.as_deref().is_none_or(|needle| matches(item, needle)))
+        .collect();
+    let hidden = candidates.iter().filter(|item| item.is_hidden()).count();
+    let found: Vec<&'static ItemInfo> = candidates
+        .into_iter()
+        .filter(|item| !left_out(item, show_hidden))
         .collect();
     let total = found.len();
     let offset = query
@@ -86,27 +98,36 @@ pub(crate) async fn pick(
         }
     }
     let q = needle.clone().unwrap_or_default();
-    let link = |offset: usize| {
+    let link_with = |offset: usize, hidden: bool| {
         format!(
-            "{}?q={}{}&offset={offset}",
+            "{}?q={}{}{}&offset={offset}",
             state.path("/new"),
             query_encode(&q),
             if only_configurable {
                 "&configurable=1"
             } else {
                 ""
-            }
+            },
+            if hidden { "&hidden=1" } else { "" }
         )
     };
+    let link = |offset: usize| link_with(offset, show_hidden);
     let body = html! {
         p { "Find the implementation to configure, then fill in its form." }
         form.filters method="get" action=(state.path("/new")) {
             label { "Search items" input type="search" name="q" value=(q) placeholder="name, type, category…" autofocus; }
             label.check { input type="checkbox" name="configurable" value="1" checked[only_configurable]; span { "Configurable only" } }
+            label.check { input type="checkbox" name="hidden" value="1" checked[show_hidden]; span { "Show hidden items" } }
             button type="submit" { "Search" }
-            @if needle.is_some() || only_configurable { a href=(state.path("/new")) { "Clear" } }
+            @if needle.is_some() || only_configurable || show_hidden { a href=(state.path("/new")) { "Clear" } }
         }
         p.count #result-count { (count(total)) @if total == 1 { " item" } @else { " items" } @if needle.is_some() { " match" } }
+        @if hidden > 0 && !show_hidden {
+            p.count #hidden-items {
+                (count(hidden)) @if hidden == 1 { " hidden item is" } @else { " hidden items are" } " not shown. "
+                a href=(link_with(0, true)) { "Show hidden items" }
+            }
+        }
         @for (type_key, categories) in &groups {
             section.group {
                 h2 { (type_key) }
@@ -118,7 +139,9 @@ pub(crate) async fn pick(
                                 a href=(format!("{}?item={}", state.path("/new/item"), query_encode(&registry.short_key(&item.key())))) {
                                     (item.name())
                                 }
+                                " " span.help { (item.version()) }
                                 @if item.is_configurable() { " " span.badge { "configurable" } }
+                                @if item.is_hidden() { " " span.badge { "hidden" } }
                                 @if !item.description().is_empty() { div.help { (rich(item.description())) } }
                             }
                         }
@@ -152,8 +175,9 @@ fn form_page(state: &AdminState, user: &User, item: &ItemInfo, filled: &Filled) 
     let action = format!("{}?item={}", state.path("/new/item"), query_encode(&key));
     let body = html! {
         p {
-            "Item " code { (key) }
+            "Item " code { (key) } " " (item.version())
             @if let Some(category) = item.category() { " " span.badge.badge-category { (category) } }
+            @if let Some(url) = item.homepage() { " · " (homepage(url)) }
         }
         @if !item.description().is_empty() { p.help { (rich(item.description())) } }
         form #instance-form method="post" action=(action) novalidate {

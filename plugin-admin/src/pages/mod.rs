@@ -5,6 +5,7 @@ pub(crate) mod create;
 pub(crate) mod delete;
 pub(crate) mod edit;
 pub(crate) mod instances;
+pub(crate) mod items;
 pub(crate) mod login;
 pub(crate) mod types;
 

@@ -69,7 +69,7 @@ pub(crate) async fn page(
         @if needle.is_some() { p.count { (count(total)) " of " (count(registry.types().len())) " types match" } }
         div.scroll {
             table #types.cards {
-                thead { tr { th { "Type" } th { "Description" } th { "Items" } th { "Active" } th { "Reserved" } th { "Disabled" } th { "Failing" } } }
+                thead { tr { th { "Type" } th { "Contract" } th { "Description" } th { "Items" } th { "Active" } th { "Reserved" } th { "Disabled" } th { "Failing" } } }
                 tbody {
                     @for ty in &shown {
                         @let key = ty.info.key();
@@ -81,8 +81,11 @@ pub(crate) async fn page(
                                     div.help { "sub-type of " (parent.key()) }
                                 }
                             }
+                            td data-label="Contract" { "v" (ty.info.version()) }
                             td data-label="Description" { (rich(ty.info.description())) }
-                            td data-label="Items" { (ty.items.len()) }
+                            td data-label="Items" {
+                                a href=(format!("{}?type={}", state.path("/items"), query_encode(&key.to_string()))) { (ty.items.len()) }
+                            }
                             td data-label="Active" { (counted.active) }
                             td data-label="Reserved" { (counted.reserved) }
                             td data-label="Disabled" { (counted.disabled) }

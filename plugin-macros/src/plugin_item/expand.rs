@@ -4,7 +4,8 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use super::parse::{Also, PluginItemInput};
+use super::parse::{Also, PluginItemArgs, PluginItemInput};
+use super::validate::{string_list, string_literal};
 use crate::attrs::{doc_comment, path_text};
 use crate::runtime_path::private_path;
 
@@ -34,6 +35,7 @@ pub(crate) fn expand(input: &PluginItemInput) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let renamed_from = args.renamed_from.iter().map(|old| old.as_str());
+    let metadata = metadata(args);
     let marker = marker_impl(input);
     if let Some(via) = &args.via {
         return expand_via(input, via, &marker);
@@ -158,6 +160,7 @@ pub(crate) fn expand(input: &PluginItemInput) -> TokenStream {
                 description: #description,
                 priority: #priority,
                 category: #category,
+                #metadata
                 renamed_from: &[#(#renamed_from),*],
                 rust_type: ::core::stringify!(#self_ty),
                 module: ::core::module_path!(),
@@ -213,6 +216,35 @@ fn lifecycle_hooks(input: &PluginItemInput, private: &TokenStream) -> TokenStrea
             start_deadline: #start_deadline,
             drain_deadline: #drain_deadline,
         })
+    }
+}
+
+/// The `version`, `authors`, `homepage` and `hidden` fields of the registration. A default
+/// is read from Cargo's environment where the user's crate compiles (`env!`), so it is that
+/// crate's, and tools that run the macro without Cargo still expand it.
+fn metadata(args: &PluginItemArgs) -> TokenStream {
+    let version = match args.version.as_ref().and_then(|v| string_literal(&v.0)) {
+        Some(version) => quote!(#version),
+        None => quote!(::core::env!("CARGO_PKG_VERSION")),
+    };
+    // One string, `:` between authors, as Cargo's own variable has them.
+    let authors = match args.authors.as_ref().and_then(|a| string_list(&a.0)) {
+        Some(authors) => {
+            let joined = authors.join(":");
+            quote!(#joined)
+        }
+        None => quote!(::core::env!("CARGO_PKG_AUTHORS")),
+    };
+    let homepage = match args.homepage.as_ref().and_then(|h| string_literal(&h.0)) {
+        Some(homepage) => quote!(::core::option::Option::Some(#homepage)),
+        None => quote!(::core::option::Option::None),
+    };
+    let hidden = args.hidden.is_present();
+    quote! {
+        version: #version,
+        authors: #authors,
+        homepage: #homepage,
+        hidden: #hidden,
     }
 }
 

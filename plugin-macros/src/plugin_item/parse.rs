@@ -5,6 +5,7 @@ use darling::util::SpannedValue;
 use proc_macro2::{Span, TokenStream};
 use syn::ItemImpl;
 
+use crate::attrs::Written;
 use crate::plugin_type::parse::{item_keyword_span, span_of};
 
 /// The attribute's arguments.
@@ -21,6 +22,15 @@ pub(crate) struct PluginItemArgs {
     pub config: Option<syn::Path>,
     /// An admin grouping.
     pub category: Option<String>,
+    /// The item's version; default: the defining crate's `CARGO_PKG_VERSION`. Read as an
+    /// expression (as are `authors` and `homepage`) so a wrong value gets our message.
+    pub version: Option<Written>,
+    /// `["Ada <ada@example.com>", ...]`; default: the defining crate's `CARGO_PKG_AUTHORS`.
+    pub authors: Option<Written>,
+    /// An `http://` or `https://` URL about the item, for operators.
+    pub homepage: Option<Written>,
+    /// Not shown to operators unless they ask.
+    pub hidden: darling::util::Flag,
     /// Earlier names: sync moves their rows to this item.
     #[darling(multiple)]
     pub renamed_from: Vec<SpannedValue<String>>,
@@ -137,6 +147,10 @@ impl PluginItemInput {
                 "priority",
                 "config",
                 "category",
+                "version",
+                "authors",
+                "homepage",
+                "hidden",
                 "renamed_from",
                 "via",
                 "also",

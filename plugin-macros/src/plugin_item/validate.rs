@@ -2,8 +2,11 @@
 //! type, the config derives `PluginConfig`, the item can be built) is checked by bounds in the
 //! expansion, with `#[diagnostic::on_unimplemented]` messages.
 
+use quote::ToTokens;
+use syn::spanned::Spanned;
+
 use super::parse::{Also, PluginItemInput};
-use crate::attrs::path_text;
+use crate::attrs::{Written, path_text};
 use crate::names::name_problem;
 
 pub(crate) fn validate(input: &PluginItemInput, errors: &mut darling::error::Accumulator) {
@@ -51,6 +54,7 @@ pub(crate) fn validate(input: &PluginItemInput, errors: &mut darling::error::Acc
             .with_span(priority),
         );
     }
+    validate_metadata(args, errors);
     match &args.name {
         None if !input.args_ok => {}
         None => errors.push(
@@ -125,6 +129,10 @@ fn validate_via(
         ("priority", args.priority.is_some()),
         ("config", args.config.is_some()),
         ("category", args.category.is_some()),
+        ("version", args.version.is_some()),
+        ("authors", args.authors.is_some()),
+        ("homepage", args.homepage.is_some()),
+        ("hidden", args.hidden.is_present()),
         ("renamed_from", !args.renamed_from.is_empty()),
         ("needs", !args.needs.0.is_empty()),
         ("lifecycle", args.lifecycle.is_present()),
@@ -214,6 +222,10 @@ fn validate_also_impl(input: &PluginItemInput, errors: &mut darling::error::Accu
         ("description", args.description.is_some()),
         ("priority", args.priority.is_some()),
         ("category", args.category.is_some()),
+        ("version", args.version.is_some()),
+        ("authors", args.authors.is_some()),
+        ("homepage", args.homepage.is_some()),
+        ("hidden", args.hidden.is_present()),
         ("renamed_from", !args.renamed_from.is_empty()),
         ("needs", !args.needs.0.is_empty()),
         ("lifecycle", args.lifecycle.is_present()),
@@ -246,6 +258,157 @@ fn validate_also_impl(input: &PluginItemInput, errors: &mut darling::error::Accu
             )
             .with_span(&input.original.generics),
         );
+    }
+}
+
+/// `version`, `authors` and `homepage`: what operators read about the item, each checked
+/// where it is written (a default read from Cargo.toml is Cargo's to check).
+fn validate_metadata(
+    args: &super::parse::PluginItemArgs,
+    errors: &mut darling::error::Accumulator,
+) {
+    let mut error = |message: String, at: proc_macro2::Span| {
+        errors.push(darling::Error::custom(message).with_span(&at));
+    };
+    if let Some(Written(version)) = &args.version {
+        match string_literal(version) {
+            None => error(version_not_a_string(version), version.span()),
+            Some(text) if text.value().is_empty() => error(
+                "`version` must not be empty: write the item's version, like `version = \"1.2.0\"`, \
+                 or leave `version` out to use the crate's version from Cargo.toml"
+                    .into(),
+                text.span(),
+            ),
+            Some(text) if text.value().chars().any(char::is_whitespace) => error(
+                "`version` cannot contain whitespace: write it as one word, like \
+                 `version = \"1.2.0-beta.1\"`"
+                    .into(),
+                text.span(),
+            ),
+            Some(_) => {}
+        }
+    }
+    if let Some(Written(authors)) = &args.authors {
+        match peel(authors) {
+            syn::Expr::Array(list) => {
+                for author in &list.elems {
+                    match string_literal(author) {
+                        None => error(
+                            "each entry of `authors` is a string, like \"Ada <ada@example.com>\"".into(),
+                            author.span(),
+                        ),
+                        Some(text) if text.value().trim().is_empty() => error(
+                            "an author must not be empty: write a name, like \"Ada <ada@example.com>\", \
+                             or leave the entry out"
+                                .into(),
+                            text.span(),
+                        ),
+                        Some(text) if text.value().contains(':') => error(
+                            "an author cannot contain `:`, which separates authors (as in Cargo's \
+                             `CARGO_PKG_AUTHORS`); write a name and an e-mail address, like \
+                             \"Ada <ada@example.com>\""
+                                .into(),
+                            text.span(),
+                        ),
+                        Some(_) => {}
+                    }
+                }
+            }
+            other => {
+                let message = match string_literal(other) {
+                    Some(one) => format!(
+                        "`authors` takes a list, even of one author: write `authors = [{:?}]`",
+                        one.value()
+                    ),
+                    None => "`authors` takes a list of strings, like \
+                             `authors = [\"Ada <ada@example.com>\", \"Bob\"]`; leave it out to use the \
+                             crate's authors from Cargo.toml"
+                        .into(),
+                };
+                error(message, other.span());
+            }
+        }
+    }
+    if let Some(Written(homepage)) = &args.homepage {
+        const EXAMPLE: &str = "like `homepage = \"https://example.com/stripe\"`";
+        match string_literal(homepage) {
+            None => error(
+                format!("`homepage` takes a URL as a string, {EXAMPLE}"),
+                homepage.span(),
+            ),
+            Some(text) => {
+                let url = text.value();
+                let scheme = ["https://", "http://"]
+                    .into_iter()
+                    .find(|scheme| url.starts_with(scheme));
+                match scheme.map(|scheme| (scheme, &url[scheme.len()..])) {
+                    None => error(
+                        format!(
+                            "`homepage` must be an `https://` or `http://` URL (operators open it \
+                             from the admin), {EXAMPLE}"
+                        ),
+                        text.span(),
+                    ),
+                    Some((scheme, rest)) if rest.is_empty() || rest.starts_with('/') => error(
+                        format!("`homepage` needs a host after `{scheme}`, {EXAMPLE}"),
+                        text.span(),
+                    ),
+                    Some(_) if url.chars().any(|c| c.is_whitespace() || c.is_control()) => error(
+                        "`homepage` cannot contain whitespace: percent-encode it (a space is `%20`)"
+                            .into(),
+                        text.span(),
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+}
+
+/// The message for a `version` that is not a string: a number gets its own spelling back.
+fn version_not_a_string(version: &syn::Expr) -> String {
+    match peel(version) {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: lit @ (syn::Lit::Int(_) | syn::Lit::Float(_)),
+            ..
+        }) => {
+            let text = lit.to_token_stream().to_string();
+            format!("`version` of an item is a string: write `version = \"{text}\"`")
+        }
+        _ => "`version` takes the item's version as a string, like `version = \"1.2.0\"`; \
+              leave it out to use the crate's version from Cargo.toml"
+            .into(),
+    }
+}
+
+/// An expression without the invisible groups macro_rules! wraps around what it forwards.
+fn peel(expr: &syn::Expr) -> &syn::Expr {
+    match expr {
+        syn::Expr::Group(group) => peel(&group.expr),
+        other => other,
+    }
+}
+
+/// The string of `key = "..."`, when that is what was written.
+pub(crate) fn string_literal(expr: &syn::Expr) -> Option<&syn::LitStr> {
+    match peel(expr) {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(text),
+            ..
+        }) => Some(text),
+        _ => None,
+    }
+}
+
+/// The strings of `authors = ["...", ...]`, when that is what was written.
+pub(crate) fn string_list(expr: &syn::Expr) -> Option<Vec<String>> {
+    match peel(expr) {
+        syn::Expr::Array(list) => list
+            .elems
+            .iter()
+            .map(|author| string_literal(author).map(syn::LitStr::value))
+            .collect(),
+        _ => None,
     }
 }
 

@@ -35,6 +35,12 @@ pub(crate) fn expand(input: &PluginTypeInput) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let critical = input.args.critical.is_present();
+    let version = input
+        .args
+        .version
+        .as_ref()
+        .and_then(|version| super::validate::parse_contract_version(&version.0))
+        .unwrap_or(1);
     let (parent, parent_key, upcast) = match &input.args.parent {
         Some(parent) => (
             quote!(::core::option::Option::Some(#private::ParentLink::new(
@@ -90,6 +96,7 @@ pub(crate) fn expand(input: &PluginTypeInput) -> TokenStream {
                 crate_name: ::core::env!("CARGO_CRATE_NAME"),
                 location: #private::Location::new(::core::file!(), ::core::line!()),
                 fingerprint: #fingerprint,
+                version: #version,
                 type_id: #private::type_id_of::<dyn #ident>,
                 relabel: #private::relabel::<dyn #ident>,
                 selector: #selector,

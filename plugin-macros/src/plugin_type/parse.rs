@@ -20,6 +20,9 @@ pub(crate) struct PluginTypeArgs {
     pub selector: Option<syn::Path>,
     /// Never skip its instances with a circuit breaker.
     pub critical: darling::util::Flag,
+    /// The contract's version, an integer from 1 (default 1). Read as an expression so a
+    /// wrong value gets our message.
+    pub version: Option<crate::attrs::Written>,
     /// Path of the facade crate, for crates that re-export plugin-system.
     #[darling(rename = "crate")]
     pub krate: Option<syn::Path>,
@@ -51,6 +54,7 @@ impl PluginTypeInput {
                 "parent",
                 "selector",
                 "critical",
+                "version",
                 "crate",
             ],
             errors,

@@ -96,6 +96,47 @@ fn check_names(input: &PluginTypeInput, errors: &mut darling::error::Accumulator
                 .with_span(&namespace.span()),
         );
     }
+    if let Some(crate::attrs::Written(version)) = &input.args.version
+        && parse_contract_version(version).is_none()
+    {
+        let message = if is_zero(version) {
+            "`version = 0` is not a contract version: contract versions start at 1 (the \
+             default); leave `version` out for the first contract, and write `version = 2` when \
+             the trait's methods change"
+        } else {
+            "`version` of a plugin type is its contract's version: an integer from 1, like \
+             `version = 2` (raise it when the trait's methods change)"
+        };
+        errors.push(darling::Error::custom(message).with_span(version));
+    }
+}
+
+/// The value of `version = <integer>` on a plugin type: from 1 to `i32::MAX` (what every
+/// store's integer column holds).
+pub(crate) fn parse_contract_version(expr: &syn::Expr) -> Option<u32> {
+    match expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(int),
+            ..
+        }) => int
+            .base10_parse::<u32>()
+            .ok()
+            .filter(|version| (1..=i32::MAX.unsigned_abs()).contains(version)),
+        syn::Expr::Group(group) => parse_contract_version(&group.expr),
+        _ => None,
+    }
+}
+
+/// `version = 0`, which gets a message of its own.
+fn is_zero(expr: &syn::Expr) -> bool {
+    match expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(int),
+            ..
+        }) => int.base10_parse::<u64>().is_ok_and(|value| value == 0),
+        syn::Expr::Group(group) => is_zero(&group.expr),
+        _ => false,
+    }
 }
 
 /// `where Self: Sized` takes a method out of the trait object: it needs no object safety and

@@ -926,6 +926,22 @@ fn sync_logged(
         instances_deleted = report.instances_deleted,
         "plugin registry synced"
     );
+    for change in &report.contracts_changed {
+        tracing::info!(
+            plugin_type = %change.type_key,
+            from = change.from,
+            to = change.to,
+            "plugin type contract version changed"
+        );
+    }
+    for change in &report.versions_changed {
+        tracing::info!(
+            item = %change.item,
+            from = %change.from,
+            to = %change.to,
+            "plugin item version changed"
+        );
+    }
     Ok(report)
 }
 

@@ -90,6 +90,10 @@ macro_rules! store_conformance {
             a_name_check_finds_each_name_in_its_own_item_and_scope_only,
             changes_since_a_revision_name_every_instance_written_after_it,
             changes_since_include_what_a_sync_does_to_an_item_s_instances,
+            item_and_type_metadata_round_trip,
+            an_item_version_change_is_reported_and_audited_from_to,
+            a_contract_version_change_is_reported_and_audited_from_to,
+            an_item_version_recorded_before_versions_were_is_not_a_change,
         );
     };
 }
@@ -144,7 +148,17 @@ const fn type_info(
     relabel: fn(&ErasedPlugin, InstanceMeta) -> ErasedPlugin,
     parent: Option<ParentLink>,
 ) -> TypeInfo {
-    TypeInfo::from_parts(TypeParts {
+    TypeInfo::from_parts(type_parts(namespace, name, type_id, relabel, parent))
+}
+
+const fn type_parts(
+    namespace: &'static str,
+    name: &'static str,
+    type_id: fn() -> TypeId,
+    relabel: fn(&ErasedPlugin, InstanceMeta) -> ErasedPlugin,
+    parent: Option<ParentLink>,
+) -> TypeParts {
+    TypeParts {
         name,
         namespace,
         description: "from code",
@@ -152,12 +166,13 @@ const fn type_info(
         crate_name: "conformance",
         location: HERE,
         fingerprint: "1",
+        version: 1,
         type_id,
         relabel,
         selector: None,
         critical: false,
         parent,
-    })
+    }
 }
 
 static NOTIFIER: TypeInfo = type_info(
@@ -182,8 +197,23 @@ static INVOICE: TypeInfo = type_info(
     None,
 );
 
+/// The `notifier` type after its trait's authors raised its contract to version 3.
+static NOTIFIER_V3: TypeInfo = TypeInfo::from_parts(TypeParts {
+    version: 3,
+    ..type_parts(
+        "conformance",
+        "notifier",
+        private::type_id_of::<dyn Notifier>,
+        private::relabel::<dyn Notifier>,
+        None,
+    )
+});
+
 fn notifier() -> &'static TypeInfo {
     &NOTIFIER
+}
+fn notifier_v3() -> &'static TypeInfo {
+    &NOTIFIER_V3
 }
 fn pager() -> &'static TypeInfo {
     &PAGER
@@ -203,6 +233,10 @@ const fn item(name: &'static str, configurable: bool) -> ItemParts {
         description: "from code",
         priority: 5,
         category: None,
+        version: "1.0.0",
+        authors: "",
+        homepage: None,
+        hidden: false,
         renamed_from: &[],
         rust_type: "Item",
         module: "conformance::items",
@@ -249,6 +283,42 @@ static WITH_PAGER: [ItemInfo; 2] = [
         ..item("beeper", false)
     }),
 ];
+/// `email` at version 1.1.0, the release after `V1`'s 1.0.0.
+static EMAIL_1_1: [ItemInfo; 2] = [
+    ItemInfo::from_parts(ItemParts {
+        version: "1.1.0",
+        ..item("email", false)
+    }),
+    notifier_item("sms", false),
+];
+/// `V1`'s items, their type's contract at version 3.
+static CONTRACT_V3: [ItemInfo; 2] = [
+    ItemInfo::from_parts(ItemParts {
+        plugin_type: notifier_v3,
+        ..item("email", false)
+    }),
+    ItemInfo::from_parts(ItemParts {
+        plugin_type: notifier_v3,
+        ..item("sms", false)
+    }),
+];
+/// Every piece of metadata an item and a type carry, text of every kind in it.
+static WITH_METADATA: [ItemInfo; 2] = [
+    ItemInfo::from_parts(ItemParts {
+        version: "2.0.0-rc.1+build.5",
+        authors: "Ada Lovelace <ada@example.com>:Zoë 💌 'Z' \"quoted\"",
+        homepage: Some("https://example.com/email?a=1&b=<2>"),
+        category: Some("Mail & more"),
+        plugin_type: notifier_v3,
+        ..item("email", false)
+    }),
+    ItemInfo::from_parts(ItemParts {
+        hidden: true,
+        plugin_type: notifier_v3,
+        ..item("sms", false)
+    }),
+];
+
 static OTHER_APP: [ItemInfo; 1] = [ItemInfo::from_parts(ItemParts {
     plugin_type: invoice,
     ..item("pdf", false)
@@ -1194,4 +1264,180 @@ pub fn changes_since_include_what_a_sync_does_to_an_item_s_instances(store: &dyn
         (read[0].meta.item.name.as_str(), read[0].orphaned),
         ("text_message", false)
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Metadata.
+
+/// The item row of `name` of the `notifier` type.
+fn item_row(store: &dyn Store, name: &str) -> crate::sync::StoredItem {
+    state(store)
+        .items
+        .into_iter()
+        .find(|item| item.key == key(name))
+        .unwrap_or_else(|| panic!("the {name} item row is missing"))
+}
+
+/// The audit rows of sync's version changes, oldest first.
+fn version_rows(store: &dyn Store) -> Vec<String> {
+    let mut rows: Vec<String> = trail(store)
+        .into_iter()
+        .filter(|record| record.entry.action == "version")
+        .map(|record| record.entry.detail)
+        .collect();
+    rows.reverse();
+    rows
+}
+
+/// What an item and a type say about themselves reads back exactly as registered: version,
+/// authors in order, homepage, category and visibility (text byte for byte), the contract
+/// version; and a second sync finds nothing to change.
+pub fn item_and_type_metadata_round_trip(store: &dyn Store) {
+    sync(store, &WITH_METADATA, SyncOptions::default());
+    let email = item_row(store, "email");
+    assert_eq!(
+        (
+            email.version.as_str(),
+            email.authors.as_slice(),
+            email.homepage.as_deref(),
+            email.category.as_deref(),
+            email.hidden,
+        ),
+        (
+            "2.0.0-rc.1+build.5",
+            &[
+                "Ada Lovelace <ada@example.com>".to_owned(),
+                "Zoë 💌 'Z' \"quoted\"".to_owned()
+            ][..],
+            Some("https://example.com/email?a=1&b=<2>"),
+            Some("Mail & more"),
+            false,
+        )
+    );
+    let sms = item_row(store, "sms");
+    assert_eq!(
+        (
+            sms.version.as_str(),
+            sms.authors.len(),
+            sms.homepage.as_deref(),
+            sms.hidden
+        ),
+        ("1.0.0", 0, None, true),
+        "no authors, no homepage, hidden"
+    );
+    let notifier = state(store)
+        .types
+        .into_iter()
+        .find(|ty| ty.key == NOTIFIER.key())
+        .expect("the notifier type row");
+    assert_eq!(notifier.version, 3, "the contract version");
+    let again = sync(store, &WITH_METADATA, SyncOptions::default());
+    assert!(again.is_noop(), "a re-sync changed {:?}", again.actions);
+}
+
+/// A deployment with a new release of an item: sync records its version (in create mode
+/// too: a version is the code's, not an operator's), the report names the change from the
+/// old version to the new one, and one audit row says so. A dry run reports it and writes
+/// nothing; the next sync finds nothing to change.
+pub fn an_item_version_change_is_reported_and_audited_from_to(store: &dyn Store) {
+    sync_v1(store);
+    let dry = sync(
+        store,
+        &EMAIL_1_1,
+        SyncOptions {
+            dry_run: true,
+            ..SyncOptions::default()
+        },
+    );
+    let expected = vec![crate::sync::VersionChange {
+        item: key("email"),
+        from: "1.0.0".into(),
+        to: "1.1.0".into(),
+    }];
+    assert_eq!(dry.versions_changed, expected, "the plan names the change");
+    assert!(
+        version_rows(store).is_empty(),
+        "a dry run wrote an audit row"
+    );
+    assert_eq!(item_row(store, "email").version, "1.0.0");
+
+    let report = sync(store, &EMAIL_1_1, SyncOptions::default());
+    assert_eq!(report.versions_changed, expected, "{:?}", report.actions);
+    assert_eq!(
+        report.versions_changed[0].to_string(),
+        "item conformance:notifier/email: version 1.0.0 → 1.1.0"
+    );
+    assert!(report.contracts_changed.is_empty());
+    assert_eq!(report.items_updated, 1, "{:?}", report.actions);
+    assert_eq!(item_row(store, "email").version, "1.1.0");
+    assert_eq!(
+        version_rows(store),
+        ["item conformance:notifier/email: version 1.0.0 → 1.1.0"],
+        "one audit row, from → to"
+    );
+    let again = sync(store, &EMAIL_1_1, SyncOptions::default());
+    assert!(again.is_noop(), "a re-sync changed {:?}", again.actions);
+    assert!(again.versions_changed.is_empty());
+    assert_eq!(version_rows(store).len(), 1);
+}
+
+/// A type whose trait's contract version was raised: sync records it, the report names the
+/// change and one audit row says so.
+pub fn a_contract_version_change_is_reported_and_audited_from_to(store: &dyn Store) {
+    sync_v1(store);
+    let report = sync(store, &CONTRACT_V3, SyncOptions::default());
+    assert_eq!(
+        report.contracts_changed,
+        [crate::sync::ContractChange {
+            type_key: NOTIFIER.key(),
+            from: 1,
+            to: 3,
+        }],
+        "{:?}",
+        report.actions
+    );
+    assert!(
+        report.versions_changed.is_empty(),
+        "the items' own versions did not change"
+    );
+    assert_eq!(report.types_updated, 1);
+    assert_eq!(
+        version_rows(store),
+        ["type conformance:notifier: contract version 1 → 3"]
+    );
+    let notifier = state(store)
+        .types
+        .into_iter()
+        .find(|ty| ty.key == NOTIFIER.key())
+        .expect("the notifier type row");
+    assert_eq!(notifier.version, 3);
+    assert!(sync(store, &CONTRACT_V3, SyncOptions::default()).is_noop());
+}
+
+/// A row recorded before versions were (its version empty, as a database upgraded to the
+/// metadata columns holds it): the next sync records the version without calling it a
+/// change, and writes no version audit row.
+pub fn an_item_version_recorded_before_versions_were_is_not_a_change(store: &dyn Store) {
+    sync_v1(store);
+    let upgraded = crate::sync::StoredItem {
+        version: String::new(),
+        ..item_row(store, "email")
+    };
+    ok(
+        store.write(&mut |tx: &mut dyn Transaction| {
+            tx.apply_sync(&[crate::sync::SyncAction::UpdateItem(upgraded.clone())])?;
+            Ok(())
+        }),
+        "blanking the version",
+    );
+    assert_eq!(item_row(store, "email").version, "", "the version blanked");
+    let report = sync(store, &V1, SyncOptions::default());
+    assert!(
+        report.versions_changed.is_empty(),
+        "no version recorded is not a change: {:?}",
+        report.versions_changed
+    );
+    assert_eq!(report.items_updated, 1, "the version is recorded");
+    assert_eq!(item_row(store, "email").version, "1.0.0");
+    assert!(version_rows(store).is_empty(), "{:?}", version_rows(store));
 }

@@ -224,7 +224,9 @@ pub struct AuditEntry {
     /// Who wrote: the [`Plugins`](crate::Plugins) handle's actor (the admin's user, `cli:...`,
     /// `application` by default), or `plugin-system` for a sync.
     pub actor: String,
-    /// `sync`, `create`, `update`, `status`, `priority`, `delete` or `reseal`.
+    /// `sync`, `version` (a sync that found an item's version or a type's contract version
+    /// changed: `item ...: version 1.0.0 → 1.1.0`), `create`, `update`, `status`,
+    /// `priority`, `delete` or `reseal`.
     pub action: String,
     /// The instance written, when the action is about one.
     pub instance: Option<InstanceId>,

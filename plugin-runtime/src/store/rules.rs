@@ -94,7 +94,11 @@ pub(crate) fn sync(
         }
         tx.apply_sync(&report.actions)?;
         let detail = format!("{} change(s)", report.actions.len());
-        let audit = vec![AuditEntry::new(SYNC_ACTOR, "sync", None, detail)];
+        let mut audit = vec![AuditEntry::new(SYNC_ACTOR, "sync", None, detail)];
+        // One row per version that moved, saying from what to what: the trail of releases.
+        let versions = (report.contracts_changed.iter().map(ToString::to_string))
+            .chain(report.versions_changed.iter().map(ToString::to_string));
+        audit.extend(versions.map(|change| AuditEntry::new(SYNC_ACTOR, "version", None, change)));
         let changed = changed_by_sync(&state, &report.actions);
         Ok((report, audit, changed))
     })

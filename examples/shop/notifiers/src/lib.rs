@@ -30,7 +30,7 @@ impl From<EmailConfig> for Email {
 }
 
 /// Order updates by email.
-#[plugin_item(name = "email", config = EmailConfig, priority = 10)]
+#[plugin_item(name = "email", config = EmailConfig, priority = 10, category = "messages")]
 impl Notifier for Email {
     fn notify(&self, customer: &str, message: &str) -> Result<String, PluginError> {
         Ok(format!(
@@ -65,7 +65,7 @@ impl From<SmsConfig> for Sms {
 }
 
 /// Order updates by SMS.
-#[plugin_item(name = "sms", config = SmsConfig, priority = 20)]
+#[plugin_item(name = "sms", config = SmsConfig, priority = 20, category = "messages")]
 impl Notifier for Sms {
     fn notify(&self, customer: &str, message: &str) -> Result<String, PluginError> {
         Ok(format!(
@@ -80,7 +80,7 @@ impl Notifier for Sms {
 pub struct Push;
 
 /// Order updates in the shop's mobile app.
-#[plugin_item(name = "push", priority = 30)]
+#[plugin_item(name = "push", priority = 30, category = "apps")]
 impl Notifier for Push {
     fn notify(&self, customer: &str, message: &str) -> Result<String, PluginError> {
         Ok(format!("push to {customer}: {message}"))

@@ -46,7 +46,13 @@ impl From<StripeConfig> for Stripe {
 }
 
 /// Cards through Stripe.
-#[plugin_item(name = "stripe", config = StripeConfig, priority = 10, category = "cards")]
+#[plugin_item(
+    name = "stripe",
+    config = StripeConfig,
+    priority = 10,
+    category = "cards",
+    homepage = "https://docs.stripe.com/api"
+)]
 impl PaymentGateway for Stripe {
     fn charge(&self, order: &Order) -> Result<String, PluginError> {
         let mode = if self.config.api_key.starts_with("sk_live_") {
@@ -86,7 +92,13 @@ impl From<PayPalConfig> for PayPal {
 }
 
 /// PayPal checkout.
-#[plugin_item(name = "paypal", config = PayPalConfig, priority = 20, category = "wallets")]
+#[plugin_item(
+    name = "paypal",
+    config = PayPalConfig,
+    priority = 20,
+    category = "wallets",
+    homepage = "https://developer.paypal.com/api/rest/"
+)]
 impl PaymentGateway for PayPal {
     fn charge(&self, order: &Order) -> Result<String, PluginError> {
         let place = if self.config.sandbox {

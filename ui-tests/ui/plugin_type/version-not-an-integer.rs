@@ -1,0 +1,8 @@
+use plugin_system::prelude::*;
+
+#[plugin_type(name = "gateway", version = "2.0")]
+pub trait Gateway {
+    fn pay(&self, amount: u64) -> String;
+}
+
+fn main() {}
