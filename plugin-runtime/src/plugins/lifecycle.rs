@@ -376,8 +376,14 @@ fn runtime_context() -> RuntimeContext {}
 fn enter(context: &RuntimeContext) -> Option<tokio::runtime::EnterGuard<'_>> {
     context.as_ref().map(tokio::runtime::Handle::enter)
 }
+/// Without the `async` feature there is no runtime to enter.
 #[cfg(not(feature = "async"))]
-fn enter(_: &RuntimeContext) {}
+struct NotEntered;
+
+#[cfg(not(feature = "async"))]
+fn enter(_: &RuntimeContext) -> NotEntered {
+    NotEntered
+}
 
 /// Runs an async hook's future to completion on this (the hook's own) thread: inside the
 /// tokio runtime entered by [`start`] when there is one, else with a thread-parking waker.
