@@ -386,7 +386,7 @@ fn enter(_: &RuntimeContext) -> NotEntered {
 }
 
 /// Runs an async hook's future to completion on this (the hook's own) thread: inside the
-/// tokio runtime entered by [`start`] when there is one, else with a thread-parking waker.
+/// tokio runtime entered for the hook when there is one, else with a thread-parking waker.
 pub fn block_on<F: Future>(future: F) -> F::Output {
     #[cfg(feature = "async")]
     if let Ok(handle) = tokio::runtime::Handle::try_current() {
