@@ -185,6 +185,19 @@ fn pool(label: &str, start: &str) -> NewInstance {
     })
 }
 
+/// The load failure reported for instance `id` (`expected`: why the test expects one).
+fn failure_of(
+    plugins: &Plugins,
+    id: plugin_system::InstanceId,
+    expected: &str,
+) -> plugin_system::LoadFailure {
+    plugins
+        .load_failures()
+        .into_iter()
+        .find(|failure| failure.meta.id == id)
+        .unwrap_or_else(|| panic!("no load failure reported: {expected}"))
+}
+
 fn served(plugins: &Plugins) -> String {
     plugins.get::<dyn Pool>().unwrap().label()
 }
@@ -216,11 +229,11 @@ fn a_failing_start_is_a_load_failure_and_selection_falls_back(db: &TestDatabase)
         let label = format!("{}-{how}", db.backend);
         let created = plugins.create_instance(pool(&label, how)).unwrap();
         assert_eq!(served(&plugins), "spare", "{how}");
-        let failure = plugins
-            .load_failures()
-            .into_iter()
-            .find(|failure| failure.meta.id == created.id)
-            .expect("the instance is reported as a load failure");
+        let failure = failure_of(
+            &plugins,
+            created.id,
+            "the instance is reported as a load failure",
+        );
         let expected = match how {
             "fail" => "its start hook failed: the server refused the connection",
             _ => "its start hook panicked: no socket",
@@ -395,11 +408,11 @@ fn a_start_past_its_deadline_fails_the_instance_and_is_stopped_when_it_returns()
             }),
         )
         .unwrap();
-    let failure = plugins
-        .load_failures()
-        .into_iter()
-        .find(|failure| failure.meta.id == created.id)
-        .expect("a start past its deadline is a load failure");
+    let failure = failure_of(
+        &plugins,
+        created.id,
+        "a start past its deadline is a load failure",
+    );
     assert_eq!(failure.reason, "its start hook did not return within 50 ms");
     assert_eq!(served(&plugins), "spare");
     // The start returns at last: the object it started is never served, and is stopped.
@@ -711,11 +724,7 @@ fn a_dependent_gets_what_it_needs_in_its_scope_and_is_rebuilt_when_that_changes(
     let created = plugins
         .create_instance(mailer(&mails).scope("acme"))
         .unwrap();
-    let failure = plugins
-        .load_failures()
-        .into_iter()
-        .find(|failure| failure.meta.id == created.id)
-        .expect("an unmet need is a load failure");
+    let failure = failure_of(&plugins, created.id, "an unmet need is a load failure");
     assert_eq!(
         failure.reason,
         "needs `template_renderer`: no ACTIVE or RESERVED instance in scope `acme` or global"
@@ -827,11 +836,11 @@ fn disabling_what_an_active_instance_needs_is_refused_naming_it_unless_forced(db
         .set_status(&[spare.id], Status::Disabled)
         .unwrap();
     assert!(plugins.scoped("acme").get::<dyn Mailer>().is_err());
-    let failure = plugins
-        .load_failures()
-        .into_iter()
-        .find(|failure| failure.meta.id == dependent.id)
-        .expect("the dependent reports its unmet need");
+    let failure = failure_of(
+        &plugins,
+        dependent.id,
+        "the dependent reports its unmet need",
+    );
     assert!(
         failure.reason.starts_with("needs `template_renderer`"),
         "{}",

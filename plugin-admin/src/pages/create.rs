@@ -1,8 +1,6 @@
 //! Creating an instance in two steps: find the item (searchable, paged, grouped by type and
 //! category), then fill the form generated from its config schema.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -17,15 +15,9 @@ use crate::auth::{Flash, User};
 use crate::csrf::{Checked, Pairs};
 use crate::error::AdminError;
 use crate::form::{self, Filled, Meta};
-use crate::pages::items::{homepage, left_out};
+use crate::pages::items::{ItemPage, PER_PAGE, homepage, item_page};
 use crate::text::{count, query_encode, rich};
 use crate::view::{csrf, page as layout, pager};
-
-/// One type's items on the page, by category.
-type ByCategory = BTreeMap<Option<&'static str>, Vec<&'static ItemInfo>>;
-
-/// Items per page of the first step.
-const PER_PAGE: usize = 50;
 
 /// The first step's query.
 #[derive(Deserialize, Default)]
@@ -73,30 +65,13 @@ pub(crate) async fn pick(
         .filter(|item| !only_configurable || item.is_configurable())
         .filter(|item| needle.as_deref().is_none_or(|needle| matches(item, needle)))
         .collect();
-    let hidden = candidates.iter().filter(|item| item.is_hidden()).count();
-    let found: Vec<&'static ItemInfo> = candidates
-        .into_iter()
-        .filter(|item| !left_out(item, show_hidden))
-        .collect();
-    let total = found.len();
-    let offset = query
-        .offset
-        .as_deref()
-        .and_then(|offset| offset.parse().ok())
-        .unwrap_or(0usize)
-        .min(total);
-    let shown = &found[offset..(offset + PER_PAGE).min(total)];
-    // Grouped by type (in registry order), then category.
-    let mut groups: Vec<(String, ByCategory)> = Vec::new();
-    for item in shown {
-        let key = item.plugin_type().key().to_string();
-        if groups.last().is_none_or(|(last, _)| *last != key) {
-            groups.push((key, BTreeMap::new()));
-        }
-        if let Some((_, categories)) = groups.last_mut() {
-            categories.entry(item.category()).or_default().push(item);
-        }
-    }
+    let ItemPage {
+        hidden,
+        total,
+        offset,
+        shown,
+        groups,
+    } = item_page(candidates, show_hidden, query.offset.as_deref());
     let q = needle.clone().unwrap_or_default();
     let link_with = |offset: usize, hidden: bool| {
         format!(
@@ -128,9 +103,9 @@ pub(crate) async fn pick(
                 a href=(link_with(0, true)) { "Show hidden items" }
             }
         }
-        @for (type_key, categories) in &groups {
+        @for (ty, categories) in &groups {
             section.group {
-                h2 { (type_key) }
+                h2 { (ty.key()) }
                 @for (category, items) in categories {
                     @if let Some(category) = category { h3 { (category) } }
                     ul.items {
@@ -150,7 +125,7 @@ pub(crate) async fn pick(
             }
         }
         @if total == 0 { p { "No item matches." } }
-        (pager(offset, shown.len(), total, PER_PAGE, link))
+        (pager(offset, shown, total, PER_PAGE, link))
     };
     layout(&state, Some(&user), "New instance", None, body).into_response()
 }

@@ -16,7 +16,7 @@ use crate::text::{count, query_encode, rich};
 use crate::view::{page as layout, pager};
 
 /// Items per page.
-const PER_PAGE: usize = 50;
+pub(crate) const PER_PAGE: usize = 50;
 
 /// The page's query.
 #[derive(Deserialize, Default)]
@@ -31,7 +31,7 @@ pub(crate) struct ItemsQuery {
 }
 
 /// One type's items on the page, by category.
-type ByCategory = BTreeMap<Option<&'static str>, Vec<&'static ItemInfo>>;
+pub(crate) type ByCategory = BTreeMap<Option<&'static str>, Vec<&'static ItemInfo>>;
 
 fn matches(item: &ItemInfo, needle: &str) -> bool {
     let ty = item.plugin_type();
@@ -49,8 +49,62 @@ fn matches(item: &ItemInfo, needle: &str) -> bool {
 }
 
 /// Whether an item was asked to be hidden from listings and the operator did not ask for it.
-pub(crate) fn left_out(item: &ItemInfo, show_hidden: bool) -> bool {
+fn left_out(item: &ItemInfo, show_hidden: bool) -> bool {
     item.is_hidden() && !show_hidden
+}
+
+/// One page of items, as the Items page and the create wizard list them: hidden items left
+/// out unless asked for, `PER_PAGE` from `offset`, grouped by type (in registry order) and then
+/// by category.
+pub(crate) struct ItemPage {
+    /// Hidden items among the candidates (left out unless asked for).
+    pub(crate) hidden: usize,
+    /// The items listed, over all pages.
+    pub(crate) total: usize,
+    /// Where this page starts.
+    pub(crate) offset: usize,
+    /// How many this page shows.
+    pub(crate) shown: usize,
+    pub(crate) groups: Vec<(&'static TypeInfo, ByCategory)>,
+}
+
+/// The page of `candidates` (in registry order) starting at the `offset` a query asked for.
+pub(crate) fn item_page(
+    candidates: Vec<&'static ItemInfo>,
+    show_hidden: bool,
+    offset: Option<&str>,
+) -> ItemPage {
+    let hidden = candidates.iter().filter(|item| item.is_hidden()).count();
+    let found: Vec<&'static ItemInfo> = candidates
+        .into_iter()
+        .filter(|item| !left_out(item, show_hidden))
+        .collect();
+    let total = found.len();
+    let offset = offset
+        .and_then(|offset| offset.parse().ok())
+        .unwrap_or(0usize)
+        .min(total);
+    let shown = &found[offset..(offset + PER_PAGE).min(total)];
+    let mut groups: Vec<(&'static TypeInfo, ByCategory)> = Vec::new();
+    for item in shown {
+        let ty = item.plugin_type();
+        if groups
+            .last()
+            .is_none_or(|(last, _)| !std::ptr::eq(*last, ty))
+        {
+            groups.push((ty, BTreeMap::new()));
+        }
+        if let Some((_, categories)) = groups.last_mut() {
+            categories.entry(item.category()).or_default().push(item);
+        }
+    }
+    ItemPage {
+        hidden,
+        total,
+        offset,
+        shown: shown.len(),
+        groups,
+    }
 }
 
 pub(crate) async fn page(
@@ -79,33 +133,13 @@ pub(crate) async fn page(
         .filter(|item| of_type(item.plugin_type()))
         .filter(|item| needle.as_deref().is_none_or(|needle| matches(item, needle)))
         .collect();
-    let hidden = candidates.iter().filter(|item| item.is_hidden()).count();
-    let found: Vec<&'static ItemInfo> = candidates
-        .into_iter()
-        .filter(|item| !left_out(item, show_hidden))
-        .collect();
-    let total = found.len();
-    let offset = query
-        .offset
-        .as_deref()
-        .and_then(|offset| offset.parse().ok())
-        .unwrap_or(0usize)
-        .min(total);
-    let shown = &found[offset..(offset + PER_PAGE).min(total)];
-    // Grouped by type (in registry order), then category.
-    let mut groups: Vec<(&'static TypeInfo, ByCategory)> = Vec::new();
-    for item in shown {
-        let ty = item.plugin_type();
-        if groups
-            .last()
-            .is_none_or(|(last, _)| !std::ptr::eq(*last, ty))
-        {
-            groups.push((ty, BTreeMap::new()));
-        }
-        if let Some((_, categories)) = groups.last_mut() {
-            categories.entry(item.category()).or_default().push(item);
-        }
-    }
+    let ItemPage {
+        hidden,
+        total,
+        offset,
+        shown,
+        groups,
+    } = item_page(candidates, show_hidden, query.offset.as_deref());
     let q = needle.clone().unwrap_or_default();
     let type_text = type_filter.clone().unwrap_or_default();
     let link = |offset: usize, hidden: bool| {
@@ -155,7 +189,7 @@ pub(crate) async fn page(
             }
         }
         @if total == 0 { p { "No item matches." } }
-        (pager(offset, shown.len(), total, PER_PAGE, |offset| link(offset, show_hidden)))
+        (pager(offset, shown, total, PER_PAGE, |offset| link(offset, show_hidden)))
     };
     let flash = flash(&state, &user);
     layout(&state, Some(&user), "Plugin items", flash.as_ref(), body).into_response()

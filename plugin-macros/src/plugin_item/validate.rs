@@ -5,7 +5,7 @@
 use quote::ToTokens;
 use syn::spanned::Spanned;
 
-use super::parse::{Also, PluginItemInput};
+use super::parse::{Also, PluginItemArgs, PluginItemInput};
 use crate::attrs::{Written, path_text};
 use crate::names::name_problem;
 
@@ -116,18 +116,14 @@ pub(crate) fn validate(input: &PluginItemInput, errors: &mut darling::error::Acc
     }
 }
 
-/// `via = SubType` registers nothing, so it takes none of the registration's arguments.
-fn validate_via(
-    input: &PluginItemInput,
-    via: &syn::Path,
-    errors: &mut darling::error::Accumulator,
-) {
-    let args = &input.args;
-    let given = [
+/// The arguments given that only the impl registering an item takes (and `config` when
+/// `with_config`), in the attribute's documented order: what `via` and `also` impls refuse.
+fn registration_keys_given(args: &PluginItemArgs, with_config: bool) -> Vec<&'static str> {
+    [
         ("name", args.name.is_some()),
         ("description", args.description.is_some()),
         ("priority", args.priority.is_some()),
-        ("config", args.config.is_some()),
+        ("config", with_config && args.config.is_some()),
         ("category", args.category.is_some()),
         ("version", args.version.is_some()),
         ("authors", args.authors.is_some()),
@@ -137,8 +133,19 @@ fn validate_via(
         ("needs", !args.needs.0.is_empty()),
         ("lifecycle", args.lifecycle.is_present()),
         ("async_lifecycle", args.async_lifecycle.is_present()),
-    ];
-    for (key, _) in given.iter().filter(|(_, given)| *given) {
+    ]
+    .into_iter()
+    .filter_map(|(key, given)| given.then_some(key))
+    .collect()
+}
+
+/// `via = SubType` registers nothing, so it takes none of the registration's arguments.
+fn validate_via(
+    input: &PluginItemInput,
+    via: &syn::Path,
+    errors: &mut darling::error::Accumulator,
+) {
+    for key in registration_keys_given(&input.args, true) {
         errors.push(
             darling::Error::custom(format!(
                 "`{key}` does not go with `via`: this impl only lets the `{}` item implement its \
@@ -216,22 +223,7 @@ fn validate_also_list(
 /// `also` on `impl Other for Item` registers nothing: the item's name, priority and the rest
 /// are given where it is registered. Only its `config` may be repeated (and is checked).
 fn validate_also_impl(input: &PluginItemInput, errors: &mut darling::error::Accumulator) {
-    let args = &input.args;
-    let given = [
-        ("name", args.name.is_some()),
-        ("description", args.description.is_some()),
-        ("priority", args.priority.is_some()),
-        ("category", args.category.is_some()),
-        ("version", args.version.is_some()),
-        ("authors", args.authors.is_some()),
-        ("homepage", args.homepage.is_some()),
-        ("hidden", args.hidden.is_present()),
-        ("renamed_from", !args.renamed_from.is_empty()),
-        ("needs", !args.needs.0.is_empty()),
-        ("lifecycle", args.lifecycle.is_present()),
-        ("async_lifecycle", args.async_lifecycle.is_present()),
-    ];
-    for (key, _) in given.iter().filter(|(_, given)| *given) {
+    for key in registration_keys_given(&input.args, false) {
         errors.push(
             darling::Error::custom(format!(
                 "`{key}` does not go with `also`: this impl is one more extension point of an \

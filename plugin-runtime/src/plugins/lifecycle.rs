@@ -14,6 +14,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::watch::lock;
 use crate::error::panic_message;
 use crate::instance::InstanceMeta;
 use crate::registration::{ErasedObject, LifecycleHooks};
@@ -102,8 +103,8 @@ pub(in crate::plugins) fn start(
                     panic_message(&panic)
                 )),
             };
-            let (lock, done) = &*shared;
-            let mut state = lock_ignoring_poison(lock);
+            let (mutex, done) = &*shared;
+            let mut state = lock(mutex);
             if let StartState::Abandoned = *state {
                 drop(state);
                 if result.is_ok() {
@@ -121,9 +122,9 @@ pub(in crate::plugins) fn start(
     if let Err(err) = spawned {
         return Err(format!("its start hook could not run: no thread: {err}"));
     }
-    let (lock, done) = &*state;
+    let (mutex, done) = &*state;
     let deadline = hooks.start_deadline;
-    let state = lock_ignoring_poison(lock);
+    let state = lock(mutex);
     let (mut state, _) = done
         .wait_timeout_while(state, deadline, |state| {
             matches!(state, StartState::Running)
@@ -146,10 +147,6 @@ fn describe(duration: Duration) -> String {
     } else {
         format!("{} ms", duration.as_millis())
     }
-}
-
-fn lock_ignoring_poison<T>(lock: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A retired instance waiting for its handles to drop.
@@ -180,8 +177,8 @@ impl Stopper {
         if lives.is_empty() {
             return;
         }
-        let (lock, wake) = &*self.shared;
-        let mut queue = lock_ignoring_poison(lock);
+        let (mutex, wake) = &*self.shared;
+        let mut queue = lock(mutex);
         let now = Instant::now();
         for live in lives {
             tracing::debug!(instance = %live.label, "plugin instance retired; stopping it once its handles are dropped");
@@ -206,8 +203,8 @@ impl Stopper {
 
     /// Takes every instance still waiting (for `shutdown`, which stops them itself).
     pub(in crate::plugins) fn take_waiting(&self) -> Vec<Arc<Live>> {
-        let (lock, _) = &*self.shared;
-        let mut queue = lock_ignoring_poison(lock);
+        let (mutex, _) = &*self.shared;
+        let mut queue = lock(mutex);
         queue
             .waiting
             .drain(..)
@@ -218,8 +215,8 @@ impl Stopper {
 
 impl Drop for Stopper {
     fn drop(&mut self) {
-        let (lock, wake) = &*self.shared;
-        lock_ignoring_poison(lock).closing = true;
+        let (mutex, wake) = &*self.shared;
+        lock(mutex).closing = true;
         wake.notify_all();
     }
 }
@@ -227,8 +224,8 @@ impl Drop for Stopper {
 /// The stopper's loop: stop what is drained (or overdue), in the order it was retired, then
 /// sleep until the next retirement, or a short while when something is still held.
 fn run(shared: &(Mutex<Queue>, Condvar)) {
-    let (lock, wake) = shared;
-    let mut queue = lock_ignoring_poison(lock);
+    let (mutex, wake) = shared;
+    let mut queue = lock(mutex);
     loop {
         if queue.closing {
             return;
@@ -250,7 +247,7 @@ fn run(shared: &(Mutex<Queue>, Condvar)) {
                 }
                 retiring.live.stop_once();
             }
-            queue = lock_ignoring_poison(lock);
+            queue = lock(mutex);
             continue;
         }
         queue = if queue.waiting.is_empty() {

@@ -760,23 +760,29 @@ fn load(
     let own = registry
         .type_by_key(&record.meta.item.type_key)
         .map(|ty| ty.info);
+    // The item whose code builds it: none when the row is orphaned or its type is gone.
+    let item = match (registry.item(&record.meta.item), own) {
+        (Ok(item), Some(_)) if !record.orphaned => Some(item),
+        _ => None,
+    };
     let depth = registry.depth(&record.meta.item);
-    let needs = match registry.item(&record.meta.item) {
-        Ok(item) if depth > 0 && !record.orphaned => {
-            resolve_needs(item, record.meta.scope.as_deref(), resolve)
-        }
+    let needs = match item {
+        Some(item) if depth > 0 => resolve_needs(item, record.meta.scope.as_deref(), resolve),
         _ => Vec::new(),
     };
     let providers: Vec<Option<usize>> = needs.iter().map(|need| need.object).collect();
     let previous = loader.previous.entry_arc_of(record.meta.id);
-    let state = load_state(
-        loader,
-        &record,
-        previous.as_deref(),
-        own,
-        &needs,
-        &providers,
-    );
+    let state = match item {
+        Some(item) => load_state(
+            loader,
+            item,
+            &record,
+            previous.as_deref(),
+            &needs,
+            &providers,
+        ),
+        None => EntryState::Orphaned,
+    };
     if let EntryState::Failed(reason) = &state {
         tracing::warn!(
             instance = %record.meta.id,
@@ -804,16 +810,12 @@ fn load(
 
 fn load_state(
     loader: &Loader<'_>,
+    item: &'static ItemInfo,
     record: &InstanceRecord,
     previous: Option<&Entry>,
-    own: Option<&'static TypeInfo>,
     needs: &[Resolved],
     providers: &[Option<usize>],
 ) -> EntryState {
-    let item = match (loader.registry.item(&record.meta.item), own) {
-        (Ok(item), Some(_)) if !record.orphaned => item,
-        _ => return EntryState::Orphaned,
-    };
     let hooks = item.lifecycle().copied();
     if hooks.is_some() && record.meta.status == Status::Disabled {
         return EntryState::NotStarted;
