@@ -874,7 +874,48 @@ fn shutdown_stops_dependents_before_what_they_need(db: &TestDatabase) {
     assert!(report.stopped[0].starts_with(&mails), "{report:?}");
 }
 
+/// The linked registry without the `connections` item: its code "removed" by a deployment.
+fn without_connections() -> &'static plugin_system::registry::Registry {
+    use plugin_system::__private::{ItemInfo, ItemParts};
+    use plugin_system::registry::Registry;
+    static REGISTRY: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let owned: Vec<ItemInfo> = Registry::linked()
+            .unwrap()
+            .items()
+            .filter(|item| item.name() != "connections")
+            .map(|item| ItemInfo::from_parts(ItemParts { ..*item.parts() }))
+            .collect();
+        Registry::collect(&[], Vec::leak(owned), &[]).unwrap()
+    })
+}
+
+fn an_instance_whose_code_is_gone_is_stopped(db: &TestDatabase) {
+    let plugins = handle(db);
+    let label = format!("{}-orphaned", db.backend);
+    plugins.create_instance(pool(&label, "ok")).unwrap();
+    assert_eq!(served(&plugins), label);
+    // A deployment without the item's code syncs the store: its rows are orphaned.
+    let other = Plugins::builder()
+        .database_url(&db.url)
+        .keyring(key())
+        .registry(without_connections())
+        .no_watch()
+        .build()
+        .unwrap();
+    assert!(
+        other
+            .startup_sync()
+            .is_some_and(|sync| sync.items_orphaned == 1)
+    );
+    assert!(plugins.refresh().unwrap());
+    wait_for(&label, "stopped", 1);
+    assert_eq!(served(&plugins), "spare");
+    assert_eq!(count(&label, "stopped"), 1);
+}
+
 on_every_backend!(
+    an_instance_whose_code_is_gone_is_stopped,
     a_plugin_whose_start_blocks_is_not_served_until_it_returns,
     a_failing_start_is_a_load_failure_and_selection_falls_back,
     a_replaced_disabled_or_deleted_instance_is_stopped_once_after_its_handles_drop,
