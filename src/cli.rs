@@ -36,7 +36,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use plugin_runtime::config::{
     ConfigSchema, ConfigValues, FormData, values_from_form, values_with_form,
 };
-use plugin_runtime::registry::Registry;
+use plugin_runtime::registry::{ItemInfo, Registry};
 use plugin_runtime::sync::{SyncMode, SyncOptions};
 use plugin_runtime::{
     Error, InstanceId, InstanceQuery, InstanceSummary, InstanceUpdate, ItemKey, Key, LoadState,
@@ -174,6 +174,10 @@ enum InstanceCommand {
         status: StatusArg,
         #[arg(required = true)]
         ids: Vec<String>,
+        /// Disable even the last instance that ACTIVE instances need (they stop being
+        /// served, each saying which need failed); without it, that is refused.
+        #[arg(long)]
+        force: bool,
     },
     /// Set or shift the priority of one or more instances (lower is preferred).
     Priority {
@@ -195,7 +199,13 @@ enum InstanceCommand {
         file: PathBuf,
     },
     /// Delete an instance.
-    Delete { id: String },
+    Delete {
+        id: String,
+        /// Delete it even when it is the last instance that ACTIVE instances need (they stop
+        /// being served, each saying which need failed); without it, that is refused.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// One instance of an `instance import` file.
@@ -432,13 +442,14 @@ fn list(plugins: &Plugins, json: bool, out: &mut dyn Write) -> Result<ExitCode, 
                     "item_category": item.and_then(|item| item.category()),
                     "item_hidden": item.map(|item| item.is_hidden()),
                     "type_version": item.map(|item| item.plugin_type().version()),
+                    "serves": item.map(serves),
                 })
             })
             .collect();
         writeln!(out, "{:#}", serde_json::Value::Array(rows))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let rows: Vec<[String; 9]> = records
+    let rows: Vec<[String; 10]> = records
         .iter()
         .map(|record| {
             let meta = &record.meta;
@@ -454,6 +465,10 @@ fn list(plugins: &Plugins, json: bool, out: &mut dyn Write) -> Result<ExitCode, 
                 meta.scope.clone().unwrap_or_else(|| "-".into()),
                 meta.status.as_str().to_owned(),
                 meta.priority.to_string(),
+                match item.map(serves) {
+                    Some(types) if types.len() > 1 => types[1..].join(","),
+                    _ => "-".to_owned(),
+                },
                 match problem(record) {
                     None => "yes".to_owned(),
                     Some(reason) => format!("no: {reason}"),
@@ -462,7 +477,16 @@ fn list(plugins: &Plugins, json: bool, out: &mut dyn Write) -> Result<ExitCode, 
         })
         .collect();
     let header = [
-        "ID", "ITEM", "VERSION", "CATEGORY", "NAME", "SCOPE", "STATUS", "PRIORITY", "LOADS",
+        "ID",
+        "ITEM",
+        "VERSION",
+        "CATEGORY",
+        "NAME",
+        "SCOPE",
+        "STATUS",
+        "PRIORITY",
+        "ALSO_SERVES",
+        "LOADS",
     ]
     .map(String::from);
     let mut widths = header.clone().map(|title| title.chars().count());
@@ -478,13 +502,27 @@ fn list(plugins: &Plugins, json: bool, out: &mut dyn Write) -> Result<ExitCode, 
             .enumerate()
             .map(|(column, (cell, width))| match column {
                 7 => format!("{cell:>width$}"),
-                8 => cell.clone(),
+                9 => cell.clone(),
                 _ => format!("{cell:<width$}"),
             })
             .collect();
         writeln!(out, "{}", cells.join("  "))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The handle to write through: `plugins`, or with `--force` its forced form (writes that
+/// take away what ACTIVE instances need are done instead of refused).
+fn forced(plugins: &Plugins, force: bool) -> Plugins {
+    match force {
+        true => plugins.forced(),
+        false => plugins.clone(),
+    }
+}
+
+/// The keys of the plugin types an item's instances serve: its own, then its `also` types.
+fn serves(item: &ItemInfo) -> Vec<String> {
+    item.serves().map(|ty| ty.key().to_string()).collect()
 }
 
 fn check(plugins: &Plugins, out: &mut dyn Write) -> Result<ExitCode, CliError> {
@@ -563,9 +601,9 @@ fn instance(
             )?;
             writeln!(out, "{} is at version {}", meta.id, meta.version)?;
         }
-        InstanceCommand::Status { status, ids } => {
+        InstanceCommand::Status { status, ids, force } => {
             let ids = parse_ids(&ids)?;
-            let changed = plugins.set_status(&ids, status.into())?;
+            let changed = forced(plugins, force).set_status(&ids, status.into())?;
             writeln!(out, "{changed} instance(s) changed")?;
         }
         InstanceCommand::Priority { ids, set, shift } => {
@@ -590,9 +628,9 @@ fn instance(
                 writeln!(out, "{}", meta.id)?;
             }
         }
-        InstanceCommand::Delete { id } => {
+        InstanceCommand::Delete { id, force } => {
             let id: InstanceId = id.parse()?;
-            plugins.delete_instance(id)?;
+            forced(plugins, force).delete_instance(id)?;
             writeln!(out, "{id} deleted")?;
         }
     }

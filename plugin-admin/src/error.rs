@@ -56,7 +56,9 @@ pub(crate) fn status_of(err: &Error) -> StatusCode {
         Error::MalformedId(_) | Error::InvalidInput { .. } | Error::InvalidConfig { .. } => {
             StatusCode::BAD_REQUEST
         }
-        Error::Conflict { .. } | Error::DuplicateInstanceName { .. } => StatusCode::CONFLICT,
+        Error::Conflict { .. } | Error::DuplicateInstanceName { .. } | Error::Required { .. } => {
+            StatusCode::CONFLICT
+        }
         // A batch is refused for what its entry is refused for.
         Error::InBatch { source, .. } => status_of(source),
         _ => StatusCode::INTERNAL_SERVER_ERROR,

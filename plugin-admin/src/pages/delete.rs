@@ -9,14 +9,18 @@ use super::{Shared, quoted, redirect};
 use crate::auth::{Flash, User};
 use crate::csrf::Checked;
 use crate::error::AdminError;
+use crate::pages::instances::confirm_forced;
 use crate::view::{csrf, page as layout};
 use plugin_runtime::InstanceId;
 
-/// The delete form: its CSRF token and the confirmation.
+/// The delete form: its CSRF token, the confirmation, and whether to delete it even when
+/// ACTIVE instances need it.
 #[derive(Deserialize)]
 pub(crate) struct DeleteForm {
     #[serde(default)]
     confirm: String,
+    #[serde(default)]
+    force: String,
 }
 
 pub(crate) async fn confirm(
@@ -76,13 +80,27 @@ pub(crate) async fn submit(
         );
     }
     let actor = user.actor();
-    let name = state
+    let forced = form.force == "yes";
+    let deleted = state
         .blocking(move |plugins| {
             let name = plugins.instance(id)?.meta.name;
-            plugins.acting_as(actor).delete_instance(id)?;
-            Ok(name)
+            let writer = match forced {
+                true => plugins.acting_as(actor).forced(),
+                false => plugins.acting_as(actor),
+            };
+            Ok(writer.delete_instance(id).map(|()| name))
         })
         .await?;
+    let name = match deleted {
+        Err(required @ plugin_runtime::Error::Required { .. }) => {
+            let again = [
+                ("instance".to_owned(), id.to_string()),
+                ("confirm".to_owned(), "yes".to_owned()),
+            ];
+            return Ok(confirm_forced(&state, &user, &again, &required));
+        }
+        other => other?,
+    };
     Ok(redirect(
         &state,
         &user,

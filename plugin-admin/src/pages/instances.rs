@@ -20,6 +20,7 @@ use crate::AdminState;
 use crate::auth::{Flash, User};
 use crate::csrf::{Checked, Pairs, value};
 use crate::error::AdminError;
+use crate::pages::items::also_serves;
 use crate::text::{count, rich};
 use crate::view::{csrf, page as layout, pager};
 
@@ -334,10 +335,8 @@ fn row_of(
 ) -> Markup {
     let meta = &row.meta;
     let id = meta.id;
-    let category = registry
-        .item(&meta.item)
-        .ok()
-        .and_then(|item| item.category());
+    let item = registry.item(&meta.item).ok();
+    let category = item.and_then(|item| item.category());
     html! {
         tr data-id=(id) class=[(meta.status == Status::Disabled).then_some("muted")] {
             td data-label="Select" { input type="checkbox" name="id" value=(id) aria-label=(format!("select {}", meta.name)); }
@@ -349,6 +348,7 @@ fn row_of(
             td data-label="Item" {
                 (registry.short_key(&meta.item))
                 @if let Some(category) = category { " " span.badge.badge-category { (category) } }
+                @if let Some(item) = item { (also_serves(item)) }
             }
             td data-label="Scope" { (meta.scope.as_deref().unwrap_or("—")) }
             td data-label="Status" {
@@ -403,6 +403,8 @@ struct BulkForm {
     action: Option<Action>,
     ids: Vec<InstanceId>,
     confirmed: bool,
+    /// The operator chose to take away what ACTIVE instances need (after being told which).
+    forced: bool,
     back: ListQuery,
 }
 
@@ -424,6 +426,7 @@ impl BulkForm {
             action,
             ids,
             confirmed: value(form, "confirm") == Some("yes"),
+            forced: value(form, "force") == Some("yes"),
             back: ListQuery::from_back(form),
         })
     }
@@ -445,15 +448,22 @@ pub(crate) async fn bulk(
     }
     let ids = bulk.ids.clone();
     let actor = user.actor();
-    let changed = match action {
+    let forced = bulk.forced;
+    let writer = move |plugins: &plugin_runtime::Plugins| match forced {
+        true => plugins.acting_as(actor).forced(),
+        false => plugins.acting_as(actor),
+    };
+    // The write's own result comes back as it is, so a refusal to take away what ACTIVE
+    // instances need can be answered with the choice to force it.
+    let written = match action {
         Action::Status(status) => {
             state
-                .blocking(move |plugins| plugins.acting_as(actor).set_status(&ids, status))
+                .blocking(move |plugins| Ok(writer(plugins).set_status(&ids, status)))
                 .await?
         }
         Action::Priority(change) => {
             state
-                .blocking(move |plugins| plugins.acting_as(actor).set_priority(&ids, change))
+                .blocking(move |plugins| Ok(writer(plugins).set_priority(&ids, change)))
                 .await?
         }
         Action::Delete if !bulk.confirmed => {
@@ -461,9 +471,15 @@ pub(crate) async fn bulk(
         }
         Action::Delete => {
             state
-                .blocking(move |plugins| plugins.acting_as(actor).delete_instances(&ids))
+                .blocking(move |plugins| Ok(writer(plugins).delete_instances(&ids)))
                 .await?
         }
+    };
+    let changed = match written {
+        Err(required @ Error::Required { .. }) => {
+            return Ok(confirm_forced(&state, &user, &form, &required));
+        }
+        other => other?,
     };
     let done = match action {
         Action::Delete => format!("{changed} instance(s) deleted."),
@@ -507,6 +523,42 @@ async fn confirm_delete(
         }
     };
     Ok(layout(state, Some(user), "Delete instances?", None, body).into_response())
+}
+
+/// A write refused because ACTIVE instances need what it takes away: the refusal, and a
+/// button that repeats the same form with `force` (the dependents then stop being served).
+pub(crate) fn confirm_forced(
+    state: &AdminState,
+    user: &User,
+    form: &[(String, String)],
+    refusal: &Error,
+) -> Response {
+    let action = state.path(&form_action(form));
+    let body = html! {
+        div.flash.flash-error role="alert" { (refusal) }
+        p { "Forced, the instances that need it stop being served (each says which need failed) until something serves what they need again." }
+        form #confirm-force method="post" action=(action) {
+            (csrf(user))
+            @for (key, text) in form.iter().filter(|(key, _)| key != "csrf" && key != "force") {
+                input type="hidden" name=(key) value=(text);
+            }
+            input type="hidden" name="force" value="yes";
+            div.toolbar {
+                button.danger type="submit" { "Do it anyway" }
+                a href=(state.path("/instances")) { "Cancel" }
+            }
+        }
+    };
+    layout(state, Some(user), "Needed by other instances", None, body).into_response()
+}
+
+/// Where a refused form goes again: the bulk form's address, or a single delete's (named by
+/// its `instance` field).
+fn form_action(form: &[(String, String)]) -> String {
+    match value(form, "instance") {
+        Some(id) => format!("/instances/{id}/delete"),
+        None => "/instances/bulk".to_owned(),
+    }
 }
 
 pub(crate) async fn quick(

@@ -208,6 +208,7 @@ fn table(items: &[&'static ItemInfo]) -> Markup {
                                 code { (item.name()) }
                                 @if item.is_configurable() { " " span.badge { "configurable" } }
                                 @if item.is_hidden() { " " span.badge { "hidden" } }
+                                (also_serves(item))
                             }
                             td data-label="Version" { (item.version()) }
                             td data-label="Authors" { (authors(item)) }
@@ -217,6 +218,16 @@ fn table(items: &[&'static ItemInfo]) -> Markup {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The plugin types an item's instances serve besides its own (`also = [...]`): one line
+/// each, for the pages that show an item or its instances.
+pub(crate) fn also_serves(item: &ItemInfo) -> Markup {
+    html! {
+        @for ty in item.also_serves() {
+            div.help.also-serves { "also serves " code { (ty.key()) } }
         }
     }
 }
