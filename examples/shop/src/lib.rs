@@ -26,7 +26,9 @@ use plugin_system::admin::{Admin, Auth};
 use plugin_system::cli::PluginsCli;
 use plugin_system::prelude::*;
 use plugin_system::{Failure, Key, NewInstance, PluginsBuilder, Status};
-use shop_contracts::{Notifier, Order, OtpSender, PaymentGateway};
+use shop_contracts::{
+    Notifier, Order, OrderConfirmed, OtpSender, PaymentGateway, TemplateRenderer, UserRegistered,
+};
 use shop_payments::StripeConfig;
 
 // The plugin crates register their plugins only if the binary names them.
@@ -131,7 +133,13 @@ fn serve(builder: PluginsBuilder, bind: SocketAddr) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run_server(plugins, bind)) {
+    let served = runtime.block_on(run_server(plugins.clone(), bind));
+    // Closes what the plugins opened (the customer e-mails' SMTP pool), dependents first.
+    let report = plugins.shutdown(std::time::Duration::from_secs(5));
+    if !report.is_clean() {
+        eprintln!("shop: plugins still busy at shutdown: {report:?}");
+    }
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
@@ -189,12 +197,14 @@ pub fn app(plugins: Plugins, auth: Auth) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/checkout", post(checkout))
+        .route("/register", post(register))
         .with_state(Arc::new(plugins))
         .nest("/admin", admin)
 }
 
 /// On the first run, the instances an operator would create: Stripe (test mode) selected,
-/// PayPal in reserve, email updates, and two OTP providers, the first of them down.
+/// PayPal in reserve, email updates, the customer e-mails (welcome and order e-mails from one
+/// SMTP account), and two OTP providers, the first of them down.
 pub fn seed_demo_instances(plugins: &Plugins) -> Result<(), plugin_system::Error> {
     let everything = plugin_system::InstanceQuery {
         limit: usize::MAX,
@@ -238,6 +248,22 @@ pub fn seed_demo_instances(plugins: &Plugins) -> Result<(), plugin_system::Error
             },
         ),
     )?;
+    plugins.create_instance(
+        NewInstance::of::<dyn TemplateRenderer>("placeholders", "Shop templates").config(
+            &shop_notifiers::TemplatesConfig {
+                signature: "The demo shop".into(),
+            },
+        ),
+    )?;
+    plugins.create_instance(
+        NewInstance::of::<dyn UserRegistered>("customer_emails", "Customer e-mails").config(
+            &shop_notifiers::EmailConfig {
+                smtp_host: "smtp.example.com".into(),
+                from: "hello@shop.example".into(),
+                password: "demo-smtp-password".into(),
+            },
+        ),
+    )?;
     for (item, name, outage) in [
         ("twilio", "Twilio Verify", true),
         ("vonage", "Vonage Verify", false),
@@ -270,6 +296,9 @@ async fn home(State(plugins): Shared) -> Markup {
         form method="post" action="/checkout" {
             button type="submit" { "Pay order #1001 (€42.00)" }
         }
+        form method="post" action="/register" {
+            button type="submit" { "Register as ada@example.com" }
+        }
         p { a href="/admin" { "Plugins admin" } }
         h2 { "Order updates go to" }
         ul #notifiers {
@@ -292,9 +321,14 @@ async fn checkout(State(plugins): Shared) -> Markup {
             let reference = gateway.charge(&order).map_err(|err| err.to_string())?;
             Ok((gateway.meta().name.clone(), reference))
         });
-    let notified = plugins.each::<dyn Notifier, _, _>(|notifier| {
-        notifier.notify("ada@example.com", "order 1001 is paid")
-    });
+    let notified = plugins
+        .each::<dyn Notifier, _, _>(|notifier| notifier.notify(CUSTOMER, "order 1001 is paid"));
+    let confirmed = match &payment {
+        Ok(_) => {
+            plugins.each::<dyn OrderConfirmed, _, _>(|hook| hook.order_confirmed(&order, CUSTOMER))
+        }
+        Err(_) => Vec::new(),
+    };
     let otp =
         plugins.first_ok::<dyn OtpSender, _, _>(|sender| sender.send_code("+15550100", "493817"));
     page(html! {
@@ -304,17 +338,9 @@ async fn checkout(State(plugins): Shared) -> Markup {
             Err(err) => p #payment { "Payment failed: " (err) },
         }
         h3 { "Notifications" }
-        ul {
-            @for outcome in &notified {
-                li {
-                    (outcome.meta.name) ": "
-                    @match &outcome.result {
-                        Ok(reference) => (reference),
-                        Err(failure) => (failure_text(failure)),
-                    }
-                }
-            }
-        }
+        (outcomes(&notified))
+        h3 { "Order confirmed" }
+        (outcomes(&confirmed))
         h3 { "Sign-in code" }
         @match &otp {
             Ok(served) => {
@@ -327,6 +353,37 @@ async fn checkout(State(plugins): Shared) -> Markup {
         }
         p { a href="/" { "Back to the shop" } }
     })
+}
+
+/// The demo's one customer.
+const CUSTOMER: &str = "ada@example.com";
+
+/// A customer registers: every ACTIVE `user_registered` hook is told.
+async fn register(State(plugins): Shared) -> Markup {
+    let told = plugins.each::<dyn UserRegistered, _, _>(|hook| hook.user_registered(CUSTOMER));
+    page(html! {
+        h2 { "Welcome, " (CUSTOMER) }
+        h3 { "Registration hooks" }
+        (outcomes(&told))
+        p { a href="/" { "Back to the shop" } }
+    })
+}
+
+/// What each plugin called did, one per line.
+fn outcomes(outcomes: &[plugin_system::Outcome<String, PluginError>]) -> Markup {
+    html! {
+        ul {
+            @for outcome in outcomes {
+                li {
+                    (outcome.meta.name) ": "
+                    @match &outcome.result {
+                        Ok(reference) => (reference),
+                        Err(failure) => (failure_text(failure)),
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn failure_text(failure: &Failure<PluginError>) -> String {

@@ -84,12 +84,12 @@ fn sync_dry_run_then_sync_then_nothing_to_do() {
     assert!(dry.contains("would create type"), "{dry}");
     assert!(dry.contains("(dry run: nothing written)"), "{dry}");
     let first = shop.ok(&["sync"]);
-    assert!(first.contains("types: 3 created"), "{first}");
-    assert!(first.contains("items: 8 created"), "{first}");
+    assert!(first.contains("types: 6 created"), "{first}");
+    assert!(first.contains("items: 10 created"), "{first}");
     assert!(first.contains("instances: 2 created"), "{first}");
     let again = shop.ok(&["sync", "--mode", "update"]);
     assert!(
-        again.contains("types: 0 created, 3 found, 0 updated"),
+        again.contains("types: 0 created, 6 found, 0 updated"),
         "{again}"
     );
     let err = shop.plugins(&["sync", "--mode", "sideways"]).code(2);
@@ -211,7 +211,16 @@ fn list_shows_each_item_s_version_and_category_and_the_json_all_its_metadata() {
     assert_eq!(
         header,
         [
-            "ID", "ITEM", "VERSION", "CATEGORY", "NAME", "SCOPE", "STATUS", "PRIORITY", "LOADS"
+            "ID",
+            "ITEM",
+            "VERSION",
+            "CATEGORY",
+            "NAME",
+            "SCOPE",
+            "STATUS",
+            "PRIORITY",
+            "ALSO_SERVES",
+            "LOADS"
         ]
     );
     let version = env!("CARGO_PKG_VERSION"); // the workspace's, which the plugin crates share
@@ -287,7 +296,7 @@ fn sync_prints_each_item_whose_version_changed_from_to() {
     let synced = shop.ok(&["sync"]);
     assert!(synced.lines().any(|printed| printed == line), "{synced}");
     assert!(
-        synced.contains("items: 0 created, 8 found, 1 updated"),
+        synced.contains("items: 0 created, 10 found, 1 updated"),
         "{synced}"
     );
     let again = shop.ok(&["sync"]);
@@ -734,4 +743,97 @@ fn sync_prune_dry_run_names_the_configured_instances_it_would_destroy() {
         "{pruned}"
     );
     assert!(!shop.ok(&["list"]).contains("office fax"));
+}
+
+#[test]
+fn disabling_or_deleting_what_an_active_instance_needs_is_refused_unless_forced() {
+    let shop = Shop::synced();
+    let templates = shop
+        .ok(&[
+            "instance",
+            "create",
+            "--item",
+            "template_renderer/placeholders",
+            "--name",
+            "Shop templates",
+        ])
+        .trim()
+        .to_owned();
+    let emails = shop
+        .ok(&[
+            "instance",
+            "create",
+            "--item",
+            "user_registered/customer_emails",
+            "--name",
+            "Customer e-mails",
+            "--set",
+            "smtp_host=smtp.example.com",
+            "--set",
+            "from=hello@shop.example",
+            "--set",
+            "password=demo-password",
+        ])
+        .trim()
+        .to_owned();
+    // The list says which extension points the instance serves besides its own.
+    let table = shop.ok(&["list"]);
+    let row: Vec<&str> = table
+        .lines()
+        .find(|line| line.contains(&emails))
+        .unwrap_or_else(|| panic!("{table}"))
+        .split_whitespace()
+        .collect();
+    assert!(row.contains(&"shop-contracts:order_confirmed"), "{table}");
+    let json: serde_json::Value = serde_json::from_str(&shop.ok(&["list", "--json"])).unwrap();
+    let row = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["id"] == emails.as_str())
+        .unwrap();
+    assert_eq!(
+        row["serves"],
+        serde_json::json!([
+            "shop-contracts:user_registered",
+            "shop-contracts:order_confirmed"
+        ])
+    );
+
+    for refused in [
+        shop.fails(&["instance", "status", "disabled", &templates]),
+        shop.fails(&["instance", "delete", &templates]),
+    ] {
+        assert!(
+            refused.contains("required by `Customer e-mails`"),
+            "{refused}"
+        );
+    }
+    assert!(
+        shop.ok(&["list"])
+            .lines()
+            .any(|line| line.contains(&templates) && line.contains("active"))
+    );
+    shop.ok(&["instance", "status", "disabled", &templates, "--force"]);
+    let check = shop
+        .plugins(&["list", "--json"])
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&check).unwrap();
+    let row = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["id"] == emails.as_str())
+        .unwrap();
+    assert_eq!(row["loads"], false);
+    assert!(
+        row["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("needs `template_renderer`"),
+        "{row}"
+    );
 }

@@ -31,3 +31,25 @@ pub trait OtpSender {
     /// Sends `code` to `phone`; returns the provider's message id.
     fn send_code(&self, phone: &str, code: &str) -> Result<String, PluginError>;
 }
+
+/// Renders the texts the shop sends (`{name}` and `{order}` filled in). Other plugins use it
+/// through `needs = [TemplateRenderer]`.
+#[plugin_type(name = "template_renderer")]
+pub trait TemplateRenderer {
+    /// `template` with its placeholders filled from `values` (`(placeholder, value)` pairs).
+    fn render(&self, template: &str, values: &[(&str, &str)]) -> String;
+}
+
+/// Told when a customer registers. The shop calls every ACTIVE one.
+#[plugin_type(name = "user_registered")]
+pub trait UserRegistered {
+    /// `customer` has just registered; returns what was done (a delivery reference).
+    fn user_registered(&self, customer: &str) -> Result<String, PluginError>;
+}
+
+/// Told when an order is paid. The shop calls every ACTIVE one.
+#[plugin_type(name = "order_confirmed")]
+pub trait OrderConfirmed {
+    /// `order` of `customer` is paid; returns what was done (a delivery reference).
+    fn order_confirmed(&self, order: &Order, customer: &str) -> Result<String, PluginError>;
+}

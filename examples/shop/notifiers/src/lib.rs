@@ -1,8 +1,13 @@
-//! Notifiers for the demo shop: email and SMS (configured), push (no config). The shop
-//! broadcasts to every ACTIVE one. Deliveries are simulated: each returns its reference.
+//! Notifiers for the demo shop: email and SMS (configured), push (no config), which the shop
+//! broadcasts to; and the customer e-mails, one plugin answering two hooks through a template
+//! renderer it needs and an SMTP pool it opens when it starts. Deliveries are simulated: each
+//! returns its reference.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use plugin_system::prelude::*;
-use shop_contracts::Notifier;
+use shop_contracts::{Notifier, Order, OrderConfirmed, TemplateRenderer, UserRegistered};
 
 /// SMTP settings.
 #[derive(PluginConfig, Clone)]
@@ -84,5 +89,117 @@ pub struct Push;
 impl Notifier for Push {
     fn notify(&self, customer: &str, message: &str) -> Result<String, PluginError> {
         Ok(format!("push to {customer}: {message}"))
+    }
+}
+
+/// How the shop's texts end.
+#[derive(PluginConfig, Clone)]
+pub struct TemplatesConfig {
+    /// Put after every text.
+    #[config(default = "The demo shop")]
+    pub signature: String,
+}
+
+/// Fills `{placeholder}`s in and signs.
+pub struct Placeholders {
+    config: TemplatesConfig,
+}
+
+impl From<TemplatesConfig> for Placeholders {
+    fn from(config: TemplatesConfig) -> Self {
+        Placeholders { config }
+    }
+}
+
+/// Fills `{name}`-style placeholders in the shop's texts and signs them.
+#[plugin_item(name = "placeholders", config = TemplatesConfig, category = "templates")]
+impl TemplateRenderer for Placeholders {
+    fn render(&self, template: &str, values: &[(&str, &str)]) -> String {
+        let text = values
+            .iter()
+            .fold(template.to_owned(), |text, (placeholder, value)| {
+                text.replace(&format!("{{{placeholder}}}"), value)
+            });
+        format!("{text} ({})", self.config.signature)
+    }
+}
+
+/// A pool of SMTP connections (simulated: it only counts what it sends, and knows whether it
+/// is open).
+#[derive(Debug, Default)]
+pub struct SmtpPool {
+    open: AtomicBool,
+    sent: AtomicU64,
+}
+
+impl SmtpPool {
+    /// Sends one message through the pool; its reference.
+    fn send(&self, host: &str, to: &str, body: &str) -> Result<String, PluginError> {
+        if !self.open.load(Ordering::Acquire) {
+            return Err(PluginError::new("the SMTP pool is closed"));
+        }
+        let number = self.sent.fetch_add(1, Ordering::AcqRel) + 1;
+        Ok(format!("e-mail #{number} via {host} to {to}: {body}"))
+    }
+}
+
+/// The customer e-mails' own text.
+pub struct CustomerEmails {
+    config: EmailConfig,
+    renderer: Plugin<dyn TemplateRenderer>,
+    pool: SmtpPool,
+}
+
+/// Built from the SMTP settings and the renderer it needs (resolved in its own scope).
+impl FromNeeds<EmailConfig> for CustomerEmails {
+    fn from_needs(config: EmailConfig, needs: &Needs<'_>) -> Result<Self, PluginError> {
+        Ok(CustomerEmails {
+            config,
+            renderer: needs.get::<dyn TemplateRenderer>()?,
+            pool: SmtpPool::default(),
+        })
+    }
+}
+
+/// The pool opens before the instance is served and closes after it is retired.
+impl Lifecycle for CustomerEmails {
+    const START_DEADLINE: Duration = Duration::from_secs(10);
+
+    fn start(&self) -> Result<(), PluginError> {
+        self.pool.open.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    fn stop(&self) {
+        self.pool.open.store(false, Ordering::Release);
+    }
+}
+
+/// Welcome and order e-mails, from one SMTP account.
+#[plugin_item(
+    name = "customer_emails",
+    config = EmailConfig,
+    needs = [TemplateRenderer],
+    also = [OrderConfirmed],
+    lifecycle,
+    category = "messages"
+)]
+impl UserRegistered for CustomerEmails {
+    fn user_registered(&self, customer: &str) -> Result<String, PluginError> {
+        let body = self
+            .renderer
+            .render("Welcome to the shop, {name}!", &[("name", customer)]);
+        self.pool.send(&self.config.smtp_host, customer, &body)
+    }
+}
+
+#[plugin_item(also)]
+impl OrderConfirmed for CustomerEmails {
+    fn order_confirmed(&self, order: &Order, customer: &str) -> Result<String, PluginError> {
+        let body = self.renderer.render(
+            "Order {order} is paid: thank you, {name}.",
+            &[("order", &order.id.to_string()), ("name", customer)],
+        );
+        self.pool.send(&self.config.smtp_host, customer, &body)
     }
 }
