@@ -80,6 +80,39 @@ impl Channel for Pager {
     }
 }
 
+/// A type whose item needs a `Channel`: what it says shows which channel it was built with,
+/// so a dependent left stale (or rebuilt with the wrong provider) shows as a difference.
+#[plugin_type(name = "digest")]
+pub trait Digest {
+    fn digest(&self) -> String;
+}
+
+pub struct Summary {
+    target: String,
+    channel: Plugin<dyn Channel>,
+}
+
+impl FromNeeds<Endpoint> for Summary {
+    fn from_needs(config: Endpoint, needs: &Needs<'_>) -> Result<Self, PluginError> {
+        Ok(Summary {
+            target: config.target,
+            channel: needs.get::<dyn Channel>()?,
+        })
+    }
+}
+
+#[plugin_item(name = "summary", config = Endpoint, needs = [Channel])]
+impl Digest for Summary {
+    fn digest(&self) -> String {
+        format!(
+            "{} via {} ({})",
+            self.target,
+            self.channel.send(),
+            self.channel.meta().id
+        )
+    }
+}
+
 const SCOPES: [Option<&str>; 4] = [None, Some("t1"), Some("t2"), Some("t3")];
 const STATUSES: [Status; 3] = [Status::Active, Status::Reserved, Status::Disabled];
 
@@ -87,7 +120,8 @@ const STATUSES: [Status; 3] = [Status::Active, Status::Reserved, Status::Disable
 #[derive(Debug, Clone)]
 enum Op {
     Create {
-        pager: bool,
+        /// 0: a webhook, 1: a pager, 2: a summary (which needs a channel).
+        kind: usize,
         scope: usize,
         status: usize,
         priority: i32,
@@ -100,9 +134,11 @@ enum Op {
     Status {
         picks: Vec<usize>,
         status: usize,
+        forced: bool,
     },
     Delete {
         pick: usize,
+        forced: bool,
     },
     /// A deployment without the pager's code (its instances orphaned), or with it again.
     Sync {
@@ -112,10 +148,10 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (any::<bool>(), 0..4usize, 0..3usize, -3..4i32).prop_map(|(pager, scope, status, priority)| Op::Create { pager, scope, status, priority }),
+        4 => (0..3usize, 0..4usize, 0..3usize, -3..4i32).prop_map(|(kind, scope, status, priority)| Op::Create { kind, scope, status, priority }),
         3 => (any::<usize>(), proptest::option::of(-3..4i32), proptest::option::of(0..3u8)).prop_map(|(pick, priority, target)| Op::Edit { pick, priority, target }),
-        2 => (proptest::collection::vec(any::<usize>(), 1..4), 0..3usize).prop_map(|(picks, status)| Op::Status { picks, status }),
-        1 => any::<usize>().prop_map(|pick| Op::Delete { pick }),
+        2 => (proptest::collection::vec(any::<usize>(), 1..4), 0..3usize, any::<bool>()).prop_map(|(picks, status, forced)| Op::Status { picks, status, forced }),
+        1 => (any::<usize>(), any::<bool>()).prop_map(|(pick, forced)| Op::Delete { pick, forced }),
         1 => any::<bool>().prop_map(|without_pager| Op::Sync { without_pager }),
     ]
 }
@@ -174,16 +210,15 @@ fn apply(writer: &Plugins, store: &Arc<dyn Store>, op: &Op) {
     // Refusals (a taken name, a disabled target) are fine: the two handles must agree anyway.
     let _ = match op {
         Op::Create {
-            pager,
+            kind,
             scope,
             status,
             priority,
         } => {
-            let new = match pager {
-                true => {
-                    NewInstance::of::<dyn UrgentChannel>("pager", format!("p{priority}{status}"))
-                }
-                false => NewInstance::of::<dyn Channel>("webhook", format!("w{priority}{status}")),
+            let new = match kind {
+                0 => NewInstance::of::<dyn Channel>("webhook", format!("w{priority}{status}")),
+                1 => NewInstance::of::<dyn UrgentChannel>("pager", format!("p{priority}{status}")),
+                _ => NewInstance::of::<dyn Digest>("summary", format!("s{priority}{status}")),
             };
             let mut new = new
                 .config(&Endpoint { target: "a".into() })
@@ -218,14 +253,20 @@ fn apply(writer: &Plugins, store: &Arc<dyn Store>, op: &Op) {
             }
             None => Ok(()),
         },
-        Op::Status { picks, status } => {
+        Op::Status {
+            picks,
+            status,
+            forced,
+        } => {
             let chosen: Vec<InstanceId> = picks.iter().filter_map(|n| pick(*n)).collect();
-            let result = writer.set_status(&chosen, STATUSES[*status]).map(drop);
+            let result = writing(writer, *forced)
+                .set_status(&chosen, STATUSES[*status])
+                .map(drop);
             let _ = writer.set_priority(&chosen, PriorityChange::Shift(1));
             result
         }
-        Op::Delete { pick: n } => match pick(*n) {
-            Some(id) => writer.delete_instance(id),
+        Op::Delete { pick: n, forced } => match pick(*n) {
+            Some(id) => writing(writer, *forced).delete_instance(id),
             None => Ok(()),
         },
         Op::Sync {
@@ -238,6 +279,14 @@ fn apply(writer: &Plugins, store: &Arc<dyn Store>, op: &Op) {
             plugin_system::sync::run(&**store, registry, &SyncOptions::default()).map(drop)
         }
     };
+}
+
+/// The writer, forced through the dependency check or not.
+fn writing(writer: &Plugins, forced: bool) -> Plugins {
+    match forced {
+        true => writer.forced(),
+        false => writer.clone(),
+    }
 }
 
 /// Everything a caller can observe of a handle's snapshot, comparable.
@@ -288,13 +337,23 @@ fn observed(plugins: &Plugins) -> String {
                 .get::<dyn UrgentChannel>()
                 .map(|p| (p.meta().id, p.page())),
         };
+        let digest = match scope {
+            None => plugins
+                .get::<dyn Digest>()
+                .map(|p| (p.meta().id, p.digest())),
+            Some(tenant) => plugins
+                .scoped(tenant)
+                .get::<dyn Digest>()
+                .map(|p| (p.meta().id, p.digest())),
+        };
         let selected = plugins
             .select::<dyn Channel>(&Context::new())
             .map(|p| p.meta().id);
         out.push(format!(
-            "{scope:?}: get {:?} active {active:?} reserved {reserved:?} urgent {:?} select {:?}",
+            "{scope:?}: get {:?} active {active:?} reserved {reserved:?} urgent {:?} digest {:?} select {:?}",
             get.as_ref().ok(),
             urgent.as_ref().ok(),
+            digest.as_ref().ok(),
             selected.as_ref().ok(),
         ));
     }
@@ -313,6 +372,11 @@ fn observed(plugins: &Plugins) -> String {
         out.push(format!(
             "  by id: {:?}",
             by_id.map(|p| p.send()).map_err(|e| e.to_string())
+        ));
+        let digest = plugins.get_by_id_allow_disabled::<dyn Digest>(row.meta.id);
+        out.push(format!(
+            "  digest: {:?}",
+            digest.map(|p| p.digest()).map_err(|e| e.to_string())
         ));
     }
     for failure in plugins.load_failures() {

@@ -914,7 +914,42 @@ fn an_instance_whose_code_is_gone_is_stopped(db: &TestDatabase) {
     assert_eq!(count(&label, "stopped"), 1);
 }
 
+fn instances_written_together_start_side_by_side(db: &TestDatabase) {
+    let plugins = handle(db);
+    let tag = db.backend;
+    let (first, second) = (format!("{tag}-side-a"), format!("{tag}-side-b"));
+    // Each start blocks until its gate opens, and the gates open only once both starts have
+    // begun: one start after the other, the first would wait out its deadline.
+    let opener = std::thread::spawn({
+        let (first, second) = (first.clone(), second.clone());
+        move || {
+            let both_began = std::panic::catch_unwind(|| {
+                wait_for(&first, "starting", 1);
+                wait_for(&second, "starting", 1);
+            });
+            open(&first);
+            open(&second);
+            both_began.is_ok()
+        }
+    });
+    let created = plugins
+        .create_instances(vec![pool(&first, "block"), pool(&second, "block")])
+        .unwrap();
+    assert!(
+        opener.join().unwrap(),
+        "the second start began before the first returned"
+    );
+    for (meta, label) in created.iter().zip([&first, &second]) {
+        assert_eq!(
+            &plugins.get_by_id::<dyn Pool>(meta.id).unwrap().label(),
+            label
+        );
+    }
+    assert!(plugins.shutdown(Duration::from_secs(5)).is_clean());
+}
+
 on_every_backend!(
+    instances_written_together_start_side_by_side,
     an_instance_whose_code_is_gone_is_stopped,
     a_plugin_whose_start_blocks_is_not_served_until_it_returns,
     a_failing_start_is_a_load_failure_and_selection_falls_back,

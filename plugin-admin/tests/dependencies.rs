@@ -167,3 +167,91 @@ async fn an_instance_and_its_item_say_which_other_extension_points_they_serve() 
         items.body
     );
 }
+
+#[tokio::test]
+async fn an_edit_that_disables_what_others_need_says_who_and_can_be_forced() {
+    let client = Client::logged_in().await;
+    let renderer = id_of_item(&client, "plain");
+    let path = format!("/admin/instances/{renderer}/edit");
+    let page = client.get(&path).await;
+    let mut fields = form_fields(&page.body, "instance-form");
+    set(&mut fields, "instance_status", "disabled");
+    let refused = client.post(&path, &borrowed(&fields)).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(
+        refused.body.contains("required by `mails`"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        client.plugins.instance(renderer).unwrap().meta.status,
+        Status::Active,
+        "a refused save changed nothing"
+    );
+    // The refusal keeps the operator's values and offers to save them anyway.
+    let mut again = form_fields(&refused.body, "instance-form");
+    assert!(
+        again.contains(&("instance_status".to_owned(), "disabled".to_owned())),
+        "{again:?}"
+    );
+    assert!(
+        refused.body.contains(r#"name="force" value="yes""#),
+        "{}",
+        refused.body
+    );
+    // Saved again without ticking it: refused again.
+    let still = client.post(&path, &borrowed(&again)).await;
+    assert_eq!(still.status, StatusCode::CONFLICT, "{}", still.body);
+    again.push(("force".to_owned(), "yes".to_owned()));
+    let forced = client.post(&path, &borrowed(&again)).await;
+    assert_eq!(forced.status, StatusCode::SEE_OTHER, "{}", forced.body);
+    assert_eq!(
+        client.plugins.instance(renderer).unwrap().meta.status,
+        Status::Disabled
+    );
+}
+
+#[tokio::test]
+async fn a_quick_disable_in_the_list_of_what_others_need_says_who_and_can_be_forced() {
+    let client = Client::logged_in().await;
+    let renderer = id_of_item(&client, "plain");
+    let meta = client.plugins.instance(renderer).unwrap().meta;
+    let path = format!("/admin/instances/{renderer}/quick");
+    let (version, priority) = (meta.version.to_string(), meta.priority.to_string());
+    let refused = client
+        .submit(
+            &path,
+            &[
+                (&format!("version.{renderer}"), &version),
+                (&format!("status.{renderer}"), "disabled"),
+                (&format!("priority.{renderer}"), &priority),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::OK, "{}", refused.body);
+    assert!(
+        refused.body.contains("required by `mails`"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        client.plugins.instance(renderer).unwrap().meta.status,
+        Status::Active
+    );
+    let fields = form_fields(&refused.body, "confirm-force");
+    let forced = client.post(&path, &borrowed(&fields)).await;
+    assert_eq!(forced.status, StatusCode::SEE_OTHER, "{}", forced.body);
+    assert_eq!(
+        client.plugins.instance(renderer).unwrap().meta.status,
+        Status::Disabled
+    );
+}
+
+/// Sets a form field's value (it must be there).
+fn set(fields: &mut [(String, String)], name: &str, to: &str) {
+    let field = fields
+        .iter_mut()
+        .find(|(key, _)| key == name)
+        .unwrap_or_else(|| panic!("no field {name}"));
+    field.1 = to.to_owned();
+}

@@ -176,6 +176,11 @@ impl Registry {
         self.depths.get(item).copied().unwrap_or(0)
     }
 
+    /// The depth of the deepest item (0 when no item declares `needs`).
+    pub fn deepest(&self) -> usize {
+        self.depths.values().copied().max().unwrap_or(0)
+    }
+
     /// True when some item declares `needs`.
     pub fn has_needs(&self) -> bool {
         !self.depths.is_empty()

@@ -93,11 +93,9 @@ pub(crate) async fn submit(
         .await?;
     let name = match deleted {
         Err(required @ plugin_runtime::Error::Required { .. }) => {
-            let again = [
-                ("instance".to_owned(), id.to_string()),
-                ("confirm".to_owned(), "yes".to_owned()),
-            ];
-            return Ok(confirm_forced(&state, &user, &again, &required));
+            let again = [("confirm".to_owned(), "yes".to_owned())];
+            let action = format!("/instances/{id}/delete");
+            return Ok(confirm_forced(&state, &user, &action, &again, &required));
         }
         other => other?,
     };

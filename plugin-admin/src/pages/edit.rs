@@ -141,13 +141,22 @@ struct Conflict {
     differences: Vec<Difference>,
 }
 
+/// Why a save was refused, shown above the form.
+enum Refusal {
+    /// Someone else saved first.
+    Stale(Conflict),
+    /// ACTIVE instances need what the save takes away (it disables the instance):
+    /// [`Error::Required`], which the operator may force.
+    Needed(Error),
+}
+
 fn edit_page(
     state: &AdminState,
     user: &User,
     record: &InstanceRecord,
     filled: &Filled,
     form: &EditForm,
-    conflict: Option<&Conflict>,
+    refusal: Option<&Refusal>,
 ) -> Markup {
     let id = record.meta.id;
     let registry = state.plugins.registry();
@@ -165,7 +174,11 @@ fn edit_page(
             " · version " (record.meta.version)
             " · " a href=(state.path(&format!("/audit?instance={id}"))) { "history" }
         }
-        @if let Some(conflict) = conflict { (conflict_notice(&state.path(&format!("/instances/{id}/edit")), record, conflict)) }
+        @match refusal {
+            Some(Refusal::Stale(conflict)) => (conflict_notice(&state.path(&format!("/instances/{id}/edit")), record, conflict)),
+            Some(Refusal::Needed(required)) => div.flash.flash-error role="alert" #needed { (required) },
+            None => {}
+        }
         form #instance-form method="post" action=(state.path(&format!("/instances/{id}/edit"))) novalidate {
             (csrf(user))
             input type="hidden" name="version" value=(form.base_version);
@@ -174,7 +187,15 @@ fn edit_page(
                 input type="hidden" name=(format!("was.{input}")) value=(opened(filled, &input));
             }
             (form::fields(item, filled, true))
-            @if conflict.is_some() {
+            @if let Some(Refusal::Needed(_)) = refusal {
+                div.field {
+                    label {
+                        input type="checkbox" name="force" value="yes";
+                        " Save anyway: the instances that need it stop being served (each says which need failed) until something serves what they need again"
+                    }
+                }
+            }
+            @if let Some(Refusal::Stale(_)) = refusal {
                 div.field {
                     label {
                         input type="checkbox" name="overwrite" value=(record.meta.version);
@@ -323,11 +344,14 @@ pub(crate) async fn submit(
         return Ok(redirect(&state, &user, "/instances", flash));
     }
     let actor = user.actor();
+    let forced = value(&form, "force") == Some("yes");
     let saved = state
         .blocking(move |plugins| {
-            Ok(plugins
-                .acting_as(actor)
-                .update_instance(id, expected, update))
+            let writer = match forced {
+                true => plugins.acting_as(actor).forced(),
+                false => plugins.acting_as(actor),
+            };
+            Ok(writer.update_instance(id, expected, update))
         })
         .await?;
     match saved {
@@ -351,6 +375,11 @@ pub(crate) async fn submit(
             .await
         }
         Err(err) if is_unavailable(&err) => Err(err.into()),
+        Err(required @ Error::Required { .. }) => {
+            let refusal = Refusal::Needed(required);
+            let page = edit_page(&state, &user, &record, &filled, &edit, Some(&refusal));
+            Ok((StatusCode::CONFLICT, page).into_response())
+        }
         Err(err) => {
             form::place_error(&mut filled, &err);
             let page = edit_page(&state, &user, &record, &filled, &edit, None);
@@ -381,10 +410,10 @@ async fn refuse(
             })
         })
         .await?;
-    let conflict = Conflict {
+    let conflict = Refusal::Stale(Conflict {
         changes,
         differences: differences(item, record, stored, filled),
-    };
+    });
     let page = edit_page(state, user, record, filled, edit, Some(&conflict));
     Ok((StatusCode::CONFLICT, page).into_response())
 }

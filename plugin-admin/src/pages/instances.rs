@@ -477,7 +477,13 @@ pub(crate) async fn bulk(
     };
     let changed = match written {
         Err(required @ Error::Required { .. }) => {
-            return Ok(confirm_forced(&state, &user, &form, &required));
+            return Ok(confirm_forced(
+                &state,
+                &user,
+                "/instances/bulk",
+                &form,
+                &required,
+            ));
         }
         other => other?,
     };
@@ -526,14 +532,16 @@ async fn confirm_delete(
 }
 
 /// A write refused because ACTIVE instances need what it takes away: the refusal, and a
-/// button that repeats the same form with `force` (the dependents then stop being served).
+/// button that repeats the same form (posted to `action` again) with `force` (the dependents
+/// then stop being served).
 pub(crate) fn confirm_forced(
     state: &AdminState,
     user: &User,
+    action: &str,
     form: &[(String, String)],
     refusal: &Error,
 ) -> Response {
-    let action = state.path(&form_action(form));
+    let action = state.path(action);
     let body = html! {
         div.flash.flash-error role="alert" { (refusal) }
         p { "Forced, the instances that need it stop being served (each says which need failed) until something serves what they need again." }
@@ -550,15 +558,6 @@ pub(crate) fn confirm_forced(
         }
     };
     layout(state, Some(user), "Needed by other instances", None, body).into_response()
-}
-
-/// Where a refused form goes again: the bulk form's address, or a single delete's (named by
-/// its `instance` field).
-fn form_action(form: &[(String, String)]) -> String {
-    match value(form, "instance") {
-        Some(id) => format!("/instances/{id}/delete"),
-        None => "/instances/bulk".to_owned(),
-    }
 }
 
 pub(crate) async fn quick(
@@ -584,6 +583,7 @@ pub(crate) async fn quick(
         .and_then(|v| v.trim().parse().ok())
         .ok_or_else(|| invalid("priority"))?;
     let actor = user.actor();
+    let forced = value(&form, "force") == Some("yes");
     let result = state
         .blocking(move |plugins| {
             let update = InstanceUpdate {
@@ -591,12 +591,13 @@ pub(crate) async fn quick(
                 priority: Some(priority),
                 ..InstanceUpdate::default()
             };
-            match plugins
-                .acting_as(actor)
-                .update_instance(id, version, update)
-            {
+            let writer = match forced {
+                true => plugins.acting_as(actor).forced(),
+                false => plugins.acting_as(actor),
+            };
+            match writer.update_instance(id, version, update) {
                 Ok(meta) => Ok(Ok(meta)),
-                Err(err @ Error::Conflict { .. }) => Ok(Err(err)),
+                Err(err @ (Error::Conflict { .. } | Error::Required { .. })) => Ok(Err(err)),
                 Err(err) => Err(err),
             }
         })
@@ -608,6 +609,17 @@ pub(crate) async fn quick(
             meta.status.as_str(),
             meta.priority
         )),
+        Err(required @ Error::Required { .. }) => {
+            // This row's values only (the list's form holds every row's).
+            let again = [
+                ("version".to_owned(), version.to_string()),
+                ("status".to_owned(), status.as_str().to_owned()),
+                ("priority".to_owned(), priority.to_string()),
+                ("back".to_owned(), value(&form, "back").unwrap_or_default().to_owned()),
+            ];
+            let action = format!("/instances/{id}/quick");
+            return Ok(confirm_forced(&state, &user, &action, &again, &required));
+        }
         Err(_) => Flash::Refused(
             "Not saved: someone changed that instance after this list was loaded. The list now shows its current state; change it again if you still want to.".into(),
         ),

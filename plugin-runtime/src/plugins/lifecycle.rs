@@ -1,7 +1,8 @@
 //! Starting and stopping instances of items with `lifecycle` hooks.
 //!
-//! An instance is built, then started ([`start`]) before the snapshot that serves it is
-//! published; a start runs on a thread of its own so its deadline holds even when it blocks.
+//! An instance is built, then started ([`begin`], [`Starting::finish`]) before the snapshot
+//! that serves it is published; a start runs on a thread of its own so its deadline holds
+//! even when it blocks, and the instances of one batch start side by side.
 //! An instance that leaves the snapshot (replaced, disabled, deleted, orphaned) is handed to
 //! the [`Stopper`], which stops it once nothing holds its object any more (the snapshots and
 //! the handles callers kept) or its drain deadline passes. [`Live::stop_once`] makes a second
@@ -73,13 +74,24 @@ enum StartState {
     Done(Result<(), String>),
 }
 
-/// Starts `object` (built from the instance `meta`) on a thread of its own, waiting at most
-/// the item's start deadline. The error is the load failure's reason.
-pub(in crate::plugins) fn start(
+/// A start in progress: its thread runs the start hook while the caller begins the others
+/// of its batch (instances of one depth need nothing from each other), then waits for each
+/// with [`finish`](Self::finish). Each start has its own deadline, counted from its begin.
+pub(in crate::plugins) struct Starting {
+    live: Arc<Live>,
+    state: Arc<(Mutex<StartState>, Condvar)>,
+    deadline: Instant,
+    /// The start hook could not run at all (no thread): the load failure's reason.
+    unstarted: Option<String>,
+}
+
+/// Starts `object` (built from the instance `meta`) on a thread of its own, without waiting
+/// for it: see [`Starting::finish`].
+pub(in crate::plugins) fn begin(
     hooks: LifecycleHooks,
     object: &ErasedObject,
     meta: &InstanceMeta,
-) -> Result<Arc<Live>, String> {
+) -> Starting {
     let live = Arc::new(Live {
         object: Arc::clone(object),
         hooks,
@@ -90,6 +102,7 @@ pub(in crate::plugins) fn start(
     let state = Arc::new((Mutex::new(StartState::Running), Condvar::new()));
     let runner = Arc::clone(&live);
     let shared = Arc::clone(&state);
+    let deadline = Instant::now() + hooks.start_deadline;
     let spawned = thread::Builder::new()
         .name("plugin-start".into())
         .spawn(move || {
@@ -119,24 +132,37 @@ pub(in crate::plugins) fn start(
             *state = StartState::Done(result);
             done.notify_all();
         });
-    if let Err(err) = spawned {
-        return Err(format!("its start hook could not run: no thread: {err}"));
+    Starting {
+        live,
+        state,
+        deadline,
+        unstarted: spawned
+            .err()
+            .map(|err| format!("its start hook could not run: no thread: {err}")),
     }
-    let (mutex, done) = &*state;
-    let deadline = hooks.start_deadline;
-    let state = lock(mutex);
-    let (mut state, _) = done
-        .wait_timeout_while(state, deadline, |state| {
-            matches!(state, StartState::Running)
-        })
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    match std::mem::replace(&mut *state, StartState::Abandoned) {
-        StartState::Done(Ok(())) => Ok(live),
-        StartState::Done(Err(reason)) => Err(reason),
-        StartState::Running | StartState::Abandoned => Err(format!(
-            "its start hook did not return within {}",
-            describe(deadline)
-        )),
+}
+
+impl Starting {
+    /// Waits for the start until its deadline. The error is the load failure's reason; a
+    /// start that returns `Ok` after it is stopped at once.
+    pub(in crate::plugins) fn finish(self) -> Result<Arc<Live>, String> {
+        if let Some(reason) = self.unstarted {
+            return Err(reason);
+        }
+        let (mutex, done) = &*self.state;
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        let state = lock(mutex);
+        let (mut state, _) = done
+            .wait_timeout_while(state, left, |state| matches!(state, StartState::Running))
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match std::mem::replace(&mut *state, StartState::Abandoned) {
+            StartState::Done(Ok(())) => Ok(self.live),
+            StartState::Done(Err(reason)) => Err(reason),
+            StartState::Running | StartState::Abandoned => Err(format!(
+                "its start hook did not return within {}",
+                describe(self.live.hooks.start_deadline)
+            )),
+        }
     }
 }
 
@@ -445,6 +471,33 @@ mod tests {
             start_deadline: Duration::from_millis(200),
             drain_deadline: Duration::from_secs(60),
         }
+    }
+
+    fn start(
+        hooks: LifecycleHooks,
+        object: &ErasedObject,
+        meta: &InstanceMeta,
+    ) -> Result<Arc<Live>, String> {
+        begin(hooks, object, meta).finish()
+    }
+
+    #[test]
+    fn starts_begun_together_run_side_by_side() {
+        // Each start waits for the other to have begun: one after the other, the first
+        // would wait out its deadline.
+        static BOTH: std::sync::Barrier = std::sync::Barrier::new(2);
+        let object: ErasedObject = Arc::new(());
+        let waiting = LifecycleHooks {
+            start_deadline: Duration::from_secs(20),
+            ..hooks(|_| {
+                BOTH.wait();
+                Ok(())
+            })
+        };
+        let first = begin(waiting, &object, &meta());
+        let second = begin(waiting, &object, &meta());
+        assert!(first.finish().is_ok());
+        assert!(second.finish().is_ok());
     }
 
     #[test]

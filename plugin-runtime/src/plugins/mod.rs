@@ -480,9 +480,17 @@ impl Plugins {
         }
         let snapshot = self.inner.snapshot.load();
         let leaving: std::collections::HashSet<InstanceId> = leaving.iter().copied().collect();
+        // Only the dependents the leaving instances may serve: not every dependent.
+        let mut reached: Vec<InstanceId> = leaving
+            .iter()
+            .filter_map(|id| snapshot.entry(*id))
+            .flat_map(|provider| snapshot.dependents_of(provider))
+            .collect();
+        reached.sort_unstable();
+        reached.dedup();
         let mut instances: Vec<String> = Vec::new();
         let mut dependents: Vec<String> = Vec::new();
-        for (id, _) in snapshot.dependents() {
+        for id in &reached {
             let Some(entry) = snapshot.entry(*id) else {
                 continue;
             };

@@ -9,18 +9,20 @@
 //! slots, the other instances, the plugins) is shared with the previous snapshot.
 
 mod cow;
+mod dependents;
 mod slot;
 
 use std::any::TypeId;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use self::cow::{CowMap, ShardOf};
+use self::dependents::Dependents;
 pub(super) use self::slot::View;
 use self::slot::{Candidate, TypeSlot};
-use super::lifecycle::{self, Live};
+use super::lifecycle::{self, Live, Starting};
 use crate::config::ConfigValues;
 use crate::crypto::Keyring;
 use crate::instance::{InstanceMeta, InstanceRecord};
@@ -113,6 +115,9 @@ impl ShardOf for Arc<str> {
     }
 }
 
+/// How many start hooks run at once while a snapshot is built.
+const STARTS_AT_ONCE: usize = 64;
+
 type Instances = CowMap<InstanceId, Arc<Entry>, BuildHasherDefault<IdHasher>>;
 /// Tenants by name: foldhash (seeded per process) instead of SipHash, on the lookup path.
 type Tenants = CowMap<Arc<str>, Arc<ByType<Arc<TypeSlot>>>, foldhash::fast::RandomState>;
@@ -128,9 +133,9 @@ pub(super) struct Snapshot {
     tenants: Tenants,
     /// Every instance, loadable or not.
     instances: Instances,
-    /// The instances whose items need other plugin types, with their depth (see
-    /// [`Registry::depth`]): checked when what they need changes.
-    dependents: Arc<Vec<(InstanceId, usize)>>,
+    /// The instances whose items need other plugin types, by what they need and where:
+    /// checked when what they need changes.
+    dependents: Dependents,
 }
 
 impl Snapshot {
@@ -369,13 +374,9 @@ impl Snapshot {
             let depth = registry.depth(&record.meta.item);
             work.entry(depth).or_default().push(record);
         }
-        let deepest = work.keys().next_back().copied().unwrap_or(0).max(
-            self.dependents
-                .iter()
-                .map(|(_, depth)| *depth)
-                .max()
-                .unwrap_or(0),
-        );
+        // Every depth up to the deepest item's: a change at depth 0 can reach a dependent at
+        // any depth.
+        let deepest = registry.deepest();
         let mut state = Patch {
             base: self,
             slots: HashMap::new(),
@@ -388,18 +389,23 @@ impl Snapshot {
             if depth == 0 {
                 gone.extend(deleted.iter().copied());
             }
-            if depth > 0 && !state.slots.is_empty() {
-                for (id, _) in self.dependents.iter().filter(|(_, d)| *d == depth) {
-                    if handled.contains(id) {
-                        continue;
-                    }
-                    let Some(entry) = state.entry(*id) else {
+            if depth > 0 {
+                // The dependents of this depth that the slots changed so far can reach.
+                let reached: HashSet<InstanceId> = state
+                    .slots
+                    .keys()
+                    .flat_map(|(scope, type_id)| self.dependents.reached_by(scope, *type_id))
+                    .filter(|(id, at)| *at == depth && !handled.contains(id))
+                    .map(|(id, _)| id)
+                    .collect();
+                for id in reached {
+                    let Some(entry) = state.entry(id) else {
                         continue;
                     };
                     if state.providers_changed(registry, entry) {
-                        rebuilt.push(*id);
-                        handled.insert(*id);
-                        gone.insert(*id);
+                        rebuilt.push(id);
+                        handled.insert(id);
+                        gone.insert(id);
                         batch.push(entry.record());
                     }
                 }
@@ -411,6 +417,7 @@ impl Snapshot {
         }
         let Patch { slots, entries, .. } = state;
         let next = self.with(
+            registry,
             revision,
             entries.into_iter().collect(),
             slots.into_iter().collect(),
@@ -446,9 +453,16 @@ impl Snapshot {
         }
     }
 
-    /// The instances whose items need other types, with their depth.
-    pub(super) fn dependents(&self) -> &[(InstanceId, usize)] {
-        &self.dependents
+    /// The instances whose needs `provider` may meet (the dependents in its scope, or in
+    /// every scope for a global one, that need a type it serves): what to check before it
+    /// goes away.
+    pub(super) fn dependents_of(&self, provider: &Entry) -> HashSet<InstanceId> {
+        let scope = provider.meta.scope.as_deref().map(Arc::from);
+        provider
+            .placements()
+            .flat_map(|(_, type_id, _)| self.dependents.reached_by(&scope, type_id))
+            .map(|(id, _)| id)
+            .collect()
     }
 
     /// The ids of the instances a lookup of `type_id` in `scope` chooses among (ACTIVE and
@@ -496,6 +510,7 @@ impl Snapshot {
     /// removed, for `None`).
     fn with(
         &self,
+        registry: &Registry,
         revision: u64,
         entries: Vec<(InstanceId, Option<Arc<Entry>>)>,
         slots: Vec<(SlotKey, SlotEdit)>,
@@ -537,7 +552,9 @@ impl Snapshot {
                 (tenant, value)
             })
             .collect();
-        let dependents = self.dependents_after(&entries);
+        let dependents = self
+            .dependents
+            .edited(registry, &entries, |id| self.entry(id));
         Snapshot {
             revision,
             global,
@@ -545,37 +562,6 @@ impl Snapshot {
             instances: self.instances.edited(entries),
             dependents,
         }
-    }
-
-    /// [`Snapshot::dependents`] after these entries are set or removed: shared when none of
-    /// them is or was a dependent.
-    fn dependents_after(
-        &self,
-        entries: &[(InstanceId, Option<Arc<Entry>>)],
-    ) -> Arc<Vec<(InstanceId, usize)>> {
-        let touches = |(id, entry): &(InstanceId, Option<Arc<Entry>>)| {
-            entry.as_ref().is_some_and(|entry| entry.depth > 0)
-                || self.dependents.iter().any(|(dependent, _)| dependent == id)
-        };
-        if !entries.iter().any(touches) {
-            return Arc::clone(&self.dependents);
-        }
-        let edited: HashMap<InstanceId, Option<usize>> = entries
-            .iter()
-            .map(|(id, entry)| (*id, entry.as_ref().map(|entry| entry.depth)))
-            .collect();
-        let mut dependents: Vec<(InstanceId, usize)> = self
-            .dependents
-            .iter()
-            .filter(|(id, _)| !edited.contains_key(id))
-            .copied()
-            .collect();
-        dependents.extend(edited.into_iter().filter_map(|(id, depth)| match depth {
-            Some(depth) if depth > 0 => Some((id, depth)),
-            _ => None,
-        }));
-        dependents.sort_unstable();
-        Arc::new(dependents)
     }
 }
 
@@ -671,21 +657,47 @@ impl Patch<'_> {
                 self.entries.insert(*id, None);
             }
         }
-        let mut added: HashMap<SlotKey, Vec<Candidate>> = HashMap::new();
+        // The instances of one depth need nothing from each other: they are built one after
+        // the other, and started side by side (at most `STARTS_AT_ONCE` at a time), so a
+        // cold start with many slow start hooks waits about as long as the slowest.
         let mut loaded = Vec::with_capacity(batch.len());
+        let mut starting: VecDeque<(Entry, Starting)> = VecDeque::new();
         for record in batch {
-            let entry = load(loader, record, |scope, type_id| {
+            let (entry, start) = load(loader, record, |scope, type_id| {
                 self.resolve(scope, type_id)
             });
+            let Some(start) = start else {
+                loaded.push(Arc::new(entry));
+                continue;
+            };
+            if starting.len() == STARTS_AT_ONCE
+                && let Some((entry, start)) = starting.pop_front()
+            {
+                loaded.push(Arc::new(started(entry, start)));
+            }
+            starting.push_back((entry, start));
+        }
+        loaded.extend(
+            starting
+                .into_iter()
+                .map(|(entry, start)| Arc::new(started(entry, start))),
+        );
+        let mut added: HashMap<SlotKey, Vec<Candidate>> = HashMap::new();
+        for entry in &loaded {
+            if let EntryState::Failed(reason) = &entry.state {
+                tracing::warn!(
+                    instance = %entry.meta.id,
+                    name = %entry.meta.name,
+                    item = %entry.meta.item,
+                    %reason,
+                    "plugin instance does not load; selection skips it"
+                );
+            }
             for (scope, type_id, plugin) in entry.placements() {
                 let key = (scope.map(Arc::from), type_id);
                 touched.insert(key.clone());
-                added
-                    .entry(key)
-                    .or_default()
-                    .push(candidate(&entry, plugin));
+                added.entry(key).or_default().push(candidate(entry, plugin));
             }
-            loaded.push(entry);
         }
         for entry in loaded {
             self.entries.insert(entry.meta.id, Some(entry));
@@ -755,7 +767,7 @@ fn load(
     loader: &Loader<'_>,
     record: InstanceRecord,
     resolve: impl Fn(Option<&str>, TypeId) -> Option<(ErasedPlugin, usize)>,
-) -> Arc<Entry> {
+) -> (Entry, Option<Starting>) {
     let registry = loader.registry;
     let own = registry
         .type_by_key(&record.meta.item.type_key)
@@ -772,7 +784,7 @@ fn load(
     };
     let providers: Vec<Option<usize>> = needs.iter().map(|need| need.object).collect();
     let previous = loader.previous.entry_arc_of(record.meta.id);
-    let state = match item {
+    let (state, starting) = match item {
         Some(item) => load_state(
             loader,
             item,
@@ -781,18 +793,9 @@ fn load(
             &needs,
             &providers,
         ),
-        None => EntryState::Orphaned,
+        None => (EntryState::Orphaned, None),
     };
-    if let EntryState::Failed(reason) = &state {
-        tracing::warn!(
-            instance = %record.meta.id,
-            name = %record.meta.name,
-            item = %record.meta.item,
-            %reason,
-            "plugin instance does not load; selection skips it"
-        );
-    }
-    Arc::new(Entry {
+    let entry = Entry {
         own_type: own.map(TypeInfo::trait_object_id),
         sealed_config: if depth > 0 {
             record.sealed_config.clone()
@@ -805,7 +808,21 @@ fn load(
         state,
         depth,
         providers,
-    })
+    };
+    (entry, starting)
+}
+
+/// `entry` once its start has finished: started, or a load failure saying why not.
+fn started(mut entry: Entry, start: Starting) -> Entry {
+    match start.finish() {
+        Ok(started) => {
+            if let EntryState::Loaded { live, .. } = &mut entry.state {
+                *live = Some(started);
+            }
+        }
+        Err(reason) => entry.state = EntryState::Failed(reason),
+    }
+    entry
 }
 
 fn load_state(
@@ -815,20 +832,21 @@ fn load_state(
     previous: Option<&Entry>,
     needs: &[Resolved],
     providers: &[Option<usize>],
-) -> EntryState {
+) -> (EntryState, Option<Starting>) {
     let hooks = item.lifecycle().copied();
     if hooks.is_some() && record.meta.status == Status::Disabled {
-        return EntryState::NotStarted;
+        return (EntryState::NotStarted, None);
     }
     if let Some(unmet) = needs.iter().find(|need| need.plugin.is_none()) {
         let place = match &record.meta.scope {
             Some(scope) => format!("in scope `{scope}` or global"),
             None => "global".to_owned(),
         };
-        return EntryState::Failed(format!(
+        let reason = format!(
             "needs `{}`: no ACTIVE or RESERVED instance {place}",
             unmet.name
-        ));
+        );
+        return (EntryState::Failed(reason), None);
     }
     if let Some(Entry {
         meta,
@@ -852,16 +870,17 @@ fn load_state(
         } else {
             views_of(item, object, &record.meta)
         };
-        return EntryState::Loaded {
+        let state = EntryState::Loaded {
             object: Arc::clone(object),
             views,
             built_from: built_from.clone(),
             live: live.clone(),
         };
+        return (state, None);
     }
     let values = match open_config(loader.keyring, record) {
         Ok(values) => values,
-        Err(reason) => return EntryState::Failed(reason),
+        Err(reason) => return (EntryState::Failed(reason), None),
     };
     let resolved: Vec<(TypeId, ErasedPlugin)> = needs
         .iter()
@@ -875,20 +894,18 @@ fn load_state(
     };
     let object = match item.build(values.as_ref(), &given) {
         Ok(object) => object,
-        Err(err) => return EntryState::Failed(err.report()),
+        Err(err) => return (EntryState::Failed(err.report()), None),
     };
-    // Started before any snapshot holds it: readers never get a plugin that has not started.
-    let live = match hooks.map(|hooks| lifecycle::start(hooks, &object, &record.meta)) {
-        None => None,
-        Some(Ok(live)) => Some(live),
-        Some(Err(reason)) => return EntryState::Failed(reason),
-    };
-    EntryState::Loaded {
+    // Started before any snapshot holds it (see `started`): readers never get a plugin that
+    // has not started.
+    let starting = hooks.map(|hooks| lifecycle::begin(hooks, &object, &record.meta));
+    let state = EntryState::Loaded {
         views: views_of(item, &object, &record.meta),
         object,
         built_from: record.sealed_config.clone(),
-        live,
-    }
+        live: None,
+    };
+    (state, starting)
 }
 
 /// A built object viewed as each type its item serves and each of their parent types, each

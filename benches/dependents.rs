@@ -1,0 +1,282 @@
+//! Writes among dependents (issue 13): what a write costs when every tenant has an instance
+//! that needs another plugin type, at 100, 1,000 and 10,000 tenants. `cargo bench
+//! --all-features --bench dependents`; it prints a markdown table and asserts nothing about
+//! time (it panics when a write fails or a dependent serves the wrong provider).
+//!
+//! Per size T, in a [`MemoryStore`] (so the figures are the handle's own work: the checks,
+//! the snapshot update and the rebuilt dependents, not a database's round trips, which
+//! `--bench writes` measures): one global renderer, and in each of T tenants its own
+//! renderer and a mailer that needs a renderer (2T + 1 instances). Each write is a single
+//! call of the writing handle, including its own snapshot update:
+//!
+//! - **renderer's config**: one tenant's renderer gets a new config: the renderer and that
+//!   tenant's mailer are built again;
+//! - **mailer's status**: one tenant's mailer between ACTIVE and RESERVED (nothing needs it);
+//! - **disable a renderer**: one tenant's renderer DISABLED (allowed: the global one still
+//!   meets its mailer, which is built again with it), then ACTIVE again;
+//! - **create a mailer**: a second mailer in one tenant, built with that tenant's renderer.
+//!
+//! A write should cost what it changes: the same at 10,000 tenants as at 100.
+
+// Benchmarks are binaries; nothing here is an API.
+#![allow(missing_docs)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use plugin_system::prelude::*;
+use plugin_system::store::{MemoryStore, Store};
+use plugin_system::sync::SyncOptions;
+use plugin_system::{InstanceUpdate, Key, Keyring, NoConfig, Status};
+
+/// Tenants per run; `BENCH_DEPENDENTS_SIZES=100,1000` runs others.
+const SIZES: [usize; 3] = [100, 1_000, 10_000];
+/// Samples per write and size (each write is one call; the table shows their median).
+const SAMPLES: usize = 200;
+/// Instances per `create_instances` call of the fill.
+const FILL_BATCH: usize = 10_000;
+
+#[plugin_type(name = "bench_renderer")]
+pub trait Renderer {
+    fn render(&self, text: &str) -> String;
+}
+
+#[derive(PluginConfig, Clone)]
+pub struct Template {
+    /// Put before every rendered text.
+    pub prefix: String,
+}
+
+pub struct Prefixing(Template);
+
+impl From<Template> for Prefixing {
+    fn from(config: Template) -> Self {
+        Prefixing(config)
+    }
+}
+
+#[plugin_item(name = "prefixing", config = Template)]
+impl Renderer for Prefixing {
+    fn render(&self, text: &str) -> String {
+        format!("{}{text}", self.0.prefix)
+    }
+}
+
+#[plugin_type(name = "bench_mailer")]
+pub trait Mailer {
+    fn mail(&self, text: &str) -> String;
+}
+
+pub struct Templated(Plugin<dyn Renderer>);
+
+impl FromNeeds<NoConfig> for Templated {
+    fn from_needs(_: NoConfig, needs: &Needs<'_>) -> Result<Self, PluginError> {
+        Ok(Templated(needs.get::<dyn Renderer>()?))
+    }
+}
+
+#[plugin_item(name = "templated", needs = [Renderer])]
+impl Mailer for Templated {
+    fn mail(&self, text: &str) -> String {
+        self.0.render(text)
+    }
+}
+
+fn renderer(name: &str, prefix: &str) -> NewInstance {
+    NewInstance::of::<dyn Renderer>("prefixing", name).config(&Template {
+        prefix: prefix.into(),
+    })
+}
+
+fn mailer(name: &str) -> NewInstance {
+    NewInstance::of::<dyn Mailer>("templated", name)
+}
+
+fn tenant(index: usize) -> String {
+    format!("tenant-{index:05}")
+}
+
+/// The medians of one size, in the table's column order.
+struct Row {
+    tenants: usize,
+    instances: usize,
+    fill: Duration,
+    medians: [Duration; 4],
+}
+
+const WRITES: [&str; 4] = [
+    "renderer's config",
+    "mailer's status",
+    "disable a renderer (and enable it)",
+    "create a mailer",
+];
+
+fn main() {
+    let sizes: Vec<usize> = match std::env::var("BENCH_DEPENDENTS_SIZES") {
+        Ok(list) => list
+            .split(',')
+            .map(|n| n.trim().parse().expect("BENCH_DEPENDENTS_SIZES: numbers"))
+            .collect(),
+        Err(_) => SIZES.to_vec(),
+    };
+    let rows: Vec<Row> = sizes.iter().map(|&tenants| measure(tenants)).collect();
+    println!("\n| tenants | instances | fill | {} |", WRITES.join(" | "));
+    println!("|---:|---:|---:|{}", "---:|".repeat(WRITES.len()));
+    for row in &rows {
+        let cells: Vec<String> = row.medians.iter().map(|d| show(*d)).collect();
+        println!(
+            "| {} | {} | {} | {} |",
+            row.tenants,
+            row.instances,
+            show(row.fill),
+            cells.join(" | ")
+        );
+    }
+    if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
+        let ratios: Vec<String> = (0..WRITES.len())
+            .map(|i| {
+                format!(
+                    "{:.2}×",
+                    last.medians[i].as_secs_f64() / first.medians[i].as_secs_f64()
+                )
+            })
+            .collect();
+        println!(
+            "| {} vs {} tenants | | | {} |",
+            last.tenants,
+            first.tenants,
+            ratios.join(" | ")
+        );
+    }
+}
+
+fn measure(tenants: usize) -> Row {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    plugin_system::sync::run(
+        &*store,
+        plugin_system::registry::Registry::linked().unwrap(),
+        &SyncOptions::default(),
+    )
+    .unwrap();
+    let plugins = Plugins::builder()
+        .shared_store(store)
+        .keyring(Keyring::new(Key::generate()))
+        .skip_sync()
+        .no_watch()
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    plugins
+        .create_instance(renderer("global", "G:"))
+        .expect("the global renderer");
+    let mut renderers = Vec::with_capacity(tenants);
+    for batch in (0..tenants).collect::<Vec<_>>().chunks(FILL_BATCH) {
+        let created = plugins
+            .create_instances(
+                batch
+                    .iter()
+                    .map(|&t| renderer(&format!("renderer-{t}"), "T:").scope(tenant(t)))
+                    .collect(),
+            )
+            .expect("the tenants' renderers");
+        renderers.extend(created.into_iter().map(|meta| meta.id));
+    }
+    let mut mailers = Vec::with_capacity(tenants);
+    for batch in (0..tenants).collect::<Vec<_>>().chunks(FILL_BATCH) {
+        let created = plugins
+            .create_instances(
+                batch
+                    .iter()
+                    .map(|&t| mailer(&format!("mailer-{t}")).scope(tenant(t)))
+                    .collect(),
+            )
+            .expect("the tenants' mailers");
+        mailers.extend(created.into_iter().map(|meta| meta.id));
+    }
+    let fill = started.elapsed();
+    let served = |t: usize| {
+        plugins
+            .scoped(&tenant(t))
+            .get::<dyn Mailer>()
+            .expect("every tenant has a mailer")
+            .mail("x")
+    };
+    assert_eq!(served(tenants / 2), "T:x");
+
+    // Tenants are picked across the whole range, so shards and slots differ per sample.
+    let pick = |sample: usize| (sample * 7919) % tenants;
+    let mut times: [Vec<Duration>; 4] = Default::default();
+    for sample in 0..SAMPLES {
+        let t = pick(sample);
+        let prefix = format!("P{sample}:");
+        let version = plugins.instance(renderers[t]).unwrap().meta.version;
+        let update = InstanceUpdate {
+            config: Some(
+                Template {
+                    prefix: prefix.clone(),
+                }
+                .to_values(),
+            ),
+            ..InstanceUpdate::default()
+        };
+        times[0].push(timed(|| {
+            plugins
+                .update_instance(renderers[t], version, update)
+                .map(drop)
+        }));
+        assert_eq!(
+            served(t),
+            format!("{prefix}x"),
+            "rebuilt with the new config"
+        );
+
+        let status = if sample % 2 == 0 {
+            Status::Reserved
+        } else {
+            Status::Active
+        };
+        times[1].push(timed(|| {
+            plugins.set_status(&[mailers[t]], status).map(drop)
+        }));
+
+        times[2].push(timed(|| {
+            plugins.set_status(&[renderers[t]], Status::Disabled)?;
+            plugins
+                .set_status(&[renderers[t]], Status::Active)
+                .map(drop)
+        }));
+
+        times[3].push(timed(|| {
+            plugins
+                .create_instance(mailer(&format!("extra-{sample}")).scope(tenant(t)))
+                .map(drop)
+        }));
+    }
+    let medians = times.map(|mut series| {
+        series.sort();
+        series[series.len() / 2]
+    });
+    Row {
+        tenants,
+        instances: 2 * tenants + 1,
+        fill,
+        medians,
+    }
+}
+
+fn timed(write: impl FnOnce() -> Result<(), plugin_system::Error>) -> Duration {
+    let started = Instant::now();
+    write().expect("the write succeeds");
+    started.elapsed()
+}
+
+fn show(duration: Duration) -> String {
+    let micros = duration.as_secs_f64() * 1e6;
+    if micros < 1_000.0 {
+        format!("{micros:.0} µs")
+    } else if micros < 1_000_000.0 {
+        format!("{:.2} ms", micros / 1e3)
+    } else {
+        format!("{:.2} s", micros / 1e6)
+    }
+}
