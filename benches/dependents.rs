@@ -17,6 +17,10 @@
 //! - **create a mailer**: a second mailer in one tenant, built with that tenant's renderer.
 //!
 //! A write should cost what it changes: the same at 10,000 tenants as at 100.
+//!
+//! Then **cold start with start hooks**: a new handle over 100 and 1,000 instances of an
+//! item whose start hook takes [`START_TAKES`] (a connection being opened, simulated), from
+//! `build()` to its return (every instance loaded and started).
 
 // Benchmarks are binaries; nothing here is an API.
 #![allow(missing_docs)]
@@ -35,6 +39,10 @@ const SIZES: [usize; 3] = [100, 1_000, 10_000];
 const SAMPLES: usize = 200;
 /// Instances per `create_instances` call of the fill.
 const FILL_BATCH: usize = 10_000;
+/// Instances of the cold starts with start hooks.
+const STARTED: [usize; 2] = [100, 1_000];
+/// How long each start hook of those takes.
+const START_TAKES: Duration = Duration::from_millis(5);
 
 #[plugin_type(name = "bench_renderer")]
 pub trait Renderer {
@@ -79,6 +87,30 @@ impl FromNeeds<NoConfig> for Templated {
 impl Mailer for Templated {
     fn mail(&self, text: &str) -> String {
         self.0.render(text)
+    }
+}
+
+#[plugin_type(name = "bench_pool")]
+pub trait Pool {
+    fn size(&self) -> usize;
+}
+
+#[derive(Default)]
+pub struct Connections;
+
+impl Lifecycle for Connections {
+    fn start(&self) -> Result<(), PluginError> {
+        std::thread::sleep(START_TAKES);
+        Ok(())
+    }
+
+    fn stop(&self) {}
+}
+
+#[plugin_item(name = "connections", lifecycle)]
+impl Pool for Connections {
+    fn size(&self) -> usize {
+        4
     }
 }
 
@@ -132,7 +164,9 @@ fn main() {
             cells.join(" | ")
         );
     }
-    if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
+    if let (Some(first), Some(last)) = (rows.first(), rows.last())
+        && rows.len() > 1
+    {
         let ratios: Vec<String> = (0..WRITES.len())
             .map(|i| {
                 format!(
@@ -148,6 +182,53 @@ fn main() {
             ratios.join(" | ")
         );
     }
+    println!(
+        "\n| instances with a start hook of {} ms | cold start |\n|---:|---:|",
+        START_TAKES.as_millis()
+    );
+    for n in STARTED {
+        println!("| {n} | {} |", show(cold_start(n)));
+    }
+}
+
+/// A new handle's `build()` over `n` instances of the item with a start hook.
+fn cold_start(n: usize) -> Duration {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    plugin_system::sync::run(
+        &*store,
+        plugin_system::registry::Registry::linked().unwrap(),
+        &SyncOptions::default(),
+    )
+    .unwrap();
+    let keyring = Keyring::new(Key::generate());
+    let handle = || {
+        Plugins::builder()
+            .shared_store(Arc::clone(&store))
+            .keyring(keyring.clone())
+            .skip_sync()
+            .no_watch()
+            .build()
+            .unwrap()
+    };
+    let writer = handle();
+    writer
+        .create_instances(
+            (0..n)
+                .map(|i| NewInstance::of::<dyn Pool>("connections", format!("pool-{i}")))
+                .collect(),
+        )
+        .expect("the pools");
+    writer.shutdown(Duration::from_secs(60));
+    let started = Instant::now();
+    let reader = handle();
+    let took = started.elapsed();
+    assert_eq!(
+        reader.active::<dyn Pool>().len(),
+        n + 1,
+        "every pool started"
+    );
+    reader.shutdown(Duration::from_secs(60));
+    took
 }
 
 fn measure(tenants: usize) -> Row {
@@ -230,10 +311,9 @@ fn measure(tenants: usize) -> Row {
             "rebuilt with the new config"
         );
 
-        let status = if sample % 2 == 0 {
-            Status::Reserved
-        } else {
-            Status::Active
+        let status = match plugins.instance(mailers[t]).unwrap().meta.status {
+            Status::Active => Status::Reserved,
+            _ => Status::Active,
         };
         times[1].push(timed(|| {
             plugins.set_status(&[mailers[t]], status).map(drop)
