@@ -531,6 +531,64 @@ async fn an_operator_is_kept_from_overwriting_deleting_or_believing_by_mistake()
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_operator_who_disables_what_another_instance_needs_is_told_who_and_can_force_it() {
+    let Some((_driver, driver_port)) = start_driver() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (plugins, base) = start_shop(dir.path()).await;
+    let client = browser(driver_port).await;
+    log_in(&client, &base).await;
+
+    // The customer e-mails render through the shop templates: disabling them is refused.
+    let templates = id_of(&plugins, "Shop templates");
+    client
+        .goto(&format!("{base}/admin/instances/{templates}/edit"))
+        .await
+        .unwrap();
+    client
+        .form(Locator::Id("instance-form"))
+        .await
+        .unwrap()
+        .set_by_name("instance_status", "disabled")
+        .await
+        .unwrap()
+        .submit()
+        .await
+        .unwrap();
+    let refusal = text_of(&client, Locator::Id("needed")).await;
+    assert!(
+        refusal.contains("cannot disable `Shop templates`: required by `Customer e-mails`"),
+        "{refusal}"
+    );
+    screenshot(&client, "admin-edit-needed").await;
+    assert_eq!(
+        plugins.instance(templates).unwrap().meta.status,
+        Status::Active
+    );
+
+    // Forced: saved, and the e-mails say why they are no longer served.
+    click(&client, "input[name=force]").await;
+    mark_page(&client).await;
+    client
+        .form(Locator::Id("instance-form"))
+        .await
+        .unwrap()
+        .submit()
+        .await
+        .unwrap();
+    new_page(&client).await;
+    assert_eq!(
+        plugins.instance(templates).unwrap().meta.status,
+        Status::Disabled
+    );
+    let listing = text_of(&client, Locator::Css("main")).await;
+    assert!(listing.contains("needs `template_renderer`"), "{listing}");
+    screenshot(&client, "admin-instances-after-forced-disable").await;
+    client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn hundreds_of_instances_page_and_every_page_fits_390_px() {
     let Some((_driver, driver_port)) = start_driver() else {
         return;
