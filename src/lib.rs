@@ -189,6 +189,11 @@ pub struct ReadmeDoctests;
 /// The web admin: an axum `Router` to mount (feature `admin`).
 #[cfg(feature = "admin")]
 pub use plugin_admin as admin;
+
+/// Plugins that extend the web application: their own routes, page fragments, request hooks
+/// (feature `web`).
+#[cfg(feature = "web")]
+pub use plugin_web as web;
 #[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]

@@ -68,6 +68,20 @@ pub enum Error {
     /// No instance has this id.
     #[error("no plugin instance with id {0}")]
     UnknownInstance(InstanceId),
+    /// The instance belongs to another tenant than the scope asked for
+    /// ([`Scoped::get_by_id`](crate::Scoped::get_by_id)): a tenant is served its own
+    /// instances and the global ones, never another tenant's.
+    #[error("plugin instance {id} (`{instance}`) belongs to scope `{scope}`, not `{asked}`")]
+    OtherScope {
+        /// Its id.
+        id: InstanceId,
+        /// Its name.
+        instance: String,
+        /// The tenant it belongs to.
+        scope: String,
+        /// The tenant that asked.
+        asked: String,
+    },
     /// A string that should be an instance id is not one.
     #[error(transparent)]
     MalformedId(#[from] MalformedId),

@@ -61,16 +61,33 @@ pub(crate) fn validate(input: &PluginTypeInput, errors: &mut darling::error::Acc
             _ => {}
         }
     }
-    if required == 0 {
+    // A trait that adds nothing to a supertrait (`trait AuditHook: RequestHook {}`) takes
+    // its contract from it: the supertrait's methods are what items implement.
+    if required == 0 && !has_contract_supertrait(original) {
         errors.push(
             darling::Error::custom(format!(
                 "plugin type `{}` has no required method; a plugin type is a contract: declare at \
-                 least one method without a default body for items to implement",
+                 least one method without a default body for items to implement (or a supertrait \
+                 whose methods they implement)",
                 original.ident
             ))
             .with_span(&original.ident),
         );
     }
+}
+
+/// Whether the trait has a supertrait other than the auto and marker traits (`Send`, `Sync`,
+/// `Sized`, `Unpin`) and lifetimes: one that can carry the contract.
+fn has_contract_supertrait(original: &syn::ItemTrait) -> bool {
+    original.supertraits.iter().any(|bound| match bound {
+        syn::TypeParamBound::Trait(bound) => bound.path.segments.last().is_some_and(|last| {
+            !matches!(
+                last.ident.to_string().as_str(),
+                "Send" | "Sync" | "Sized" | "Unpin"
+            )
+        }),
+        _ => false,
+    })
 }
 
 fn check_names(input: &PluginTypeInput, errors: &mut darling::error::Accumulator) {

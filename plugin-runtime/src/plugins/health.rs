@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt;
 
 use super::Plugins;
+use super::lookup::Part;
 use crate::error::panic_message;
 use crate::instance::InstanceMeta;
 use crate::keys::InstanceId;
@@ -266,7 +267,15 @@ impl Plugins {
         &self,
         call: impl Fn(&T) -> Result<R, E>,
     ) -> Result<Served<T, R, E>, AllFailed<E>> {
-        let mut run = self.failover::<T, E>();
+        self.first_ok_in(None, call)
+    }
+
+    pub(super) fn first_ok_in<T: ?Sized + PluginType, R, E>(
+        &self,
+        scope: Option<&str>,
+        call: impl Fn(&T) -> Result<R, E>,
+    ) -> Result<Served<T, R, E>, AllFailed<E>> {
+        let mut run = self.failover::<T, E>(scope);
         for plugin in std::mem::take(&mut run.candidates) {
             let result = attempt(|| call(&plugin));
             if let Some(served) = run.tried(plugin, result) {
@@ -283,8 +292,16 @@ impl Plugins {
         &self,
         call: impl Fn(&T) -> Result<R, E>,
     ) -> Vec<Outcome<R, E>> {
+        self.each_in(None, call)
+    }
+
+    pub(super) fn each_in<T: ?Sized + PluginType, R, E>(
+        &self,
+        scope: Option<&str>,
+        call: impl Fn(&T) -> Result<R, E>,
+    ) -> Vec<Outcome<R, E>> {
         let policy = self.inner.health.policy(TypeId::of::<T>());
-        let (candidates, _) = self.healthy_candidates::<T>(false);
+        let (candidates, _) = self.healthy_candidates::<T>(scope, false);
         candidates
             .into_iter()
             .map(|plugin| {
@@ -306,7 +323,20 @@ impl Plugins {
     where
         Fut: Future<Output = Result<R, E>>,
     {
-        let mut run = self.failover::<T, E>();
+        self.first_ok_async_in(None, timeout, call).await
+    }
+
+    #[cfg(feature = "async")]
+    pub(super) async fn first_ok_async_in<T: ?Sized + PluginType, R, E, Fut>(
+        &self,
+        scope: Option<&str>,
+        timeout: Duration,
+        call: impl Fn(Plugin<T>) -> Fut,
+    ) -> Result<Served<T, R, E>, AllFailed<E>>
+    where
+        Fut: Future<Output = Result<R, E>>,
+    {
+        let mut run = self.failover::<T, E>(scope);
         for plugin in std::mem::take(&mut run.candidates) {
             let result = attempt_async(timeout, call(plugin.clone())).await;
             if let Some(served) = run.tried(plugin, result) {
@@ -328,8 +358,21 @@ impl Plugins {
     where
         Fut: Future<Output = Result<R, E>>,
     {
+        self.each_async_in(None, timeout, call).await
+    }
+
+    #[cfg(feature = "async")]
+    pub(super) async fn each_async_in<T: ?Sized + PluginType, R, E, Fut>(
+        &self,
+        scope: Option<&str>,
+        timeout: Duration,
+        call: impl Fn(Plugin<T>) -> Fut,
+    ) -> Vec<Outcome<R, E>>
+    where
+        Fut: Future<Output = Result<R, E>>,
+    {
         let policy = self.inner.health.policy(TypeId::of::<T>());
-        let (candidates, _) = self.healthy_candidates::<T>(false);
+        let (candidates, _) = self.healthy_candidates::<T>(scope, false);
         let calls = candidates
             .iter()
             .map(|plugin| attempt_async(timeout, call(plugin.clone())));
@@ -357,8 +400,8 @@ impl Plugins {
         }
     }
 
-    fn failover<T: ?Sized + PluginType, E>(&self) -> Failover<'_, T, E> {
-        let (candidates, skipped) = self.healthy_candidates::<T>(true);
+    fn failover<T: ?Sized + PluginType, E>(&self, scope: Option<&str>) -> Failover<'_, T, E> {
+        let (candidates, skipped) = self.healthy_candidates::<T>(scope, true);
         Failover {
             health: &self.inner.health,
             policy: self.inner.health.policy(TypeId::of::<T>()),
@@ -372,11 +415,12 @@ impl Plugins {
     /// without those whose breaker is open; and the skipped ones.
     fn healthy_candidates<T: ?Sized + PluginType>(
         &self,
+        scope: Option<&str>,
         with_reserved: bool,
     ) -> (Vec<Plugin<T>>, Vec<InstanceMeta>) {
-        let mut candidates = self.active::<T>();
+        let mut candidates = self.part_in::<T>(scope, Part::Active);
         if with_reserved {
-            candidates.extend(self.reserved::<T>());
+            candidates.extend(self.part_in::<T>(scope, Part::Reserved));
         }
         if self.inner.health.policy(TypeId::of::<T>()).is_none() {
             return (candidates, Vec::new());

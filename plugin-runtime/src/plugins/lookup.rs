@@ -5,8 +5,10 @@ use std::any::TypeId;
 use std::sync::Arc;
 
 use super::Plugins;
+use super::health::{AllFailed, Outcome, Served};
 use crate::Error;
 use crate::instance::InstanceMeta;
+use crate::keys::InstanceId;
 use crate::registration::{Loaded, Plugin, PluginType};
 use crate::select::{Context, InOrder, Selector};
 
@@ -78,7 +80,11 @@ impl Plugins {
             .ok_or_else(|| no_instance::<T>(scope))
     }
 
-    fn part_in<T: ?Sized + PluginType>(&self, scope: Option<&str>, part: Part) -> Vec<Plugin<T>> {
+    pub(super) fn part_in<T: ?Sized + PluginType>(
+        &self,
+        scope: Option<&str>,
+        part: Part,
+    ) -> Vec<Plugin<T>> {
         let snapshot = self.inner.snapshot.load();
         let view = snapshot.view(scope, TypeId::of::<T>());
         match part {
@@ -109,7 +115,7 @@ impl Plugins {
 
 /// Which candidates a list lookup returns.
 #[derive(Clone, Copy)]
-enum Part {
+pub(super) enum Part {
     Active,
     Reserved,
 }
@@ -149,6 +155,77 @@ impl Scoped<'_> {
     /// The plugin the type's selector picks among this scope's candidates.
     pub fn select<T: ?Sized + PluginType>(&self, context: &Context) -> Result<Plugin<T>, Error> {
         self.plugins.select_in::<T>(Some(self.scope), context)
+    }
+
+    /// The instance `id` as [`Plugins::get_by_id`] serves it, when this scope may be served
+    /// it: the scope's own instances and the global ones, never another tenant's
+    /// ([`Error::OtherScope`]). What a request of this tenant that names an instance (a
+    /// plugin's route, say) reads.
+    pub fn get_by_id<T: ?Sized + PluginType>(&self, id: InstanceId) -> Result<Plugin<T>, Error> {
+        let plugin = self.plugins.get_by_id::<T>(id)?;
+        match &plugin.meta().scope {
+            Some(scope) if scope != self.scope => Err(Error::OtherScope {
+                id,
+                instance: plugin.meta().name.clone(),
+                scope: scope.clone(),
+                asked: self.scope.to_owned(),
+            }),
+            _ => Ok(plugin),
+        }
+    }
+
+    /// Broadcast in this scope: [`Plugins::each`] over this scope's ACTIVE instances (its
+    /// own, then the global ones).
+    pub fn each<T: ?Sized + PluginType, R, E>(
+        &self,
+        call: impl Fn(&T) -> Result<R, E>,
+    ) -> Vec<Outcome<R, E>> {
+        self.plugins.each_in(Some(self.scope), call)
+    }
+
+    /// Failover in this scope: [`Plugins::first_ok`] over this scope's candidates.
+    pub fn first_ok<T: ?Sized + PluginType, R, E>(
+        &self,
+        call: impl Fn(&T) -> Result<R, E>,
+    ) -> Result<Served<T, R, E>, AllFailed<E>> {
+        self.plugins.first_ok_in(Some(self.scope), call)
+    }
+
+    /// [`each`](Self::each) for async plugin methods, each call with its own `timeout`
+    /// (feature `async`).
+    #[cfg(feature = "async")]
+    pub async fn each_async<T: ?Sized + PluginType, R, E, Fut>(
+        &self,
+        timeout: std::time::Duration,
+        call: impl Fn(Plugin<T>) -> Fut,
+    ) -> Vec<Outcome<R, E>>
+    where
+        Fut: Future<Output = Result<R, E>>,
+    {
+        self.plugins
+            .each_async_in(Some(self.scope), timeout, call)
+            .await
+    }
+
+    /// [`first_ok`](Self::first_ok) for async plugin methods, each attempt with its own
+    /// `timeout` (feature `async`).
+    #[cfg(feature = "async")]
+    pub async fn first_ok_async<T: ?Sized + PluginType, R, E, Fut>(
+        &self,
+        timeout: std::time::Duration,
+        call: impl Fn(Plugin<T>) -> Fut,
+    ) -> Result<Served<T, R, E>, AllFailed<E>>
+    where
+        Fut: Future<Output = Result<R, E>>,
+    {
+        self.plugins
+            .first_ok_async_in(Some(self.scope), timeout, call)
+            .await
+    }
+
+    /// The tenant these lookups are for.
+    pub fn scope(&self) -> &str {
+        self.scope
     }
 }
 
