@@ -25,9 +25,11 @@ use maud::{DOCTYPE, Markup, html};
 use plugin_system::admin::{Admin, Auth};
 use plugin_system::cli::PluginsCli;
 use plugin_system::prelude::*;
+use plugin_system::web::{Fragments, PluginRoutes};
 use plugin_system::{Failure, Key, NewInstance, PluginsBuilder, Status};
 use shop_contracts::{
-    Notifier, Order, OrderConfirmed, OtpSender, PaymentGateway, TemplateRenderer, UserRegistered,
+    Notifier, Order, OrderConfirmed, OtpSender, PaymentGateway, StorefrontBanner, TemplateRenderer,
+    UserRegistered,
 };
 use shop_payments::StripeConfig;
 
@@ -189,22 +191,46 @@ fn demo_token() -> String {
         .collect()
 }
 
-/// The shop's routes, with the plugins admin at `/admin`.
+/// The shop's routes, with the plugins admin at `/admin` and the payment gateways' own
+/// routes (their webhooks) at `/plugins/payment_gateway/{item}/{instance id}/`.
 pub fn app(plugins: Plugins, auth: Auth) -> Router {
     let admin = Admin::new(plugins.clone(), auth)
         .mounted_at("/admin")
         .router();
+    let plugin_routes = PluginRoutes::new(plugins.clone())
+        .serve::<dyn PaymentGateway>()
+        .router();
+    let state = ShopState {
+        plugins,
+        banners: Fragments::cached(),
+    };
     Router::new()
         .route("/", get(home))
         .route("/checkout", post(checkout))
         .route("/register", post(register))
-        .with_state(Arc::new(plugins))
+        .with_state(Arc::new(state))
         .nest("/admin", admin)
+        .nest("/plugins", plugin_routes)
+}
+
+/// What the shop's pages read: the plugins, and the storefront banners' cache (one for the
+/// life of the shop; an operator's edit shows on the next page).
+struct ShopState {
+    plugins: Plugins,
+    banners: Fragments,
+}
+
+impl std::ops::Deref for ShopState {
+    type Target = Plugins;
+
+    fn deref(&self) -> &Plugins {
+        &self.plugins
+    }
 }
 
 /// On the first run, the instances an operator would create: Stripe (test mode) selected,
-/// PayPal in reserve, email updates, the customer e-mails (welcome and order e-mails from one
-/// SMTP account), and two OTP providers, the first of them down.
+/// PayPal in reserve, a storefront banner, email updates, the customer e-mails (welcome and
+/// order e-mails from one SMTP account), and two OTP providers, the first of them down.
 pub fn seed_demo_instances(plugins: &Plugins) -> Result<(), plugin_system::Error> {
     let everything = plugin_system::InstanceQuery {
         limit: usize::MAX,
@@ -249,6 +275,14 @@ pub fn seed_demo_instances(plugins: &Plugins) -> Result<(), plugin_system::Error
         ),
     )?;
     plugins.create_instance(
+        NewInstance::of::<dyn StorefrontBanner>("announcement", "Winter sale").config(
+            &shop_notifiers::AnnouncementConfig {
+                headline: "Winter sale:".into(),
+                text: "10% off every order this week.".into(),
+            },
+        ),
+    )?;
+    plugins.create_instance(
         NewInstance::of::<dyn TemplateRenderer>("placeholders", "Shop templates").config(
             &shop_notifiers::TemplatesConfig {
                 signature: "The demo shop".into(),
@@ -279,17 +313,29 @@ pub fn seed_demo_instances(plugins: &Plugins) -> Result<(), plugin_system::Error
     Ok(())
 }
 
-type Shared = State<Arc<Plugins>>;
+type Shared = State<Arc<ShopState>>;
 
 async fn home(State(plugins): Shared) -> Markup {
     let selected = plugins.get::<dyn PaymentGateway>();
     let notifiers = plugins.active::<dyn Notifier>();
+    let banners = plugins.banners.render::<dyn StorefrontBanner, _, _>(
+        &plugins.plugins,
+        None,
+        "storefront",
+        |banner| banner.banner(),
+    );
     page(html! {
+        div #banners { (banners) }
         h2 { "Payment" }
         @match &selected {
-            Ok(gateway) => p #selected-gateway {
-                "Checkout pays with " strong { (gateway.meta().name) }
-                " (item " code { (gateway.meta().item.name) } ", priority " (gateway.meta().priority) ")."
+            Ok(gateway) => {
+                p #selected-gateway {
+                    "Checkout pays with " strong { (gateway.meta().name) }
+                    " (item " code { (gateway.meta().item.name) } ", priority " (gateway.meta().priority) ")."
+                }
+                p #webhook {
+                    "Its webhooks: " code { "POST /plugins/payment_gateway/" (gateway.meta().item.name) "/" (gateway.meta().id) "/webhook" }
+                }
             },
             Err(err) => p #selected-gateway { "No payment gateway: " (err) },
         }

@@ -589,6 +589,47 @@ async fn an_operator_who_disables_what_another_instance_needs_is_told_who_and_ca
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_operator_edits_the_storefront_banner_and_the_shop_shows_the_edit() {
+    let Some((_driver, driver_port)) = start_driver() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (plugins, base) = start_shop(dir.path()).await;
+    let client = browser(driver_port).await;
+    client.goto(&format!("{base}/")).await.unwrap();
+    let before = text_of(&client, Locator::Id("banners")).await;
+    assert_eq!(before, "Winter sale: 10% off every order this week.");
+    screenshot(&client, "shop-banner-before").await;
+
+    log_in(&client, &base).await;
+    let banner = id_of(&plugins, "Winter sale");
+    client
+        .goto(&format!("{base}/admin/instances/{banner}/edit"))
+        .await
+        .unwrap();
+    mark_page(&client).await;
+    client
+        .form(Locator::Id("instance-form"))
+        .await
+        .unwrap()
+        .set_by_name("config.headline", "Last day:")
+        .await
+        .unwrap()
+        .set_by_name("config.text", "the sale ends tonight.")
+        .await
+        .unwrap()
+        .submit()
+        .await
+        .unwrap();
+    new_page(&client).await;
+    client.goto(&format!("{base}/")).await.unwrap();
+    let after = text_of(&client, Locator::Id("banners")).await;
+    assert_eq!(after, "Last day: the sale ends tonight.");
+    screenshot(&client, "shop-banner-after").await;
+    client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn hundreds_of_instances_page_and_every_page_fits_390_px() {
     let Some((_driver, driver_port)) = start_driver() else {
         return;

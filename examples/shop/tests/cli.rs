@@ -84,12 +84,12 @@ fn sync_dry_run_then_sync_then_nothing_to_do() {
     assert!(dry.contains("would create type"), "{dry}");
     assert!(dry.contains("(dry run: nothing written)"), "{dry}");
     let first = shop.ok(&["sync"]);
-    assert!(first.contains("types: 6 created"), "{first}");
-    assert!(first.contains("items: 10 created"), "{first}");
+    assert!(first.contains("types: 7 created"), "{first}");
+    assert!(first.contains("items: 11 created"), "{first}");
     assert!(first.contains("instances: 2 created"), "{first}");
     let again = shop.ok(&["sync", "--mode", "update"]);
     assert!(
-        again.contains("types: 0 created, 6 found, 0 updated"),
+        again.contains("types: 0 created, 7 found, 0 updated"),
         "{again}"
     );
     let err = shop.plugins(&["sync", "--mode", "sideways"]).code(2);
@@ -296,7 +296,7 @@ fn sync_prints_each_item_whose_version_changed_from_to() {
     let synced = shop.ok(&["sync"]);
     assert!(synced.lines().any(|printed| printed == line), "{synced}");
     assert!(
-        synced.contains("items: 0 created, 10 found, 1 updated"),
+        synced.contains("items: 0 created, 11 found, 1 updated"),
         "{synced}"
     );
     let again = shop.ok(&["sync"]);

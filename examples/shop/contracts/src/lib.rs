@@ -1,6 +1,7 @@
 //! The demo shop's extension points. Plugin crates implement them; the shop asks for them.
 
 use plugin_system::prelude::*;
+use plugin_system::web::Routes;
 
 /// An order to pay.
 #[derive(Debug, Clone)]
@@ -11,9 +12,11 @@ pub struct Order {
     pub amount_cents: u64,
 }
 
-/// Takes the customer's money. The shop charges through the selected gateway.
+/// Takes the customer's money. The shop charges through the selected gateway. Each instance
+/// serves its own routes (its provider's webhooks) under
+/// `/plugins/payment_gateway/{item}/{instance id}/`.
 #[plugin_type(name = "payment_gateway")]
-pub trait PaymentGateway {
+pub trait PaymentGateway: Routes {
     /// Charges the order; returns the payment's reference.
     fn charge(&self, order: &Order) -> Result<String, PluginError>;
 }
@@ -45,6 +48,14 @@ pub trait TemplateRenderer {
 pub trait UserRegistered {
     /// `customer` has just registered; returns what was done (a delivery reference).
     fn user_registered(&self, customer: &str) -> Result<String, PluginError>;
+}
+
+/// A banner on the storefront, above the products: every ACTIVE one, in selection order
+/// (cached until an operator edits it).
+#[plugin_type(name = "storefront_banner")]
+pub trait StorefrontBanner {
+    /// The banner's markup.
+    fn banner(&self) -> Result<maud::Markup, PluginError>;
 }
 
 /// Told when an order is paid. The shop calls every ACTIVE one.

@@ -1,13 +1,15 @@
 //! Notifiers for the demo shop: email and SMS (configured), push (no config), which the shop
-//! broadcasts to; and the customer e-mails, one plugin answering two hooks through a template
-//! renderer it needs and an SMTP pool it opens when it starts. Deliveries are simulated: each
-//! returns its reference.
+//! broadcasts to; the customer e-mails, one plugin answering two hooks through a template
+//! renderer it needs and an SMTP pool it opens when it starts; and announcements, banners on
+//! the storefront. Deliveries are simulated: each returns its reference.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use plugin_system::prelude::*;
-use shop_contracts::{Notifier, Order, OrderConfirmed, TemplateRenderer, UserRegistered};
+use shop_contracts::{
+    Notifier, Order, OrderConfirmed, StorefrontBanner, TemplateRenderer, UserRegistered,
+};
 
 /// SMTP settings.
 #[derive(PluginConfig, Clone)]
@@ -201,5 +203,37 @@ impl OrderConfirmed for CustomerEmails {
             &[("order", &order.id.to_string()), ("name", customer)],
         );
         self.pool.send(&self.config.smtp_host, customer, &body)
+    }
+}
+
+/// What a storefront announcement says.
+#[derive(PluginConfig, Clone)]
+pub struct AnnouncementConfig {
+    /// The headline, in bold.
+    #[config(min_length = 1, max_length = 80)]
+    pub headline: String,
+    /// The text after it.
+    #[config(max_length = 200, default = "")]
+    pub text: String,
+}
+
+/// An announcement on the storefront.
+pub struct Announcement {
+    config: AnnouncementConfig,
+}
+
+impl From<AnnouncementConfig> for Announcement {
+    fn from(config: AnnouncementConfig) -> Self {
+        Announcement { config }
+    }
+}
+
+/// A banner with a headline and a line of text, above the shop's products.
+#[plugin_item(name = "announcement", config = AnnouncementConfig, category = "storefront")]
+impl StorefrontBanner for Announcement {
+    fn banner(&self) -> Result<maud::Markup, PluginError> {
+        Ok(maud::html! {
+            p.banner { strong { (self.config.headline) } " " (self.config.text) }
+        })
     }
 }

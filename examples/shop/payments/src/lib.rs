@@ -2,12 +2,23 @@
 //! (configured by an operator, with secrets). They do not reach real providers: each returns
 //! the reference a real call would.
 
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
 use plugin_system::prelude::*;
+use plugin_system::web::Routes;
 use shop_contracts::{Order, PaymentGateway};
 
 /// Pay the courier. Needs no config, so every sync keeps an ACTIVE instance of it.
 #[derive(Default)]
 pub struct CashOnDelivery;
+
+/// No provider calls back.
+impl Routes for CashOnDelivery {
+    fn routes(&self) -> Router {
+        Router::new()
+    }
+}
 
 /// Cash, collected by the courier.
 #[plugin_item(name = "cash_on_delivery", priority = 50)]
@@ -45,6 +56,38 @@ impl From<StripeConfig> for Stripe {
     }
 }
 
+impl Stripe {
+    fn mode(&self) -> &'static str {
+        if self.config.api_key.starts_with("sk_live_") {
+            "live"
+        } else {
+            "test"
+        }
+    }
+}
+
+/// Stripe calls `POST /webhook` with each event (simulated: the event's type is the body's
+/// first line, and a real deployment would check the `Stripe-Signature` header against the
+/// endpoint's signing secret). Each instance receives its own account's events.
+impl Routes for Stripe {
+    fn routes(&self) -> Router {
+        let mode = self.mode();
+        Router::new().route(
+            "/webhook",
+            post(move |headers: HeaderMap, body: String| async move {
+                if !headers.contains_key("stripe-signature") {
+                    return (
+                        StatusCode::BAD_REQUEST,
+                        "no Stripe-Signature header".to_owned(),
+                    );
+                }
+                let event = body.lines().next().unwrap_or("").trim().to_owned();
+                (StatusCode::OK, format!("received {event} ({mode} mode)"))
+            }),
+        )
+    }
+}
+
 /// Cards through Stripe.
 #[plugin_item(
     name = "stripe",
@@ -55,14 +98,12 @@ impl From<StripeConfig> for Stripe {
 )]
 impl PaymentGateway for Stripe {
     fn charge(&self, order: &Order) -> Result<String, PluginError> {
-        let mode = if self.config.api_key.starts_with("sk_live_") {
-            "live"
-        } else {
-            "test"
-        };
         Ok(format!(
-            "stripe-{mode}-{}-{}{}",
-            order.id, order.amount_cents, self.config.currency
+            "stripe-{}-{}-{}{}",
+            self.mode(),
+            order.id,
+            order.amount_cents,
+            self.config.currency
         ))
     }
 }
@@ -88,6 +129,13 @@ pub struct PayPal {
 impl From<PayPalConfig> for PayPal {
     fn from(config: PayPalConfig) -> Self {
         PayPal { config }
+    }
+}
+
+/// PayPal's webhooks are not simulated.
+impl Routes for PayPal {
+    fn routes(&self) -> Router {
+        Router::new()
     }
 }
 
