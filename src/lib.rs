@@ -90,6 +90,9 @@
 //!   `Plugins::builder().database_url("sqlite://plugins.db")` and the `database` module.
 //! - `cli`: `cli::PluginsCli`, the `plugins` subcommand for the application's binary.
 //! - `admin`: the `admin` module, the web admin (an axum `Router`), and `plugins admin` in the CLI.
+//! - `web`: the `web` module: each instance's own routes under a namespace, page fragments from
+//!   every ACTIVE instance (cached until the instance is built again), request hooks as a tower
+//!   layer.
 //!
 //! # Details
 //!
@@ -181,6 +184,7 @@ pub use plugin_runtime::__private;
     feature = "sqlite",
     feature = "cli",
     feature = "admin",
+    feature = "web",
     feature = "testing"
 ))]
 #[doc = include_str!("../README.md")]
