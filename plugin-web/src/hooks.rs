@@ -245,7 +245,8 @@ where
                 }
                 Err(panic) => {
                     let error = HookError::Panicked(panic_text(&*panic));
-                    tracing::error!(uri = %info.uri, %error, "request handler panicked; answered 500");
+                    // The path only: a query string may carry a token.
+                    tracing::error!(path = %info.uri.path(), %error, "request handler panicked; answered 500");
                     let response = (
                         StatusCode::INTERNAL_SERVER_ERROR,
                         Body::from("internal error"),

@@ -53,7 +53,8 @@ pub trait Routes {
 pub struct PluginRoutes {
     plugins: Plugins,
     router: Router,
-    served: Vec<&'static str>,
+    /// The names of the types served so far.
+    served: Vec<String>,
 }
 
 impl PluginRoutes {
@@ -73,13 +74,11 @@ impl PluginRoutes {
     /// When a type of the same name is served already (two types named alike in different
     /// crates): a mistake in the application's start-up code, like a route axum refuses.
     pub fn serve<T: ?Sized + PluginType + Routes>(mut self) -> PluginRoutes {
-        let name = T::info().key().name.clone();
-        let name: &'static str = Box::leak(name.into_boxed_str());
+        let name = T::info().key().name;
         assert!(
             !self.served.contains(&name),
             "PluginRoutes: two plugin types named `{name}` serve routes"
         );
-        self.served.push(name);
         let dispatch = Dispatch::<T> {
             plugins: self.plugins.clone(),
             routers: Arc::new(RwLock::new(Routers::default())),
@@ -102,6 +101,7 @@ impl PluginRoutes {
                 &format!("/{name}/{{item}}/{{instance}}/{{*rest}}"),
                 any(handler),
             );
+        self.served.push(name);
         self
     }
 
