@@ -148,6 +148,8 @@ pub use plugin_runtime::{
     InstancePage, InstanceQuery, InstanceSort, InstanceSummary, LoadFailure, LoadState,
     RefreshStats, ScopeFilter, StatusCounts, StoreHealth,
 };
+// Admin actions a plugin type offers per instance (`#[action]`), run by operators' tools.
+pub use plugin_runtime::{ACTION_DEADLINE, ActionInfo, ActionOutcome, MAX_ACTION_TEXT};
 // Failover and broadcast.
 pub use plugin_runtime::{
     AllFailed, Attempt, BreakerState, Clock, Failure, HealthPolicy, Outcome, Served, SystemClock,

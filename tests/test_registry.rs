@@ -137,6 +137,7 @@ const fn fake_type_parts(name: &'static str) -> TypeParts {
         selector: None,
         critical: false,
         parent: None,
+        actions: &[],
     }
 }
 

@@ -136,6 +136,37 @@ pub enum Error {
         /// Its item's key.
         item: String,
     },
+    /// [`Plugins::run_action`](crate::Plugins::run_action) was asked for an action the
+    /// instance's plugin type does not offer (`#[action(label = "...")]` on a method of its
+    /// trait); nothing ran.
+    #[error(
+        "plugin type `{plugin_type}` of instance {id} (`{instance}`) has no action `{action}`; {}",
+        offered(.available)
+    )]
+    UnknownAction {
+        /// The instance.
+        id: InstanceId,
+        /// Its name.
+        instance: String,
+        /// Its plugin type's key.
+        plugin_type: String,
+        /// The action asked for.
+        action: String,
+        /// The names of the actions it does offer, in order.
+        available: Vec<String>,
+    },
+    /// The instance is not built, so no action can run against it: it is DISABLED, and its
+    /// item's instances (which have start and stop hooks) are built and started only when
+    /// they may serve.
+    #[error(
+        "plugin instance {id} (`{instance}`) is DISABLED and its item starts its instances only to serve them, so it is not built; make it ACTIVE or RESERVED to run its actions"
+    )]
+    NotBuilt {
+        /// The instance.
+        id: InstanceId,
+        /// Its name.
+        instance: String,
+    },
     /// A config did not validate against its item's schema: every field's error.
     #[error("invalid config for item `{item}`: {errors}")]
     InvalidConfig {
@@ -479,6 +510,14 @@ pub(crate) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-string panic payload".to_owned())
+}
+
+/// The actions a type does offer, for [`Error::UnknownAction`].
+fn offered(actions: &[String]) -> String {
+    match actions.is_empty() {
+        true => "it offers no actions".to_owned(),
+        false => format!("its actions: {}", quoted(actions)),
+    }
 }
 
 /// Names as a message lists them: `a`, `b`.

@@ -4,6 +4,7 @@
 //! Applications use it through the `plugin-system` facade; see its documentation for the
 //! quickstart.
 
+mod action;
 pub mod config;
 mod crypto;
 mod error;
@@ -23,6 +24,7 @@ pub mod testing;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use action::{ACTION_DEADLINE, ActionInfo, ActionOutcome, MAX_ACTION_TEXT};
 pub use crypto::{CryptoError, Key, Keyring};
 pub use error::{Error, PluginError};
 pub use instance::{

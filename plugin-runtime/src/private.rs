@@ -10,6 +10,7 @@ pub use ::linkme;
 pub use ::std::sync::Arc as SharedArc;
 
 pub use crate::PluginConfig;
+pub use crate::action::{ActionInfo, run_on as run_action};
 pub use crate::config::private::*;
 pub use crate::config::{ConfigSchema, ConfigValues};
 pub use crate::plugins::lifecycle::block_on;

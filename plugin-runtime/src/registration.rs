@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::PluginConfig;
+use crate::action::ActionInfo;
 use crate::config::{ConfigSchema, ConfigValues};
 use crate::error::PluginError;
 use crate::instance::InstanceMeta;
@@ -72,6 +73,8 @@ pub struct TypeParts {
     pub selector: Option<fn() -> Arc<dyn Selector>>,
     pub critical: bool,
     pub parent: Option<ParentLink>,
+    /// The methods marked `#[action(label = "...")]`, in declaration order.
+    pub actions: &'static [ActionInfo],
 }
 
 /// A sub-type's link to its parent type.
@@ -182,6 +185,24 @@ impl TypeInfo {
     /// serve this type's instances.
     pub fn parent(&self) -> Option<&'static TypeInfo> {
         self.parts.parent.map(|link| link.info())
+    }
+
+    /// The admin actions an instance of this type offers operators: the trait's methods
+    /// marked `#[action(label = "...")]`, in declaration order, then those of its parent
+    /// types (a parent's action named like one before it is left out: the sub-type's
+    /// method is the one an instance runs).
+    pub fn actions(&self) -> Vec<&'static ActionInfo> {
+        let mut actions: Vec<&'static ActionInfo> = self.parts.actions.iter().collect();
+        let mut parent = self.parent();
+        while let Some(ty) = parent {
+            for action in ty.parts.actions {
+                if !actions.iter().any(|known| known.name() == action.name()) {
+                    actions.push(action);
+                }
+            }
+            parent = ty.parent();
+        }
+        actions
     }
 
     /// `TypeId` of `dyn Trait`: how typed lookups find this type.

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 
 use crate::__private::{LINKED_CRATES, PLUGIN_ITEMS, PLUGIN_TYPES};
 use crate::Error;
+pub use crate::action::ActionInfo;
 use crate::keys::{ItemKey, TypeKey};
 use crate::registration::LinkedCrate;
 pub use crate::registration::{ItemInfo, Location, ParentLink, TypeInfo};

@@ -63,6 +63,26 @@ pub(crate) fn expand(input: &PluginTypeInput) -> TokenStream {
         ),
     };
 
+    let actions = input.actions.iter().map(|action| {
+        let method = &action.sig.ident;
+        let name = method.to_string();
+        let label = action
+            .args
+            .label
+            .as_ref()
+            .map(|label| label.trim().to_owned())
+            .unwrap_or_default();
+        let description = &action.description;
+        // Spanned at the method: were its types not what the shape check read, rustc says so
+        // there.
+        let call = quote_spanned!(method.span()=> #ident::#method(plugin));
+        quote! {
+            #private::ActionInfo::new(#name, #label, #description, |erased| {
+                #private::run_action::<dyn #ident>(erased, |plugin| #call)
+            })
+        }
+    });
+
     let marker = marker_ident(ident);
     let vis = &original.vis;
     let mut augmented = with_supertraits(input);
@@ -102,6 +122,7 @@ pub(crate) fn expand(input: &PluginTypeInput) -> TokenStream {
                 selector: #selector,
                 critical: #critical,
                 parent: #parent,
+                actions: &[#(#actions),*],
             });
 
             #upcast

@@ -28,13 +28,36 @@ pub(crate) struct PluginTypeArgs {
     pub krate: Option<syn::Path>,
 }
 
+/// The arguments of `#[action(...)]` on a method of the trait.
+#[derive(Debug, Default, FromMeta)]
+pub(crate) struct ActionArgs {
+    /// What the action's button says.
+    pub label: Option<SpannedValue<String>>,
+}
+
+/// A method of the trait marked `#[action(...)]`: an admin action the type offers.
+pub(crate) struct ActionMethod {
+    /// The method's signature, for the shape checks and the generated call.
+    pub sig: syn::Signature,
+    /// The (first) `#[action]` attribute, where a missing label is reported.
+    pub attr: syn::Attribute,
+    pub args: ActionArgs,
+    /// False when the attribute's arguments could not be read.
+    pub args_ok: bool,
+    /// The method's doc comment: the action's description.
+    pub description: String,
+}
+
 /// The parsed input: arguments plus the trait.
 pub(crate) struct PluginTypeInput {
     pub args: PluginTypeArgs,
     /// False when the arguments could not be read: their checks would only repeat that.
     pub args_ok: bool,
     pub args_span: Span,
+    /// The trait, its `#[action]` attributes taken out (rustc knows no such attribute).
     pub original: ItemTrait,
+    /// Its methods marked `#[action]`, in order.
+    pub actions: Vec<ActionMethod>,
 }
 
 impl PluginTypeInput {
@@ -62,12 +85,16 @@ impl PluginTypeInput {
         let args_ok = args.is_some();
         let args = args.unwrap_or_default();
         match syn::parse2::<syn::Item>(input) {
-            Ok(syn::Item::Trait(original)) => Some(PluginTypeInput {
-                args,
-                args_ok,
-                args_span,
-                original,
-            }),
+            Ok(syn::Item::Trait(mut original)) => {
+                let actions = take_actions(&mut original, errors);
+                Some(PluginTypeInput {
+                    args,
+                    args_ok,
+                    args_span,
+                    original,
+                    actions,
+                })
+            }
             Ok(other) => {
                 errors.push(
                     darling::Error::custom(
@@ -84,6 +111,77 @@ impl PluginTypeInput {
             }
         }
     }
+}
+
+/// Takes every `#[action(...)]` attribute out of the trait's items, reading those on methods
+/// (a misplaced or repeated one is reported).
+fn take_actions(
+    original: &mut ItemTrait,
+    errors: &mut darling::error::Accumulator,
+) -> Vec<ActionMethod> {
+    let is_action = |attr: &syn::Attribute| attr.path().is_ident("action");
+    let mut actions = Vec::new();
+    for item in &mut original.items {
+        let attrs = match item {
+            syn::TraitItem::Fn(method) => &mut method.attrs,
+            syn::TraitItem::Const(constant) => &mut constant.attrs,
+            syn::TraitItem::Type(ty) => &mut ty.attrs,
+            syn::TraitItem::Macro(mac) => &mut mac.attrs,
+            _ => continue,
+        };
+        let (marked, kept): (Vec<_>, Vec<_>) = attrs.drain(..).partition(is_action);
+        *attrs = kept;
+        let Some((first, repeated)) = marked.split_first() else {
+            continue;
+        };
+        let syn::TraitItem::Fn(method) = item else {
+            errors.push(
+                darling::Error::custom(
+                    "#[action] goes on a method of the trait:                      `fn name(&self) -> Result<String, PluginError>`",
+                )
+                .with_span(first),
+            );
+            continue;
+        };
+        for again in repeated {
+            errors.push(
+                darling::Error::custom(
+                    "duplicate #[action] attribute: one method is one action; give it one                      #[action(label = \"...\")]",
+                )
+                .with_span(again),
+            );
+        }
+        let (args, args_ok) = match &first.meta {
+            syn::Meta::Path(_) => (ActionArgs::default(), true),
+            syn::Meta::List(list) => {
+                let args = crate::attrs::parse_args::<ActionArgs>(
+                    list.tokens.clone(),
+                    "action",
+                    &["label"],
+                    errors,
+                );
+                let ok = args.is_some();
+                (args.unwrap_or_default(), ok)
+            }
+            syn::Meta::NameValue(_) => {
+                errors.push(
+                    darling::Error::custom(
+                        "write the action's label as #[action(label = \"Test the connection\")]",
+                    )
+                    .with_span(first),
+                );
+                (ActionArgs::default(), false)
+            }
+        };
+        actions.push(ActionMethod {
+            sig: method.sig.clone(),
+            attr: first.clone(),
+            args,
+            args_ok,
+            description: crate::attrs::doc_comment(&method.attrs),
+        });
+    }
+    actions
 }
 
 /// The span of the attribute's arguments, for errors about a missing argument.

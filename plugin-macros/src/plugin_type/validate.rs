@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 use syn::visit::Visit;
 use syn::{FnArg, ReturnType, Signature, TraitItem, TraitItemFn, Type, WherePredicate};
 
-use super::parse::PluginTypeInput;
+use super::parse::{ActionMethod, PluginTypeInput};
 use crate::attrs::has_async_trait;
 use crate::names::{name_problem, namespace_problem};
 
@@ -29,6 +29,15 @@ pub(crate) fn validate(input: &PluginTypeInput, errors: &mut darling::error::Acc
             .push(darling::Error::custom("an auto trait cannot be a plugin type").with_span(auto));
     }
     let async_trait = has_async_trait(&original.attrs);
+    for action in &input.actions {
+        check_action(action, errors);
+    }
+    let is_action = |method: &TraitItemFn| {
+        input
+            .actions
+            .iter()
+            .any(|action| action.sig.ident == method.sig.ident)
+    };
     let mut required = 0;
     for item in &original.items {
         match item {
@@ -37,7 +46,8 @@ pub(crate) fn validate(input: &PluginTypeInput, errors: &mut darling::error::Acc
                 if method.default.is_none() && !sized_only {
                     required += 1;
                 }
-                if !sized_only {
+                // An action's shape check says what is wrong with it, object safety included.
+                if !sized_only && !is_action(method) {
                     for error in method_problems(method, async_trait) {
                         errors.push(error);
                     }
@@ -88,6 +98,139 @@ fn has_contract_supertrait(original: &syn::ItemTrait) -> bool {
         }),
         _ => false,
     })
+}
+
+/// What an action's method must be: `fn name(&self) -> Result<String, PluginError>`, with a
+/// label. Each deviation is an error on its own token.
+fn check_action(action: &ActionMethod, errors: &mut darling::error::Accumulator) {
+    let sig = &action.sig;
+    let name = &sig.ident;
+    let shape = format!("write `fn {name}(&self) -> Result<String, PluginError>`");
+    match &action.args.label {
+        None if action.args_ok => errors.push(
+            darling::Error::custom(
+                "missing `label`: write #[action(label = \"Test the connection\")]; the label is \
+                 what the action's button says",
+            )
+            .with_span(&action.attr),
+        ),
+        Some(label) if label.trim().is_empty() => errors.push(
+            darling::Error::custom(
+                "the label of an action is what its button says, so it cannot be empty",
+            )
+            .with_span(&label.span()),
+        ),
+        _ => {}
+    }
+    if let Some(asyncness) = &sig.asyncness {
+        errors.push(
+            darling::Error::custom(format!(
+                "action `{name}` cannot be `async`: the admin runs it on a thread of its own and \
+                 waits for its answer; {shape}"
+            ))
+            .with_span(asyncness),
+        );
+    }
+    match sig.inputs.first() {
+        Some(FnArg::Receiver(receiver))
+            if receiver.reference.is_some()
+                && receiver.mutability.is_none()
+                && receiver.colon_token.is_none() => {}
+        Some(FnArg::Receiver(receiver)) => errors.push(
+            darling::Error::custom(format!(
+                "action `{name}` must take `&self`: it runs against an instance that every \
+                 thread shares; {shape}"
+            ))
+            .with_span(receiver),
+        ),
+        _ => errors.push(
+            darling::Error::custom(format!(
+                "action `{name}` has no `self` receiver: an action runs against one instance; \
+                 {shape}"
+            ))
+            .with_span(name),
+        ),
+    }
+    let receiver = usize::from(matches!(sig.inputs.first(), Some(FnArg::Receiver(_))));
+    if let Some(argument) = sig.inputs.iter().nth(receiver) {
+        errors.push(
+            darling::Error::custom(format!(
+                "action `{name}` takes arguments, but operators run an action with nothing but \
+                 the instance (read what it needs from the instance's config); {shape}"
+            ))
+            .with_span(argument),
+        );
+    }
+    if let Some(param) = sig
+        .generics
+        .params
+        .iter()
+        .find(|param| !matches!(param, syn::GenericParam::Lifetime(_)))
+    {
+        errors.push(
+            darling::Error::custom(format!("action `{name}` cannot be generic; {shape}"))
+                .with_span(param),
+        );
+    }
+    if requires_sized(sig) {
+        errors.push(
+            darling::Error::custom(format!(
+                "action `{name}` has `where Self: Sized`, so it cannot be called on an instance \
+                 (a `dyn Trait`); remove the bound"
+            ))
+            .with_span(&sig.generics.where_clause),
+        );
+    }
+    let returns = "an action returns `Result<String, PluginError>`: the text operators see \
+                   when it succeeds, or the error saying why it failed";
+    match &sig.output {
+        ReturnType::Default => errors.push(
+            darling::Error::custom(format!("action `{name}` returns nothing; {returns}"))
+                .with_span(name),
+        ),
+        ReturnType::Type(_, ty) if !is_action_result(ty) => errors.push(
+            darling::Error::custom(format!(
+                "action `{name}` returns `{}`; {returns}",
+                crate::attrs::type_text(ty)
+            ))
+            .with_span(ty),
+        ),
+        ReturnType::Type(..) => {}
+    }
+}
+
+/// `Result<String, PluginError>`, each part under any path (`std::result::Result`,
+/// `plugin_system::PluginError`).
+fn is_action_result(ty: &Type) -> bool {
+    fn last(ty: &Type) -> Option<&syn::PathSegment> {
+        match ty {
+            Type::Path(path) if path.qself.is_none() => path.path.segments.last(),
+            Type::Group(group) => last(&group.elem),
+            Type::Paren(paren) => last(&paren.elem),
+            _ => None,
+        }
+    }
+    let named = |ty: &Type, name: &str| {
+        last(ty).is_some_and(|segment| segment.ident == name && segment.arguments.is_none())
+    };
+    let Some(result) = last(ty).filter(|segment| segment.ident == "Result") else {
+        return false;
+    };
+    let syn::PathArguments::AngleBracketed(arguments) = &result.arguments else {
+        return false;
+    };
+    let types: Vec<&Type> = arguments
+        .args
+        .iter()
+        .filter_map(|argument| match argument {
+            syn::GenericArgument::Type(ty) => Some(ty),
+            _ => None,
+        })
+        .collect();
+    arguments.args.len() == 2
+        && types.len() == 2
+        && named(types[0], "String")
+        && named(types[1], "PluginError")
 }
 
 fn check_names(input: &PluginTypeInput, errors: &mut darling::error::Accumulator) {

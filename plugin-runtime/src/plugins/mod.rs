@@ -5,6 +5,7 @@
 //! atomically: no query, no decryption, no lock. Every write through the handle rebuilds the
 //! snapshot before it returns, constructing only the instances whose config changed.
 
+mod actions;
 mod health;
 pub(crate) mod lifecycle;
 mod listing;

@@ -172,6 +172,7 @@ const fn type_parts(
         selector: None,
         critical: false,
         parent,
+        actions: &[],
     }
 }
 

@@ -226,7 +226,9 @@ pub struct AuditEntry {
     pub actor: String,
     /// `sync`, `version` (a sync that found an item's version or a type's contract version
     /// changed: `item ...: version 1.0.0 → 1.1.0`), `create`, `update`, `status`,
-    /// `priority`, `delete` or `reseal`.
+    /// `priority`, `delete`, `reseal`, or `action` (an admin action ran against the instance:
+    /// `name: ok: text` or `name: failed: text`; the only row of a write that changes nothing
+    /// else, so it moves no revision).
     pub action: String,
     /// The instance written, when the action is about one.
     pub instance: Option<InstanceId>,

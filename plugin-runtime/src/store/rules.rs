@@ -79,6 +79,19 @@ fn write_changing<T>(
     })
 }
 
+/// Records one run of an admin action: an audit row of its own, in a write that changes no
+/// instance, so the revision stays (other processes have nothing to reload).
+pub(crate) fn record_action(
+    store: &dyn Store,
+    actor: &str,
+    outcome: &crate::ActionOutcome,
+) -> Result<(), Error> {
+    let result = if outcome.ok { "ok" } else { "failed" };
+    let detail = format!("{}: {result}: {}", outcome.action.name(), outcome.text);
+    let entry = AuditEntry::new(actor, "action", Some(outcome.instance.id), detail);
+    store.write(&mut |tx| Ok(tx.append_audit(std::slice::from_ref(&entry))?))
+}
+
 /// Makes the store match the registry in one transaction (nothing at all in a dry run or
 /// when nothing differs).
 pub(crate) fn sync(
