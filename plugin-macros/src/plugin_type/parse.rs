@@ -137,18 +137,20 @@ fn take_actions(
         let syn::TraitItem::Fn(method) = item else {
             errors.push(
                 darling::Error::custom(
-                    "#[action] goes on a method of the trait:                      `fn name(&self) -> Result<String, PluginError>`",
+                    "#[action] goes on a method of the trait: \
+                     `fn name(&self) -> Result<String, PluginError>`",
                 )
-                .with_span(first),
+                .with_span(first.path()),
             );
             continue;
         };
         for again in repeated {
             errors.push(
                 darling::Error::custom(
-                    "duplicate #[action] attribute: one method is one action; give it one                      #[action(label = \"...\")]",
+                    "duplicate #[action] attribute: one method is one action; give it one \
+                     #[action(label = \"...\")]",
                 )
-                .with_span(again),
+                .with_span(again.path()),
             );
         }
         let (args, args_ok) = match &first.meta {

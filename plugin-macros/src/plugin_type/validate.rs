@@ -112,7 +112,7 @@ fn check_action(action: &ActionMethod, errors: &mut darling::error::Accumulator)
                 "missing `label`: write #[action(label = \"Test the connection\")]; the label is \
                  what the action's button says",
             )
-            .with_span(&action.attr),
+            .with_span(action.attr.path()),
         ),
         Some(label) if label.trim().is_empty() => errors.push(
             darling::Error::custom(
@@ -141,7 +141,10 @@ fn check_action(action: &ActionMethod, errors: &mut darling::error::Accumulator)
                 "action `{name}` must take `&self`: it runs against an instance that every \
                  thread shares; {shape}"
             ))
-            .with_span(receiver),
+            .with_span(&match &receiver.mutability {
+                Some(mutability) => mutability.span,
+                None => receiver.self_token.span,
+            }),
         ),
         _ => errors.push(
             darling::Error::custom(format!(

@@ -1,0 +1,11 @@
+use plugin_system::prelude::*;
+
+#[plugin_type(name = "gateway")]
+pub trait Gateway {
+    fn pay(&self, amount: u64) -> Result<String, PluginError>;
+
+    #[action(label = "Test the connection")]
+    async fn check_connection(&self) -> Result<String, PluginError>;
+}
+
+fn main() {}
