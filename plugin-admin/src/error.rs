@@ -50,15 +50,17 @@ pub(crate) fn status_of(err: &Error) -> StatusCode {
         return StatusCode::SERVICE_UNAVAILABLE;
     }
     match err {
-        Error::UnknownInstance(_) | Error::UnknownItem { .. } | Error::UnknownType(_) => {
-            StatusCode::NOT_FOUND
-        }
+        Error::UnknownInstance(_)
+        | Error::UnknownItem { .. }
+        | Error::UnknownType(_)
+        | Error::UnknownAction { .. } => StatusCode::NOT_FOUND,
         Error::MalformedId(_) | Error::InvalidInput { .. } | Error::InvalidConfig { .. } => {
             StatusCode::BAD_REQUEST
         }
-        Error::Conflict { .. } | Error::DuplicateInstanceName { .. } | Error::Required { .. } => {
-            StatusCode::CONFLICT
-        }
+        Error::Conflict { .. }
+        | Error::DuplicateInstanceName { .. }
+        | Error::Required { .. }
+        | Error::NotBuilt { .. } => StatusCode::CONFLICT,
         // A batch is refused for what its entry is refused for.
         Error::InBatch { source, .. } => status_of(source),
         _ => StatusCode::INTERNAL_SERVER_ERROR,

@@ -28,6 +28,9 @@
 //!   each beside its field;
 //! - **edit**: the same form; secrets are never sent to the browser (blank keeps them); a
 //!   save from a page someone else's change made stale is refused, showing their change;
+//! - **actions** on the edit page: the ones the instance's plugin type offers
+//!   (`#[action(label = "...")]`, read from its descriptor), a button each; a press runs it
+//!   against the instance as served and shows what it said (ok or failed), audited;
 //! - **audit**: the trail, page by page (older, newer), and each instance's history.
 //!
 //! Every page needs an authenticated user ([`Auth`]: a token from the environment, with
@@ -137,6 +140,7 @@ impl Admin {
                 "/instances/{id}/edit",
                 get(pages::edit::page).post(pages::edit::submit),
             )
+            .route("/instances/{id}/actions/{name}", post(pages::actions::run))
             .route(
                 "/instances/{id}/delete",
                 get(pages::delete::confirm).post(pages::delete::submit),

@@ -17,6 +17,7 @@ use plugin_runtime::registry::ItemInfo;
 use plugin_runtime::store::{AuditQuery, AuditRecord};
 use plugin_runtime::{Error, InstanceId, InstanceRecord, InstanceUpdate};
 
+use super::actions::{self, Ran};
 use super::create::is_unavailable;
 use super::{Shared, quoted, redirect};
 use crate::AdminState;
@@ -60,6 +61,18 @@ pub(crate) async fn page(
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
     let id: InstanceId = id.parse()?;
+    show(&state, &user, id, None, StatusCode::OK).await
+}
+
+/// The edit page of instance `id` as stored now, with what an action just did (`ran`),
+/// answered with `status` (422 instead when the stored config cannot be read).
+pub(crate) async fn show(
+    state: &AdminState,
+    user: &User,
+    id: InstanceId,
+    ran: Option<&Ran>,
+    status: StatusCode,
+) -> Result<Response, AdminError> {
     let loaded = state.blocking(move |plugins| load(plugins, id)).await?;
     let record = &loaded.record;
     let mut filled = Filled::default();
@@ -80,13 +93,13 @@ pub(crate) async fn page(
         seen: loaded.seen,
     };
     let status = if filled.errors.is_empty() {
-        StatusCode::OK
+        status
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
     Ok((
         status,
-        edit_page(&state, &user, record, &filled, &form, None),
+        edit_page(state, user, record, &filled, &form, None, ran),
     )
         .into_response())
 }
@@ -157,6 +170,7 @@ fn edit_page(
     filled: &Filled,
     form: &EditForm,
     refusal: Option<&Refusal>,
+    ran: Option<&Ran>,
 ) -> Markup {
     let id = record.meta.id;
     let registry = state.plugins.registry();
@@ -179,6 +193,7 @@ fn edit_page(
             Some(Refusal::Needed(required)) => div.flash.flash-error role="alert" #needed { (required) },
             None => {}
         }
+        (actions::section(state, user, &record.meta, ran))
         form #instance-form method="post" action=(state.path(&format!("/instances/{id}/edit"))) novalidate {
             (csrf(user))
             input type="hidden" name="version" value=(form.base_version);
@@ -302,7 +317,7 @@ pub(crate) async fn submit(
     let meta = Meta::read(&form, &mut filled);
     let config = form::read_config(item, &form, stored.as_ref(), &mut filled);
     let (Some(meta), true) = (meta, filled.errors.is_empty()) else {
-        let page = edit_page(&state, &user, &record, &filled, &edit, None);
+        let page = edit_page(&state, &user, &record, &filled, &edit, None, None);
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     // The version this save may overwrite: the one the form was read at, or the newer one
@@ -377,12 +392,12 @@ pub(crate) async fn submit(
         Err(err) if is_unavailable(&err) => Err(err.into()),
         Err(required @ Error::Required { .. }) => {
             let refusal = Refusal::Needed(required);
-            let page = edit_page(&state, &user, &record, &filled, &edit, Some(&refusal));
+            let page = edit_page(&state, &user, &record, &filled, &edit, Some(&refusal), None);
             Ok((StatusCode::CONFLICT, page).into_response())
         }
         Err(err) => {
             form::place_error(&mut filled, &err);
-            let page = edit_page(&state, &user, &record, &filled, &edit, None);
+            let page = edit_page(&state, &user, &record, &filled, &edit, None, None);
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }
@@ -414,6 +429,6 @@ async fn refuse(
         changes,
         differences: differences(item, record, stored, filled),
     });
-    let page = edit_page(state, user, record, filled, edit, Some(&conflict));
+    let page = edit_page(state, user, record, filled, edit, Some(&conflict), None);
     Ok((StatusCode::CONFLICT, page).into_response())
 }

@@ -1,5 +1,6 @@
 //! The admin's pages, one module each, and what they share.
 
+pub(crate) mod actions;
 pub(crate) mod audit;
 pub(crate) mod create;
 pub(crate) mod delete;
