@@ -26,7 +26,9 @@
 //! ```
 //!
 //! Every command prints its result on standard output; an error is one line on standard
-//! error (`error: ...`) and exit code 1 (2 for a malformed command line).
+//! error (`error: ...`) and exit code 1 (2 for a malformed command line). `check` also exits
+//! with 1 when an instance does not load, and `instance action` when the action it ran
+//! failed (its output still says what the action said).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -197,6 +199,14 @@ enum InstanceCommand {
     Import {
         #[arg(value_name = "FILE")]
         file: PathBuf,
+    },
+    /// Run an admin action of an instance's plugin type (`#[action]`, like the admin's
+    /// "Test the connection"), printing what it said; exit with 1 when it fails. Without
+    /// NAME, list the actions the instance offers.
+    Action {
+        id: String,
+        /// The action's name (`check_connection`).
+        name: Option<String>,
     },
     /// Delete an instance.
     Delete {
@@ -443,6 +453,12 @@ fn list(plugins: &Plugins, json: bool, out: &mut dyn Write) -> Result<ExitCode, 
                     "item_hidden": item.map(|item| item.is_hidden()),
                     "type_version": item.map(|item| item.plugin_type().version()),
                     "serves": item.map(serves),
+                    "actions": item.map(|item| item
+                        .plugin_type()
+                        .actions()
+                        .iter()
+                        .map(|action| action.name())
+                        .collect::<Vec<_>>()),
                 })
             })
             .collect();
@@ -628,6 +644,9 @@ fn instance(
                 writeln!(out, "{}", meta.id)?;
             }
         }
+        InstanceCommand::Action { id, name } => {
+            return action(plugins, id.parse()?, name.as_deref(), out);
+        }
         InstanceCommand::Delete { id, force } => {
             let id: InstanceId = id.parse()?;
             forced(plugins, force).delete_instance(id)?;
@@ -635,6 +654,49 @@ fn instance(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `instance action ID [NAME]`: runs the action and prints `ok: TEXT` or `failed: TEXT`
+/// (exit 1), or lists what the instance offers.
+fn action(
+    plugins: &Plugins,
+    id: InstanceId,
+    name: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<ExitCode, CliError> {
+    let Some(name) = name else {
+        let meta = plugins.instance(id)?.meta;
+        let actions = plugins
+            .registry()
+            .type_by_key(&meta.item.type_key)
+            .map(|ty| ty.info.actions())
+            .unwrap_or_default();
+        if actions.is_empty() {
+            writeln!(out, "{id} (`{}`) offers no actions", meta.name)?;
+        }
+        for action in actions {
+            match action.description() {
+                "" => writeln!(out, "{}  {}", action.name(), action.label())?,
+                about => writeln!(
+                    out,
+                    "{}  {}: {}",
+                    action.name(),
+                    action.label(),
+                    // A doc comment's lines are one text, wrapped.
+                    about.split_whitespace().collect::<Vec<_>>().join(" ")
+                )?,
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let outcome = plugins.run_action(id, name)?;
+    let said = if outcome.ok { "ok" } else { "failed" };
+    writeln!(out, "{said}: {}", one_line(&outcome.text))?;
+    Ok(if outcome.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 impl ConfigArgs {

@@ -837,3 +837,85 @@ fn disabling_or_deleting_what_an_active_instance_needs_is_refused_unless_forced(
         "{row}"
     );
 }
+
+#[test]
+fn instance_action_lists_runs_and_exits_1_when_the_action_failed() {
+    let shop = Shop::synced();
+    let good = shop
+        .ok(&[
+            "instance",
+            "create",
+            "--item",
+            "payment_gateway/stripe",
+            "--name",
+            "Stripe",
+            "--set",
+            "api_key=sk_test_51HshopDEMOkey0123",
+        ])
+        .trim()
+        .to_owned();
+    // Too short to be a key Stripe issued: the simulated check refuses it.
+    let short = shop.create_stripe("Stripe (short key)");
+
+    let listed = shop.ok(&["instance", "action", &good]);
+    assert_eq!(
+        listed,
+        "check_connection  Test the connection: Asks the provider whether this instance's \
+         credentials are accepted, without charging anything. Says where it connected and in \
+         which mode; never a secret.\n"
+    );
+
+    let ran = shop.ok(&["instance", "action", &good, "check_connection"]);
+    assert_eq!(
+        ran,
+        "ok: connected to https://api.stripe.com in test mode, settling in EUR\n"
+    );
+
+    let output = shop
+        .plugins(&["instance", "action", &short, "check_connection"])
+        .code(1)
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(
+        stdout,
+        "failed: Stripe refused the test key: it is not a key Stripe issued (too short, or \
+         characters a Stripe key does not have)\n"
+    );
+    assert!(output.stderr.is_empty(), "{:?}", output.stderr);
+    assert!(!stdout.contains("sk_test_0123456789"));
+
+    // The gateway without a provider answers with the trait's default body.
+    let json: serde_json::Value = serde_json::from_str(&shop.ok(&["list", "--json"])).unwrap();
+    let cash = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["item"] == "cash_on_delivery")
+        .unwrap();
+    assert_eq!(cash["actions"], serde_json::json!(["check_connection"]));
+    let cash = cash["id"].as_str().unwrap();
+    assert_eq!(
+        shop.ok(&["instance", "action", cash, "check_connection"]),
+        "ok: nothing to connect to: this gateway talks to no provider\n"
+    );
+
+    let err = shop.fails(&["instance", "action", &good, "chek_connection"]);
+    assert!(
+        err.contains("has no action `chek_connection`; its actions: `check_connection`"),
+        "{err}"
+    );
+    let push = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["item"] == "push")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        shop.ok(&["instance", "action", &push])
+            .ends_with("offers no actions\n")
+    );
+}

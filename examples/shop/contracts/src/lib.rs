@@ -19,6 +19,13 @@ pub struct Order {
 pub trait PaymentGateway: Routes {
     /// Charges the order; returns the payment's reference.
     fn charge(&self, order: &Order) -> Result<String, PluginError>;
+
+    /// Asks the provider whether this instance's credentials are accepted, without charging
+    /// anything. Says where it connected and in which mode; never a secret.
+    #[action(label = "Test the connection")]
+    fn check_connection(&self) -> Result<String, PluginError> {
+        Ok("nothing to connect to: this gateway talks to no provider".to_owned())
+    }
 }
 
 /// Tells a customer about their order. The shop notifies through every ACTIVE notifier.

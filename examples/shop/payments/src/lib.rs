@@ -106,6 +106,32 @@ impl PaymentGateway for Stripe {
             self.config.currency
         ))
     }
+
+    /// Simulated: Stripe accepts a key of the right shape. (A real check would ask
+    /// `GET /v1/balance` with the key.)
+    fn check_connection(&self) -> Result<String, PluginError> {
+        let key = &self.config.api_key;
+        let (mode, rest) = match (key.strip_prefix("sk_live_"), key.strip_prefix("sk_test_")) {
+            (Some(rest), _) => ("live", rest),
+            (_, Some(rest)) => ("test", rest),
+            _ => {
+                return Err(PluginError::new(
+                    "Stripe refused the key: it is not a secret key (sk_live_... or sk_test_...)",
+                ));
+            }
+        };
+        if rest.len() < 12 || !rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(PluginError::new(format!(
+                "Stripe refused the {mode} key: it is not a key Stripe issued (too short, or \
+                 characters a Stripe key does not have)"
+            )));
+        }
+        Ok(format!(
+            "connected to {} in {mode} mode, settling in {}",
+            self.config.endpoint,
+            self.config.currency.to_uppercase()
+        ))
+    }
 }
 
 /// PayPal credentials.
@@ -155,5 +181,25 @@ impl PaymentGateway for PayPal {
             "live"
         };
         Ok(format!("paypal-{place}-{}", order.id))
+    }
+
+    /// Simulated: PayPal grants a token to a client id and secret it could have issued. (A
+    /// real check would ask `POST /v1/oauth2/token`.)
+    fn check_connection(&self) -> Result<String, PluginError> {
+        let host = if self.config.sandbox {
+            "api-m.sandbox.paypal.com"
+        } else {
+            "api-m.paypal.com"
+        };
+        if self.config.client_id.chars().any(char::is_whitespace) {
+            return Err(PluginError::new(format!(
+                "{host} refused the client id `{}`: a client id has no spaces",
+                self.config.client_id
+            )));
+        }
+        Ok(format!(
+            "connected to {host} as client `{}`",
+            self.config.client_id
+        ))
     }
 }
