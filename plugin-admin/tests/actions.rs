@@ -173,7 +173,7 @@ async fn an_action_that_fails_or_panics_is_shown_failed_and_the_admin_keeps_serv
     assert!(notice.contains("flash-error"), "{notice}");
     assert!(notice.contains("Test the connection: failed"), "{notice}");
     assert!(
-        notice.contains("the provider locked account `locked`"),
+        notice.contains("the provider locked account <code>locked</code>"),
         "{notice}"
     );
 

@@ -1,7 +1,7 @@
 //! The admin and the shop in a real headless Chromium (Debian's `chromium` and
 //! `chromedriver`): log in, create a configured instance through the wizard (one invalid field,
-//! then fixed), see the shop select it, disable it with a bulk action and see the shop switch,
-//! and never find the secret in a page; a stale edit refused twice; pages of a few hundred
+//! then fixed), see the shop select it, test its connection from its edit page, disable it
+//! with a bulk action and see the shop switch, and never find the secret in a page; a stale edit refused twice; pages of a few hundred
 //! instances; the delete confirmation; a spoofed notice not shown; the pages at 390 px wide
 //! without horizontal scrolling. Screenshots of the pages go to `target/tmp/screenshots/`.
 //!
@@ -361,6 +361,18 @@ async fn an_operator_configures_selects_and_disables_a_gateway_in_the_browser() 
         .unwrap();
     visited.record(&client).await;
     screenshot(&client, "admin-edit").await;
+
+    // Its type's action, read from the descriptor: "Test the connection" runs against the
+    // instance and the page says what it found (the secret masked, were it said).
+    click(&client, "form[action$='/actions/check_connection'] button").await;
+    let result = text_of(&client, Locator::Id("action-result")).await;
+    assert!(result.contains("Test the connection: done"), "{result}");
+    assert!(
+        result.contains("connected to https://api.stripe.com in live mode, settling in EUR"),
+        "{result}"
+    );
+    visited.record(&client).await;
+    screenshot(&client, "admin-edit-action").await;
 
     // A bulk "disable" of it: the shop switches back.
     client
@@ -727,5 +739,22 @@ async fn hundreds_of_instances_page_and_every_page_fits_390_px() {
             "{path} scrolls sideways at 390 px: {wide:?}"
         );
     }
+    // An action's result fits too: PayPal's check, on the edit page last visited.
+    client
+        .goto(&format!("{base}/admin/instances/{edit}/edit"))
+        .await
+        .unwrap();
+    click(&client, "form[action$='/actions/check_connection'] button").await;
+    let result = text_of(&client, Locator::Id("action-result")).await;
+    assert!(
+        result.contains("connected to api-m.sandbox.paypal.com as client demo-client"),
+        "{result}"
+    );
+    screenshot(&client, "narrow-390px-edit-action").await;
+    let wide = scrolls_sideways(&client).await;
+    assert!(
+        wide.is_empty(),
+        "an action's result scrolls sideways: {wide:?}"
+    );
     client.close().await.unwrap();
 }

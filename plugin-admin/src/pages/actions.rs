@@ -62,7 +62,7 @@ pub(crate) fn section(
                     @let (class, said) = if outcome.ok { ("flash flash-done", "done") } else { ("flash flash-error", "failed") };
                     div class=(class) role="status" #action-result {
                         strong { (outcome.action.label()) ": " (said) } " "
-                        span.action-text { (outcome.text) }
+                        span.action-text { (rich(&outcome.text)) }
                         " " span.help { "(" (elapsed(outcome)) ")" }
                     }
                 }
