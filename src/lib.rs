@@ -102,6 +102,11 @@
 //!   the trait without `#[plugin_item]` does not compile. `namespace` defaults to the crate's
 //!   package name, `description` to the doc comment. `version = 2` numbers the trait's
 //!   contract (from 1, the default): raise it when items must follow a change of its methods.
+//! - Inside it, `#[action(label = "Test the connection")]` on a method
+//!   `fn name(&self) -> Result<String, PluginError>` (its doc comment the description, a
+//!   default body allowed) makes it an admin action the type offers per instance: listed by
+//!   [`registry::TypeInfo::actions`], run by [`Plugins::run_action`] (isolated, with a deadline,
+//!   audited), by the admin's edit page and by `plugins instance action ID NAME`.
 //! - `#[plugin_item(name = "...")]` goes on `impl Trait for Type`. With `config = Config`, the
 //!   item is built by `FromConfig<Config>` (implemented for you when `Type: From<Config>`);
 //!   without, by `Default` (or your own `FromConfig<NoConfig>`). Both may fail.

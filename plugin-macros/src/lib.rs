@@ -12,7 +12,9 @@ mod runtime_path;
 
 use proc_macro::TokenStream;
 
-/// Makes a trait a plugin type (an extension point). See the `plugin-system` docs.
+/// Makes a trait a plugin type (an extension point). Its methods may carry
+/// `#[action(label = "...")]` (admin actions; the macro reads and removes them). See the
+/// `plugin-system` docs.
 #[proc_macro_attribute]
 pub fn plugin_type(args: TokenStream, input: TokenStream) -> TokenStream {
     plugin_type::expand(args.into(), input.into()).into()
