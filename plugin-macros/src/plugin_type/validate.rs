@@ -171,17 +171,27 @@ fn check_action(action: &ActionMethod, errors: &mut darling::error::Accumulator)
         .find(|param| !matches!(param, syn::GenericParam::Lifetime(_)))
     {
         errors.push(
-            darling::Error::custom(format!("action `{name}` cannot be generic; {shape}"))
-                .with_span(param),
+            darling::Error::custom(format!(
+                "action `{name}` cannot be generic: it is called on a `dyn Trait` with nothing \
+                 to choose the type from; {shape}"
+            ))
+            .with_span(param),
         );
     }
     if requires_sized(sig) {
+        // The `Self: Sized` bound itself (`requires_sized` found one).
+        let bound = sig.generics.where_clause.as_ref().and_then(|clause| {
+            clause.predicates.iter().find(|predicate| {
+                matches!(predicate, WherePredicate::Type(bound)
+                    if matches!(&bound.bounded_ty, Type::Path(p) if p.path.is_ident("Self")))
+            })
+        });
         errors.push(
             darling::Error::custom(format!(
                 "action `{name}` has `where Self: Sized`, so it cannot be called on an instance \
                  (a `dyn Trait`); remove the bound"
             ))
-            .with_span(&sig.generics.where_clause),
+            .with_span(&bound),
         );
     }
     let returns = "an action returns `Result<String, PluginError>`: the text operators see \
