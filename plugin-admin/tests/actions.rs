@@ -37,9 +37,12 @@ pub struct SmsConfig {
 
 pub struct Sms(SmsConfig);
 
-impl From<SmsConfig> for Sms {
-    fn from(config: SmsConfig) -> Self {
-        Sms(config)
+impl FromConfig<SmsConfig> for Sms {
+    fn from_config(config: SmsConfig) -> Result<Self, PluginError> {
+        match config.account.as_str() {
+            "broken" => Err(PluginError::new("no such account: `broken`")),
+            _ => Ok(Sms(config)),
+        }
     }
 }
 
@@ -203,6 +206,22 @@ async fn an_action_that_cannot_run_says_why_on_the_page() {
     assert!(notice.contains("reboot: not run"), "{notice}");
     assert!(
         notice.contains("its actions: <code>check_connection</code>, <code>explode</code>"),
+        "{notice}"
+    );
+
+    // An instance that does not load: not run, and why (409: the instance's state).
+    let broken = sms(&client, "Broken", "broken");
+    let reply = client
+        .submit(
+            &format!("/admin/instances/{broken}/actions/check_connection"),
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
+    let notice = result_of(&reply.body);
+    assert!(notice.contains("Test the connection: not run"), "{notice}");
+    assert!(
+        notice.contains("does not load: no such account: <code>broken</code>"),
         "{notice}"
     );
 
