@@ -353,6 +353,13 @@ fn an_action_past_its_deadline_is_a_failed_outcome_and_is_left_running() {
         action_rows(&plugins, meta.id)[0].1,
         "stall: failed: the action did not finish within 200ms (it is left running)"
     );
+    // Pressed again while it still hangs: refused, not a second thread.
+    let again = plugins.run_action(meta.id, "stall").unwrap();
+    assert!(!again.ok);
+    assert_eq!(
+        again.text,
+        "the action is still running from an earlier run; try again once it has finished"
+    );
     // Released after its caller gave up, it finishes on its own thread: nothing else changes.
     release.send(()).unwrap();
     assert!(plugins.run_action(meta.id, "check").unwrap().ok);

@@ -1,9 +1,10 @@
 //! Running an admin action (`#[action(label = "...")]`) against one instance: as the snapshot
 //! holds it, on a thread of its own with a deadline, a panic caught, every run audited.
 
+use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -53,7 +54,7 @@ impl Plugins {
         let (meta, action, views) = self.action_target(id, name)?;
         let secrets = self.secret_values(&meta)?;
         let started = Instant::now();
-        let (ok, text) = run_isolated(action, views, deadline);
+        let (ok, text) = run_isolated(meta.id, action, views, deadline);
         let outcome = ActionOutcome {
             instance: meta,
             action,
@@ -157,16 +158,47 @@ impl Plugins {
 
 /// Runs `action` on the view of its type among `views`, on a thread of its own, waiting until
 /// `deadline`: whether it returned `Ok`, and its text (or why it failed).
+/// The actions running now in this process, by instance and action: a second run of one
+/// still running (a hung connection test pressed again) is refused instead of piling up
+/// threads.
+static RUNNING: Mutex<BTreeSet<(InstanceId, &'static str)>> = Mutex::new(BTreeSet::new());
+
+/// An entry of [`RUNNING`], removed when the run's thread ends (or never starts).
+struct Running((InstanceId, &'static str));
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        running().remove(&self.0);
+    }
+}
+
+fn running() -> std::sync::MutexGuard<'static, BTreeSet<(InstanceId, &'static str)>> {
+    RUNNING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn run_isolated(
+    id: InstanceId,
     action: &'static ActionInfo,
     views: Vec<ErasedPlugin>,
     deadline: Duration,
 ) -> (bool, String) {
     type Answer = Result<Option<Result<String, PluginError>>, String>;
+    let key = (id, action.name());
+    if !running().insert(key) {
+        return (
+            false,
+            "the action is still running from an earlier run; try again once it has finished"
+                .to_owned(),
+        );
+    }
+    let guard = Running(key);
     let (sender, receiver) = mpsc::channel::<Answer>();
     let spawned = thread::Builder::new()
         .name("plugin-action".into())
         .spawn(move || {
+            let _running = guard;
             let run = || views.iter().find_map(|plugin| action.run(plugin));
             let answer = catch_unwind(AssertUnwindSafe(run)).map_err(|panic| panic_message(&panic));
             // The caller is gone when the deadline passed: nobody to tell.
