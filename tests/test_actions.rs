@@ -149,6 +149,50 @@ impl MailGateway for Bouncer {
     }
 }
 
+/// Tells the time; its action says where it runs.
+#[plugin_type(name = "clock")]
+pub trait Clock {
+    fn now(&self) -> u64;
+
+    /// Says whether it runs inside a tokio runtime.
+    #[action(label = "Where am I")]
+    fn whereabouts(&self) -> Result<String, PluginError> {
+        Ok(match tokio::runtime::Handle::try_current() {
+            Ok(_) => "inside a tokio runtime".to_owned(),
+            Err(_) => "outside any runtime".to_owned(),
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct Wall;
+
+#[plugin_item(name = "wall")]
+impl Clock for Wall {
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+/// An action needing tokio (a client's handle) runs inside the runtime of its caller, as the
+/// admin calls it: from tokio's blocking pool.
+#[cfg(feature = "async")]
+#[test]
+fn an_action_runs_inside_the_tokio_runtime_of_its_caller() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let plugins = in_memory();
+    let id = plugins.get::<dyn Clock>().unwrap().meta().id;
+    let outcome = runtime
+        .block_on(async move {
+            tokio::task::spawn_blocking(move || plugins.run_action(id, "whereabouts")).await
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome.text, "inside a tokio runtime");
+}
+
 const PASSWORD: &str = "pw-VERY-SECRET";
 
 fn smtp(name: &str, host: &str) -> NewInstance {

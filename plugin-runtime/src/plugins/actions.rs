@@ -9,6 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::Plugins;
+use super::lifecycle;
 use super::snapshot::EntryState;
 use crate::action::{ACTION_DEADLINE, ActionInfo, ActionOutcome, clean_text};
 use crate::config::FieldKind;
@@ -194,11 +195,15 @@ fn run_isolated(
         );
     }
     let guard = Running(key);
+    // The action runs inside the tokio runtime of its caller (or of the handle's build), as
+    // start and stop hooks do: one that needs a tokio handle finds it.
+    let context = lifecycle::runtime_context();
     let (sender, receiver) = mpsc::channel::<Answer>();
     let spawned = thread::Builder::new()
         .name("plugin-action".into())
         .spawn(move || {
             let _running = guard;
+            let _entered = lifecycle::enter(&context);
             let run = || views.iter().find_map(|plugin| action.run(plugin));
             let answer = catch_unwind(AssertUnwindSafe(run)).map_err(|panic| panic_message(&panic));
             // The caller is gone when the deadline passed: nobody to tell.

@@ -368,9 +368,10 @@ fn stop_within(live: &Arc<Live>, until: Instant) -> bool {
 /// The tokio runtime async hooks run in (feature `async`), entered on the hook's thread so
 /// an async hook can open its sockets and spawn its tasks there.
 #[cfg(feature = "async")]
-type RuntimeContext = Option<tokio::runtime::Handle>;
+pub(in crate::plugins) type RuntimeContext = Option<tokio::runtime::Handle>;
+/// Without the `async` feature there is no runtime to remember.
 #[cfg(not(feature = "async"))]
-type RuntimeContext = ();
+pub(in crate::plugins) struct RuntimeContext;
 
 /// The runtime current where the first handle was built inside one: a start asked for on a
 /// thread outside any runtime (the watcher's, say) still runs its hook in it.
@@ -387,24 +388,28 @@ pub(in crate::plugins) fn remember_runtime() {
 
 /// The runtime of this thread, else the one the first handle was built in.
 #[cfg(feature = "async")]
-fn runtime_context() -> RuntimeContext {
+pub(in crate::plugins) fn runtime_context() -> RuntimeContext {
     tokio::runtime::Handle::try_current()
         .ok()
         .or_else(|| BUILT_IN.get().cloned())
 }
 #[cfg(not(feature = "async"))]
-fn runtime_context() -> RuntimeContext {}
+pub(in crate::plugins) fn runtime_context() -> RuntimeContext {
+    RuntimeContext
+}
 
 #[cfg(feature = "async")]
-fn enter(context: &RuntimeContext) -> Option<tokio::runtime::EnterGuard<'_>> {
+pub(in crate::plugins) fn enter(
+    context: &RuntimeContext,
+) -> Option<tokio::runtime::EnterGuard<'_>> {
     context.as_ref().map(tokio::runtime::Handle::enter)
 }
 /// Without the `async` feature there is no runtime to enter.
 #[cfg(not(feature = "async"))]
-struct NotEntered;
+pub(in crate::plugins) struct NotEntered;
 
 #[cfg(not(feature = "async"))]
-fn enter(_: &RuntimeContext) -> NotEntered {
+pub(in crate::plugins) fn enter(_: &RuntimeContext) -> NotEntered {
     NotEntered
 }
 
