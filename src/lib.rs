@@ -144,9 +144,10 @@
 
 // The application's API: handles, lookups, instances and their keys.
 pub use plugin_runtime::{
-    InstanceId, InstanceMeta, InstanceRecord, InstanceUpdate, ItemKey, MAX_DESCRIPTION,
-    MAX_INSTANCE_NAME, MalformedId, MalformedKey, NewInstance, Plugin, PluginType, Plugins,
-    PluginsBuilder, PriorityChange, Scoped, ShutdownReport, Status, TypeKey, UnknownStatus,
+    Activation, ActivationKey, ActivationRecord, InstanceId, InstanceMeta, InstanceRecord,
+    InstanceUpdate, ItemKey, MAX_DESCRIPTION, MAX_INSTANCE_NAME, MalformedId, MalformedKey,
+    NewInstance, Plugin, PluginType, Plugins, PluginsBuilder, PriorityChange, Scoped,
+    ShutdownReport, Status, TypeKey, UnknownStatus,
 };
 // What operators' tools read: pages of instances, counts, load failures, store health.
 pub use plugin_runtime::{

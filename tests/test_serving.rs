@@ -516,6 +516,17 @@ impl Store for Flaky {
         self.check()?;
         self.inner.instances_by_id(ids)
     }
+    fn activations(&self) -> Result<Vec<plugin_system::ActivationRecord>, StoreError> {
+        self.check()?;
+        self.inner.activations()
+    }
+    fn activations_by_key(
+        &self,
+        keys: &[plugin_system::ActivationKey],
+    ) -> Result<Vec<plugin_system::ActivationRecord>, StoreError> {
+        self.check()?;
+        self.inner.activations_by_key(keys)
+    }
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
         self.check()?;
         self.inner.audit(query)
@@ -822,6 +833,15 @@ impl Store for FeedStore {
     }
     fn instances_by_id(&self, ids: &[InstanceId]) -> Result<Vec<InstanceRecord>, StoreError> {
         self.inner.instances_by_id(ids)
+    }
+    fn activations(&self) -> Result<Vec<plugin_system::ActivationRecord>, StoreError> {
+        self.inner.activations()
+    }
+    fn activations_by_key(
+        &self,
+        keys: &[plugin_system::ActivationKey],
+    ) -> Result<Vec<plugin_system::ActivationRecord>, StoreError> {
+        self.inner.activations_by_key(keys)
     }
     fn changes_since(
         &self,

@@ -64,6 +64,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    plugin_activations (scope, instance_id) {
+        scope -> Text,
+        instance_id -> Text,
+        active -> Bool,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    plugin_activation_changes (revision, scope, instance_id) {
+        revision -> BigInt,
+        scope -> Text,
+        instance_id -> Text,
+    }
+}
+
+diesel::table! {
     plugin_audit (id) {
         id -> BigInt,
         at -> BigInt,
@@ -82,5 +99,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     plugin_instances,
     plugin_revision,
     plugin_changes,
+    plugin_activations,
+    plugin_activation_changes,
     plugin_audit
 );

@@ -15,7 +15,10 @@ use plugin_runtime::store::{
     NameKey, Store, StoreError, Transaction,
 };
 use plugin_runtime::sync::{StoredInstance, StoredItem, StoredState, StoredType, SyncAction};
-use plugin_runtime::{Error, InstanceId, InstanceMeta, InstanceRecord, ItemKey, TypeKey};
+use plugin_runtime::{
+    ActivationKey, ActivationRecord, Error, InstanceId, InstanceMeta, InstanceRecord, ItemKey,
+    TypeKey,
+};
 
 use super::Db;
 use crate::DieselStore;
@@ -25,7 +28,8 @@ use crate::rows::{
     parse_contract_version, parse_id, parse_status, split_authors, to_millis,
 };
 use crate::schema::{
-    plugin_audit, plugin_changes, plugin_instances, plugin_items, plugin_revision, plugin_types,
+    plugin_activation_changes, plugin_activations, plugin_audit, plugin_changes, plugin_instances,
+    plugin_items, plugin_revision, plugin_types,
 };
 
 /// Rows per statement: well under every backend's limit on bound parameters.
@@ -669,6 +673,51 @@ impl Transaction for DieselTx<'_> {
         Ok(deleted)
     }
 
+    fn activations_by_key(
+        &mut self,
+        keys: &[ActivationKey],
+    ) -> Result<Vec<ActivationRecord>, StoreError> {
+        activations_by_key(self.conn, keys)
+    }
+
+    /// Each switch replaced (deleted, then inserted): one way for every backend.
+    fn set_activations(&mut self, records: &[ActivationRecord]) -> Result<(), StoreError> {
+        let keys: Vec<ActivationKey> = records.iter().map(|record| record.key.clone()).collect();
+        self.remove_activations(&keys)?;
+        for chunk in records.chunks(BATCH) {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|record| {
+                    (
+                        plugin_activations::scope.eq(&record.key.scope),
+                        plugin_activations::instance_id.eq(record.key.instance.to_string()),
+                        plugin_activations::active.eq(record.on),
+                        plugin_activations::updated_at.eq(to_millis(record.updated_at)),
+                    )
+                })
+                .collect();
+            diesel::insert_into(plugin_activations::table)
+                .values(rows)
+                .execute(self.conn)
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    fn remove_activations(&mut self, keys: &[ActivationKey]) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for key in keys {
+            removed += diesel::delete(
+                plugin_activations::table
+                    .filter(plugin_activations::scope.eq(&key.scope))
+                    .filter(plugin_activations::instance_id.eq(key.instance.to_string())),
+            )
+            .execute(self.conn)
+            .map_err(db)?;
+        }
+        Ok(removed)
+    }
+
     fn append_audit(&mut self, entries: &[AuditEntry]) -> Result<(), StoreError> {
         for chunk in entries.chunks(BATCH) {
             let rows: Vec<_> = chunk
@@ -706,11 +755,20 @@ impl Transaction for DieselTx<'_> {
             }
             _ => Vec::new(),
         };
-        let changes_from = match changed {
-            Changed::Instances(ids) if ids.len() <= LOGGED_PER_WRITE => bounds
+        let mut switches: Vec<&ActivationKey> = match changed {
+            Changed::Activations(keys) if keys.len() <= LOGGED_PER_WRITE => keys.iter().collect(),
+            _ => Vec::new(),
+        };
+        let listed = match changed {
+            Changed::Instances(ids) => ids.len() <= LOGGED_PER_WRITE,
+            Changed::Activations(keys) => keys.len() <= LOGGED_PER_WRITE,
+            Changed::Everything => false,
+        };
+        let changes_from = match listed {
+            true => bounds
                 .changes_from
                 .max(revision.saturating_sub(CHANGE_LOG_REVISIONS)),
-            _ => revision,
+            false => revision,
         };
         diesel::update(plugin_revision::table.filter(plugin_revision::id.eq(1)))
             .set((
@@ -730,6 +788,31 @@ impl Transaction for DieselTx<'_> {
             )
             .execute(self.conn)
             .map_err(db)?;
+            diesel::delete(
+                plugin_activation_changes::table
+                    .filter(plugin_activation_changes::revision.gt(to_db(bounds.changes_from)))
+                    .filter(plugin_activation_changes::revision.le(to_db(changes_from))),
+            )
+            .execute(self.conn)
+            .map_err(db)?;
+        }
+        switches.sort_unstable();
+        switches.dedup();
+        for chunk in switches.chunks(BATCH) {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|key| {
+                    (
+                        plugin_activation_changes::revision.eq(to_db(revision)),
+                        plugin_activation_changes::scope.eq(&key.scope),
+                        plugin_activation_changes::instance_id.eq(key.instance.to_string()),
+                    )
+                })
+                .collect();
+            diesel::insert_into(plugin_activation_changes::table)
+                .values(rows)
+                .execute(self.conn)
+                .map_err(db)?;
         }
         ids.sort_unstable();
         ids.dedup();
@@ -751,6 +834,55 @@ impl Transaction for DieselTx<'_> {
         // Listeners hear of it when the transaction commits (PostgreSQL's NOTIFY).
         self.conn.announce_change().map_err(db)?;
         Ok(revision)
+    }
+}
+
+/// The switches of these keys that exist: per batch, the rows of its scopes and instances,
+/// then the exact pairs.
+fn activations_by_key(
+    conn: &mut Db,
+    keys: &[ActivationKey],
+) -> Result<Vec<ActivationRecord>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in keys.chunks(BATCH) {
+        let scopes: Vec<&str> = chunk.iter().map(|key| key.scope.as_str()).collect();
+        let ids: Vec<String> = chunk.iter().map(|key| key.instance.to_string()).collect();
+        let rows: Vec<ActivationRow> = plugin_activations::table
+            .filter(plugin_activations::scope.eq_any(&scopes))
+            .filter(plugin_activations::instance_id.eq_any(&ids))
+            .select(ActivationRow::as_select())
+            .load(conn)
+            .map_err(db)?;
+        for row in rows {
+            let record = row.into_record()?;
+            if chunk.contains(&record.key) {
+                found.push(record);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// A row of `plugin_activations`.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = plugin_activations)]
+struct ActivationRow {
+    scope: String,
+    instance_id: String,
+    active: bool,
+    updated_at: i64,
+}
+
+impl ActivationRow {
+    fn into_record(self) -> Result<ActivationRecord, StoreError> {
+        Ok(ActivationRecord {
+            key: ActivationKey {
+                scope: self.scope,
+                instance: parse_id(&self.instance_id)?,
+            },
+            on: self.active,
+            updated_at: from_millis(self.updated_at),
+        })
     }
 }
 
@@ -854,10 +986,59 @@ impl Store for DieselStore<Db> {
             .collect::<Result<Vec<_>, StoreError>>()?;
         instances.sort_unstable();
         instances.dedup();
+        // The switches of the same range, up to the revision just read. A second statement:
+        // it reads the log's start again, and a trim committed between the two (which could
+        // have taken rows of the range) makes it answer `None`, a full reload.
+        let mut activations = Vec::new();
+        if revision > since {
+            let rows: Vec<(i64, Option<String>, Option<String>)> = plugin_revision::table
+                .left_join(
+                    plugin_activation_changes::table.on(plugin_activation_changes::revision
+                        .gt(to_db(since))
+                        .and(plugin_activation_changes::revision.le(to_db(revision)))),
+                )
+                .filter(plugin_revision::id.eq(1))
+                .select((
+                    plugin_revision::changes_from,
+                    plugin_activation_changes::scope.nullable(),
+                    plugin_activation_changes::instance_id.nullable(),
+                ))
+                .load(&mut *self.conn()?)
+                .map_err(db)?;
+            if rows.iter().any(|(from, _, _)| from_db(*from) > since) {
+                return Ok(None);
+            }
+            for (_, scope, id) in rows {
+                if let (Some(scope), Some(id)) = (scope, id) {
+                    activations.push(ActivationKey {
+                        scope,
+                        instance: parse_id(&id)?,
+                    });
+                }
+            }
+            activations.sort_unstable();
+            activations.dedup();
+        }
         Ok(Some(Changes {
             revision,
             instances,
+            activations,
         }))
+    }
+
+    fn activations(&self) -> Result<Vec<ActivationRecord>, StoreError> {
+        let rows: Vec<ActivationRow> = plugin_activations::table
+            .select(ActivationRow::as_select())
+            .load(&mut *self.conn()?)
+            .map_err(db)?;
+        rows.into_iter().map(ActivationRow::into_record).collect()
+    }
+
+    fn activations_by_key(
+        &self,
+        keys: &[ActivationKey],
+    ) -> Result<Vec<ActivationRecord>, StoreError> {
+        activations_by_key(&mut *self.conn()?, keys)
     }
 
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {

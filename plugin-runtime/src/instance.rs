@@ -154,3 +154,36 @@ mod tests {
         assert!(check_instance_name(&"n".repeat(201)).is_err());
     }
 }
+
+/// Which tenant's switch of which global instance (see
+/// [`Plugins::set_activation`](crate::Plugins::set_activation)).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ActivationKey {
+    /// The tenant.
+    pub scope: String,
+    /// The global instance it switches.
+    pub instance: InstanceId,
+}
+
+/// A tenant's switch of one global instance, as the store keeps it: on (served to the tenant,
+/// even when its item is `per_tenant`) or off (never served to it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivationRecord {
+    /// Whose switch of which instance.
+    pub key: ActivationKey,
+    /// On (true) or off (false).
+    pub on: bool,
+    /// When it was last set.
+    pub updated_at: SystemTime,
+}
+
+/// What a tenant does with a global instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// Served to the tenant (what activates an item marked `per_tenant` for it).
+    On,
+    /// Never served to the tenant, whatever its status.
+    Off,
+    /// As its item says: served, unless the item is `per_tenant` (no switch stored).
+    Default,
+}

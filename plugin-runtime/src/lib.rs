@@ -28,7 +28,8 @@ pub use action::{ACTION_DEADLINE, ActionInfo, ActionOutcome, MAX_ACTION_TEXT};
 pub use crypto::{CryptoError, Key, Keyring};
 pub use error::{Error, PluginError};
 pub use instance::{
-    InstanceMeta, InstanceRecord, MAX_DESCRIPTION, MAX_INSTANCE_NAME, PriorityChange,
+    Activation, ActivationKey, ActivationRecord, InstanceMeta, InstanceRecord, MAX_DESCRIPTION,
+    MAX_INSTANCE_NAME, PriorityChange,
 };
 pub use keys::{InstanceId, ItemKey, MalformedId, MalformedKey, Status, TypeKey, UnknownStatus};
 pub use plugin_config::PluginConfig;

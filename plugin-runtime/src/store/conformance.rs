@@ -29,7 +29,7 @@ use crate::__private::{
 };
 use crate::config::{ConfigSchema, ConfigValues};
 use crate::instance::PriorityChange;
-use crate::instance::{InstanceMeta, InstanceRecord};
+use crate::instance::{Activation, ActivationKey, ActivationRecord, InstanceMeta, InstanceRecord};
 use crate::keys::ItemKey;
 use crate::keys::{InstanceId, Status};
 use crate::registration::ParentLink;
@@ -94,6 +94,7 @@ macro_rules! store_conformance {
             an_item_version_change_is_reported_and_audited_from_to,
             a_contract_version_change_is_reported_and_audited_from_to,
             an_item_version_recorded_before_versions_were_is_not_a_change,
+            a_tenant_s_switch_round_trips_is_logged_and_goes_with_its_instance,
         );
     };
 }
@@ -1441,4 +1442,114 @@ pub fn an_item_version_recorded_before_versions_were_is_not_a_change(store: &dyn
     assert_eq!(report.items_updated, 1, "the version is recorded");
     assert_eq!(item_row(store, "email").version, "1.0.0");
     assert!(version_rows(store).is_empty(), "{:?}", version_rows(store));
+}
+
+/// Tenants' switches of global instances (guarantee 11): they round-trip, one per (tenant,
+/// instance); a switch set again as it is writes nothing; `Default` removes it; the change
+/// log names each one changed (guarantee 10); a tenant's own instance cannot be switched;
+/// and a switch goes with its instance.
+pub fn a_tenant_s_switch_round_trips_is_logged_and_goes_with_its_instance(store: &dyn Store) {
+    sync_v1(store);
+    let (global, other, own) = (
+        record("sms", "G", None, None),
+        record("sms", "H", None, None),
+        record("sms", "T", Some("acme"), None),
+    );
+    for instance in [&global, &other, &own] {
+        create(store, instance);
+    }
+    let start = revision(store);
+    let switch = |scope: &str, instance: &InstanceRecord| ActivationKey {
+        scope: scope.into(),
+        instance: instance.meta.id,
+    };
+    let (acme_g, beta_g, acme_h) = (
+        switch("acme", &global),
+        switch("beta", &global),
+        switch("acme", &other),
+    );
+    let set = [
+        (acme_g.clone(), Activation::Off),
+        (beta_g.clone(), Activation::On),
+        (acme_h.clone(), Activation::Off),
+    ];
+    assert_eq!(ok(rules::activate(store, &set, "ops"), "switching"), 3);
+    let stored = |store: &dyn Store| -> Vec<(ActivationKey, bool)> {
+        let mut all: Vec<(ActivationKey, bool)> = store
+            .activations()
+            .expect("reading the switches")
+            .into_iter()
+            .map(|record| (record.key, record.on))
+            .collect();
+        all.sort();
+        all
+    };
+    let mut expected = vec![
+        (acme_g.clone(), false),
+        (beta_g.clone(), true),
+        (acme_h.clone(), false),
+    ];
+    expected.sort();
+    assert_eq!(stored(store), expected);
+    let unknown = switch("acme", &record("sms", "X", None, None));
+    let by_key = store
+        .activations_by_key(&[beta_g.clone(), unknown])
+        .expect("reading switches by key");
+    assert_eq!(
+        by_key.iter().map(|r| (&r.key, r.on)).collect::<Vec<_>>(),
+        [(&beta_g, true)]
+    );
+    if let Some(changes) = changes(store, start) {
+        let mut logged = changes.activations.clone();
+        logged.sort();
+        let mut keys = vec![acme_g.clone(), beta_g.clone(), acme_h.clone()];
+        keys.sort();
+        assert_eq!(logged, keys, "every switch set is logged");
+    }
+    // Set again as it is: nothing written.
+    let before = revision(store);
+    assert_eq!(ok(rules::activate(store, &set[..1], "ops"), "again"), 0);
+    assert_eq!(
+        revision(store),
+        before,
+        "an unchanged switch moves no revision"
+    );
+    // `Default` removes it, and the log says so.
+    let reset = [(acme_h.clone(), Activation::Default)];
+    assert_eq!(ok(rules::activate(store, &reset, "ops"), "reset"), 1);
+    assert!(!stored(store).iter().any(|(key, _)| *key == acme_h));
+    if let Some(changes) = changes(store, before) {
+        assert_eq!(changes.activations, [acme_h.clone()]);
+        assert!(changes.instances.is_empty(), "{changes:?}");
+    }
+    // A tenant's own instance has no switch; an unknown one is an error; nothing written.
+    let before = revision(store);
+    let own_switch = [(switch("acme", &own), Activation::Off)];
+    assert!(matches!(
+        rules::activate(store, &own_switch, "ops"),
+        Err(Error::InvalidInput { .. })
+    ));
+    let gone = [(
+        switch("acme", &record("sms", "Y", None, None)),
+        Activation::Off,
+    )];
+    assert!(matches!(
+        rules::activate(store, &gone, "ops"),
+        Err(Error::UnknownInstance(_))
+    ));
+    assert_eq!(revision(store), before);
+    // A store refuses a switch of a missing instance itself, as a constraint.
+    let orphan = ActivationRecord {
+        key: switch("acme", &record("sms", "Z", None, None)),
+        on: true,
+        updated_at: now(),
+    };
+    let refused = store.write(&mut |tx| Ok(tx.set_activations(std::slice::from_ref(&orphan))?));
+    match refused {
+        Err(Error::Store(err)) => assert_eq!(err.kind(), StoreErrorKind::Constraint, "{err}"),
+        other => panic!("a switch of a missing instance was not refused: {other:?}"),
+    }
+    // Deleting the instance takes its switches with it.
+    ok(rules::delete(store, &[global.meta.id], "ops"), "delete");
+    assert!(stored(store).is_empty(), "{:?}", stored(store));
 }

@@ -10,7 +10,7 @@ use super::{
     StoreError, StoreErrorKind, Transaction,
 };
 use crate::Error;
-use crate::instance::InstanceRecord;
+use crate::instance::{ActivationKey, ActivationRecord, InstanceRecord};
 use crate::keys::InstanceId;
 use crate::keys::{ItemKey, TypeKey};
 use crate::sync::{StoredInstance, StoredItem, StoredState, StoredType, SyncAction};
@@ -24,9 +24,9 @@ pub struct MemoryStore {
 #[derive(Debug, Default)]
 struct MemoryState {
     revision: u64,
-    /// What each write changed, oldest first: the revision and its instances (`None`: too
+    /// What each write changed, oldest first: the revision and what it changed (`None`: too
     /// much to list). Kept for the last [`CHANGE_LOG_REVISIONS`] revisions.
-    changes: std::collections::VecDeque<(u64, Option<Vec<InstanceId>>)>,
+    changes: std::collections::VecDeque<(u64, Option<Logged>)>,
     /// The oldest revision `changes_since` answers for.
     changes_from: u64,
     audit: Vec<AuditRecord>,
@@ -35,6 +35,15 @@ struct MemoryState {
     instances: BTreeMap<InstanceId, InstanceRecord>,
     /// Which instance holds each name (guarantee 6), kept with `instances`.
     names: std::collections::HashMap<String, InstanceId>,
+    /// The tenants' switches (guarantee 11).
+    activations: BTreeMap<ActivationKey, ActivationRecord>,
+}
+
+/// What one write changed, in the change log.
+#[derive(Debug, Clone)]
+enum Logged {
+    Instances(Vec<InstanceId>),
+    Activations(Vec<ActivationKey>),
 }
 
 /// The index key of an instance's name: item, scope and name, each unambiguous.
@@ -92,18 +101,38 @@ impl Store for MemoryStore {
             return Ok(None);
         }
         let mut instances = Vec::new();
+        let mut activations = Vec::new();
         for (_, changed) in state.changes.iter().filter(|(at, _)| *at > revision) {
             match changed {
-                Some(ids) => instances.extend_from_slice(ids),
+                Some(Logged::Instances(ids)) => instances.extend_from_slice(ids),
+                Some(Logged::Activations(keys)) => activations.extend_from_slice(keys),
                 None => return Ok(None),
             }
         }
         instances.sort_unstable();
         instances.dedup();
+        activations.sort_unstable();
+        activations.dedup();
         Ok(Some(Changes {
             revision: state.revision,
             instances,
+            activations,
         }))
+    }
+
+    fn activations(&self) -> Result<Vec<ActivationRecord>, StoreError> {
+        Ok(self.lock().activations.values().cloned().collect())
+    }
+
+    fn activations_by_key(
+        &self,
+        keys: &[ActivationKey],
+    ) -> Result<Vec<ActivationRecord>, StoreError> {
+        let state = self.lock();
+        Ok(keys
+            .iter()
+            .filter_map(|key| state.activations.get(key).cloned())
+            .collect())
     }
 
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
@@ -152,7 +181,7 @@ struct MemoryTx<'a> {
 
 /// The rows a write changed, as they were before it (`None`: the row did not exist).
 struct LogUndo {
-    trimmed: Vec<(u64, Option<Vec<InstanceId>>)>,
+    trimmed: Vec<(u64, Option<Logged>)>,
     changes_from: u64,
 }
 
@@ -166,6 +195,7 @@ struct Undo {
     types: BTreeMap<TypeKey, Option<StoredType>>,
     items: BTreeMap<ItemKey, Option<StoredItem>>,
     instances: BTreeMap<InstanceId, Option<InstanceRecord>>,
+    activations: BTreeMap<ActivationKey, Option<ActivationRecord>>,
 }
 
 impl MemoryTx<'_> {
@@ -189,6 +219,24 @@ impl MemoryTx<'_> {
         restore(&mut state.items, undo.items);
         for (id, before) in undo.instances {
             state.set_instance(id, before);
+        }
+        restore(&mut state.activations, undo.activations);
+    }
+
+    /// Sets (or with `None` removes) a switch, remembering it; returns the old one.
+    fn set_activation(
+        &mut self,
+        key: &ActivationKey,
+        record: Option<ActivationRecord>,
+    ) -> Option<ActivationRecord> {
+        let before = self.state.activations.get(key).cloned();
+        self.undo
+            .activations
+            .entry(key.clone())
+            .or_insert_with(|| before.clone());
+        match record {
+            Some(record) => self.state.activations.insert(key.clone(), record),
+            None => self.state.activations.remove(key),
         }
     }
 
@@ -214,9 +262,20 @@ impl MemoryTx<'_> {
         self.state.set_instance(record.meta.id, Some(record));
     }
 
-    /// Deletes an instance, remembering it; whether it existed.
+    /// Deletes an instance and its switches (guarantee 11), remembering them; whether it
+    /// existed.
     fn remove(&mut self, id: InstanceId) -> bool {
         self.touch_instance(id);
+        let switches: Vec<ActivationKey> = self
+            .state
+            .activations
+            .keys()
+            .filter(|key| key.instance == id)
+            .cloned()
+            .collect();
+        for key in &switches {
+            self.set_activation(key, None);
+        }
         self.state.set_instance(id, None).is_some()
     }
 
@@ -461,6 +520,40 @@ impl Transaction for MemoryTx<'_> {
         Ok(deleted)
     }
 
+    fn activations_by_key(
+        &mut self,
+        keys: &[ActivationKey],
+    ) -> Result<Vec<ActivationRecord>, StoreError> {
+        Ok(keys
+            .iter()
+            .filter_map(|key| self.state.activations.get(key).cloned())
+            .collect())
+    }
+
+    fn set_activations(&mut self, records: &[ActivationRecord]) -> Result<(), StoreError> {
+        for record in records {
+            if !self.state.instances.contains_key(&record.key.instance) {
+                return Err(StoreError::new(
+                    StoreErrorKind::Constraint,
+                    format!("no instance {} to switch", record.key.instance),
+                ));
+            }
+            self.set_activation(&record.key, Some(record.clone()));
+        }
+        Ok(())
+    }
+
+    fn remove_activations(&mut self, keys: &[ActivationKey]) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for key in keys {
+            if self.state.activations.contains_key(key) && self.set_activation(key, None).is_some()
+            {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     fn append_audit(&mut self, entries: &[AuditEntry]) -> Result<(), StoreError> {
         let audit = &mut self.state.audit;
         self.undo.audit_len.get_or_insert(audit.len());
@@ -489,7 +582,8 @@ impl Transaction for MemoryTx<'_> {
         };
         state.revision += 1;
         let logged = match changed {
-            Changed::Instances(ids) => Some(ids.to_vec()),
+            Changed::Instances(ids) => Some(Logged::Instances(ids.to_vec())),
+            Changed::Activations(keys) => Some(Logged::Activations(keys.to_vec())),
             Changed::Everything => None,
         };
         state.changes.push_back((state.revision, logged));

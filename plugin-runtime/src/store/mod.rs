@@ -39,10 +39,14 @@
 //!    [`StoreErrorKind`] (unreachable, conflict, constraint, corrupt, migration) with the
 //!    driver's error as its source; never a panic.
 //! 10. **Changes since a revision.** A store that keeps a change log answers
-//!     [`Store::changes_since`] with every instance a write changed after that revision (what
-//!     [`Transaction::bump_revision`] was told), so a process that is behind reads only those
-//!     rows. It may forget old revisions (answering `None`: the caller reloads everything),
-//!     never a change inside the range it answers for.
+//!     [`Store::changes_since`] with every instance (and every tenant's switch) a write
+//!     changed after that revision (what [`Transaction::bump_revision`] was told), so a
+//!     process that is behind reads only those rows. It may forget old revisions (answering
+//!     `None`: the caller reloads everything), never a change inside the range it answers for.
+//! 11. **Switches follow their instance.** A tenant's switch of an instance
+//!     ([`ActivationRecord`]) round-trips exactly, is unique per (tenant, instance), and goes
+//!     when its instance is deleted; setting one for an instance that does not exist is a
+//!     [`StoreErrorKind::Constraint`] error.
 
 mod memory;
 pub(crate) mod rules;
@@ -55,7 +59,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::Error;
 pub use crate::error::{StoreError, StoreErrorKind};
-use crate::instance::InstanceRecord;
+use crate::instance::{ActivationKey, ActivationRecord, InstanceRecord};
 use crate::keys::{InstanceId, ItemKey};
 use crate::sync::{StoredState, SyncAction};
 pub use memory::MemoryStore;
@@ -92,6 +96,15 @@ pub trait Store: std::fmt::Debug + Send + Sync + 'static {
 
     /// Rows of the audit trail, newest first (see [`AuditQuery`]).
     fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Every tenant's switch of a global instance (guarantee 11).
+    fn activations(&self) -> Result<Vec<ActivationRecord>, StoreError>;
+
+    /// The switches of these keys that exist, in any order.
+    fn activations_by_key(
+        &self,
+        keys: &[ActivationKey],
+    ) -> Result<Vec<ActivationRecord>, StoreError>;
 
     /// Runs `work` in one write transaction (guarantees 1 and 2) and commits it when `work`
     /// returns `Ok`. An error `work` returns is returned unchanged after the rollback; the
@@ -144,6 +157,19 @@ pub trait Transaction {
     /// Deletes the listed instances; returns how many existed.
     fn delete_instances(&mut self, ids: &[InstanceId]) -> Result<usize, StoreError>;
 
+    /// The switches of these keys that exist (as [`Store::activations_by_key`], inside the
+    /// transaction).
+    fn activations_by_key(
+        &mut self,
+        keys: &[ActivationKey],
+    ) -> Result<Vec<ActivationRecord>, StoreError>;
+
+    /// Inserts or overwrites these switches (guarantee 11).
+    fn set_activations(&mut self, records: &[ActivationRecord]) -> Result<(), StoreError>;
+
+    /// Removes these switches; returns how many existed.
+    fn remove_activations(&mut self, keys: &[ActivationKey]) -> Result<usize, StoreError>;
+
     /// Appends rows to the audit trail (guarantee 8).
     fn append_audit(&mut self, entries: &[AuditEntry]) -> Result<(), StoreError>;
 
@@ -186,6 +212,8 @@ pub const CHANGE_LOG_REVISIONS: u64 = 10_000;
 pub enum Changed<'a> {
     /// These instances (created, updated, deleted, or changed through their item by a sync).
     Instances(&'a [InstanceId]),
+    /// These tenants' switches (set or removed).
+    Activations(&'a [ActivationKey]),
     /// Too much to list: a process that is behind reloads everything.
     Everything,
 }
@@ -198,6 +226,10 @@ pub struct Changes {
     /// Every instance created, changed or deleted in the range, once each, in any order.
     /// Those [`Store::instances_by_id`] no longer returns were deleted.
     pub instances: Vec<InstanceId>,
+    /// Every tenant's switch set or removed in the range, once each, in any order. Those
+    /// [`Store::activations_by_key`] no longer returns were removed. (Switches that went with
+    /// a deleted instance are not listed: the instance is.)
+    pub activations: Vec<ActivationKey>,
 }
 
 /// Announcements of writes, from [`Store::change_feed`].

@@ -7,8 +7,8 @@ use std::time::SystemTime;
 
 use super::{AuditEntry, Changed, NameKey, Store, Transaction};
 use crate::Error;
-use crate::instance::InstanceRecord;
 use crate::instance::PriorityChange;
+use crate::instance::{Activation, ActivationKey, ActivationRecord, InstanceRecord};
 use crate::keys::ItemKey;
 use crate::keys::{InstanceId, Status};
 use crate::registry::Registry;
@@ -393,6 +393,91 @@ pub(crate) fn delete(store: &dyn Store, ids: &[InstanceId], actor: &str) -> Resu
             .collect();
         Ok((deleted, audit))
     })
+}
+
+/// Sets tenants' switches of global instances in one transaction: each instance must exist
+/// and be global (a tenant's own instances are switched by their status). One audit row per
+/// switch that changes (`activation`, naming the tenant and what it is now); the revision
+/// moves, logging the switches, only when one did. Returns how many changed.
+pub(crate) fn activate(
+    store: &dyn Store,
+    switches: &[(ActivationKey, Activation)],
+    actor: &str,
+) -> Result<usize, Error> {
+    let mut output = 0;
+    store.write(&mut |tx| {
+        let mut ids: Vec<InstanceId> = switches.iter().map(|(key, _)| key.instance).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for record in existing(tx, &ids)? {
+            if let Some(scope) = &record.meta.scope {
+                return Err(Error::InvalidInput {
+                    field: "instance",
+                    reason: format!(
+                        "`{}` belongs to tenant `{scope}`: a tenant switches global instances \
+                         only (its own ones have their status)",
+                        record.meta.name
+                    ),
+                });
+            }
+        }
+        let keys: Vec<ActivationKey> = switches.iter().map(|(key, _)| key.clone()).collect();
+        let stored: HashMap<ActivationKey, bool> = tx
+            .activations_by_key(&keys)?
+            .into_iter()
+            .map(|record| (record.key, record.on))
+            .collect();
+        let mut set = Vec::new();
+        let mut removed = Vec::new();
+        let mut audit = Vec::new();
+        let mut changed: Vec<ActivationKey> = Vec::new();
+        for (key, activation) in switches {
+            if changed.contains(key) {
+                continue;
+            }
+            let now = stored.get(key).copied();
+            let wanted = match activation {
+                Activation::On => Some(true),
+                Activation::Off => Some(false),
+                Activation::Default => None,
+            };
+            if now == wanted {
+                continue;
+            }
+            match wanted {
+                Some(on) => set.push(ActivationRecord {
+                    key: key.clone(),
+                    on,
+                    updated_at: SystemTime::now(),
+                }),
+                None => removed.push(key.clone()),
+            }
+            let said = match activation {
+                Activation::On => "on",
+                Activation::Off => "off",
+                Activation::Default => "as its item says",
+            };
+            let detail = format!("tenant `{}`: {said}", key.scope);
+            audit.push(AuditEntry::new(
+                actor,
+                "activation",
+                Some(key.instance),
+                detail,
+            ));
+            changed.push(key.clone());
+        }
+        if changed.is_empty() {
+            output = 0;
+            return Ok(());
+        }
+        tx.remove_activations(&removed)?;
+        tx.set_activations(&set)?;
+        tx.append_audit(&audit)?;
+        tx.bump_revision(Changed::Activations(&changed))?;
+        output = changed.len();
+        Ok(())
+    })?;
+    Ok(output)
 }
 
 /// The re-encryption step of a key rotation: an instance's id and envelope in, the new

@@ -1,0 +1,2 @@
+DROP TABLE plugin_activation_changes;
+DROP TABLE plugin_activations;
