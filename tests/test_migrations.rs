@@ -190,7 +190,7 @@ fn killed_while_migrating_the_next_start_completes(fresh: fn() -> Option<TestDat
     child.finish();
     let window = started.elapsed();
     let expected = schema(&reference);
-    assert_eq!(expected.1.len(), 4, "{expected:?}");
+    assert_eq!(expected.1.len(), 5, "{expected:?}");
 
     // What the kills left, for the log: nothing yet, a half-created schema, all of it.
     let (mut nothing, mut partial, mut complete) = (0, 0, 0);
@@ -323,7 +323,8 @@ fn upgraded_the_change_log_starts_at_the_revision_the_database_had(
         store.changes_since(3).unwrap(),
         Some(Changes {
             revision: 3,
-            instances: Vec::new()
+            instances: Vec::new(),
+            activations: Vec::new(),
         }),
         "{}",
         db.backend
@@ -334,7 +335,8 @@ fn upgraded_the_change_log_starts_at_the_revision_the_database_had(
         store.changes_since(3).unwrap(),
         Some(Changes {
             revision: 4,
-            instances: vec![id]
+            instances: vec![id],
+            activations: Vec::new(),
         }),
         "{}: the log runs from there",
         db.backend

@@ -163,6 +163,7 @@ const fn fake_item(
         authors: "",
         homepage: None,
         hidden: false,
+        per_tenant: false,
         renamed_from: &[],
         rust_type: "Fake",
         module: "app",

@@ -259,6 +259,8 @@ pub struct ItemParts {
     pub homepage: Option<&'static str>,
     /// See [`ItemInfo::is_hidden`].
     pub hidden: bool,
+    /// See [`ItemInfo::is_per_tenant`].
+    pub per_tenant: bool,
     pub renamed_from: &'static [&'static str],
     pub rust_type: &'static str,
     pub module: &'static str,
@@ -393,6 +395,14 @@ impl ItemInfo {
     /// other; only listings leave it out.
     pub fn is_hidden(&self) -> bool {
         self.parts.hidden
+    }
+
+    /// `#[plugin_item(per_tenant)]`: the item's global instances are served to a tenant only
+    /// once that tenant switches them on ([`Activation::On`](crate::Activation::On)), like a
+    /// plugin an event organiser enables for one event. Global (unscoped) lookups and a
+    /// tenant's own instances of it are served as any other.
+    pub fn is_per_tenant(&self) -> bool {
+        self.parts.per_tenant
     }
 
     /// Earlier names of this item: sync moves their rows instead of orphaning them.

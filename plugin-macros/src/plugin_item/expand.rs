@@ -219,7 +219,7 @@ fn lifecycle_hooks(input: &PluginItemInput, private: &TokenStream) -> TokenStrea
     }
 }
 
-/// The `version`, `authors`, `homepage` and `hidden` fields of the registration. A default
+/// The `version`, `authors`, `homepage`, `hidden` and `per_tenant` fields of the registration. A default
 /// is read from Cargo's environment where the user's crate compiles (`env!`), so it is that
 /// crate's, and tools that run the macro without Cargo still expand it.
 fn metadata(args: &PluginItemArgs) -> TokenStream {
@@ -240,11 +240,13 @@ fn metadata(args: &PluginItemArgs) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let hidden = args.hidden.is_present();
+    let per_tenant = args.per_tenant.is_present();
     quote! {
         version: #version,
         authors: #authors,
         homepage: #homepage,
         hidden: #hidden,
+        per_tenant: #per_tenant,
     }
 }
 

@@ -31,6 +31,8 @@ pub(crate) struct PluginItemArgs {
     pub homepage: Option<Written>,
     /// Not shown to operators unless they ask.
     pub hidden: darling::util::Flag,
+    /// Its global instances are served to a tenant only once that tenant activates them.
+    pub per_tenant: darling::util::Flag,
     /// Earlier names: sync moves their rows to this item.
     #[darling(multiple)]
     pub renamed_from: Vec<SpannedValue<String>>,
@@ -151,6 +153,7 @@ impl PluginItemInput {
                 "authors",
                 "homepage",
                 "hidden",
+                "per_tenant",
                 "renamed_from",
                 "via",
                 "also",

@@ -129,6 +129,7 @@ fn registration_keys_given(args: &PluginItemArgs, with_config: bool) -> Vec<&'st
         ("authors", args.authors.is_some()),
         ("homepage", args.homepage.is_some()),
         ("hidden", args.hidden.is_present()),
+        ("per_tenant", args.per_tenant.is_present()),
         ("renamed_from", !args.renamed_from.is_empty()),
         ("needs", !args.needs.0.is_empty()),
         ("lifecycle", args.lifecycle.is_present()),

@@ -239,6 +239,7 @@ const fn item(name: &'static str, configurable: bool) -> ItemParts {
         authors: "",
         homepage: None,
         hidden: false,
+        per_tenant: false,
         renamed_from: &[],
         rust_type: "Item",
         module: "conformance::items",
