@@ -80,6 +80,22 @@ impl Channel for Pager {
     }
 }
 
+/// A channel a tenant is served only once it switches it on.
+pub struct Vip(Endpoint);
+
+impl From<Endpoint> for Vip {
+    fn from(config: Endpoint) -> Self {
+        Vip(config)
+    }
+}
+
+#[plugin_item(name = "vip", config = Endpoint, per_tenant)]
+impl Channel for Vip {
+    fn send(&self) -> String {
+        format!("vip:{}", self.0.target)
+    }
+}
+
 /// A type whose item needs a `Channel`: what it says shows which channel it was built with,
 /// so a dependent left stale (or rebuilt with the wrong provider) shows as a difference.
 #[plugin_type(name = "digest")]
@@ -120,7 +136,8 @@ const STATUSES: [Status; 3] = [Status::Active, Status::Reserved, Status::Disable
 #[derive(Debug, Clone)]
 enum Op {
     Create {
-        /// 0: a webhook, 1: a pager, 2: a summary (which needs a channel).
+        /// 0: a webhook, 1: a pager, 2: a summary (which needs a channel), 3: a vip channel
+        /// (activated per tenant).
         kind: usize,
         scope: usize,
         status: usize,
@@ -140,6 +157,14 @@ enum Op {
         pick: usize,
         forced: bool,
     },
+    /// A tenant's switch of an instance (refused for a tenant's own).
+    Switch {
+        pick: usize,
+        tenant: usize,
+        /// 0: on, 1: off, 2: as its item says.
+        activation: usize,
+        forced: bool,
+    },
     /// A deployment without the pager's code (its instances orphaned), or with it again.
     Sync {
         without_pager: bool,
@@ -148,7 +173,8 @@ enum Op {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => (0..3usize, 0..4usize, 0..3usize, -3..4i32).prop_map(|(kind, scope, status, priority)| Op::Create { kind, scope, status, priority }),
+        4 => (0..4usize, 0..4usize, 0..3usize, -3..4i32).prop_map(|(kind, scope, status, priority)| Op::Create { kind, scope, status, priority }),
+        3 => (any::<usize>(), 1..4usize, 0..3usize, any::<bool>()).prop_map(|(pick, tenant, activation, forced)| Op::Switch { pick, tenant, activation, forced }),
         3 => (any::<usize>(), proptest::option::of(-3..4i32), proptest::option::of(0..3u8)).prop_map(|(pick, priority, target)| Op::Edit { pick, priority, target }),
         2 => (proptest::collection::vec(any::<usize>(), 1..4), 0..3usize, any::<bool>()).prop_map(|(picks, status, forced)| Op::Status { picks, status, forced }),
         1 => (any::<usize>(), any::<bool>()).prop_map(|(pick, forced)| Op::Delete { pick, forced }),
@@ -218,7 +244,8 @@ fn apply(writer: &Plugins, store: &Arc<dyn Store>, op: &Op) {
             let new = match kind {
                 0 => NewInstance::of::<dyn Channel>("webhook", format!("w{priority}{status}")),
                 1 => NewInstance::of::<dyn UrgentChannel>("pager", format!("p{priority}{status}")),
-                _ => NewInstance::of::<dyn Digest>("summary", format!("s{priority}{status}")),
+                2 => NewInstance::of::<dyn Digest>("summary", format!("s{priority}{status}")),
+                _ => NewInstance::of::<dyn Channel>("vip", format!("v{priority}{status}")),
             };
             let mut new = new
                 .config(&Endpoint { target: "a".into() })
@@ -265,6 +292,24 @@ fn apply(writer: &Plugins, store: &Arc<dyn Store>, op: &Op) {
             let _ = writer.set_priority(&chosen, PriorityChange::Shift(1));
             result
         }
+        Op::Switch {
+            pick: n,
+            tenant,
+            activation,
+            forced,
+        } => match (pick(*n), SCOPES[*tenant]) {
+            (Some(id), Some(tenant)) => {
+                let activation = [
+                    plugin_system::Activation::On,
+                    plugin_system::Activation::Off,
+                    plugin_system::Activation::Default,
+                ][*activation];
+                writing(writer, *forced)
+                    .set_activation(tenant, id, activation)
+                    .map(drop)
+            }
+            _ => Ok(()),
+        },
         Op::Delete { pick: n, forced } => match pick(*n) {
             Some(id) => writing(writer, *forced).delete_instance(id),
             None => Ok(()),

@@ -850,6 +850,56 @@ fn disabling_what_an_active_instance_needs_is_refused_naming_it_unless_forced(db
     assert!(plugins.shutdown(Duration::from_secs(5)).is_clean());
 }
 
+fn a_tenant_switching_off_what_its_dependent_needs_is_refused_unless_forced(db: &TestDatabase) {
+    let plugins = handle(db);
+    let tag = db.backend;
+    let (render, mails) = (
+        format!("{tag}-switch-render"),
+        format!("{tag}-switch-mails"),
+    );
+    let provider = plugins.create_instance(renderer(&render, "R:")).unwrap();
+    let dependent = plugins
+        .create_instance(mailer(&mails).scope("acme"))
+        .unwrap();
+    let mail = |plugins: &Plugins| {
+        plugins
+            .scoped("acme")
+            .get::<dyn Mailer>()
+            .map(|mailer| mailer.mail("x"))
+    };
+    assert_eq!(mail(&plugins).unwrap(), "R:x");
+    // The tenant's mailer needs the global renderer: the tenant cannot switch it off...
+    let refused = plugins.set_activation("acme", provider.id, plugin_system::Activation::Off);
+    assert!(
+        matches!(&refused, Err(Error::Required { dependents, .. }) if dependents == &[format!("{mails} (scope acme)")]),
+        "{refused:?}"
+    );
+    // ...but another tenant, which needs nothing, can.
+    assert!(
+        plugins
+            .set_activation("globex", provider.id, plugin_system::Activation::Off)
+            .unwrap()
+    );
+    assert_eq!(mail(&plugins).unwrap(), "R:x");
+    // Forced: the mailer is built again without it, and says why it is not served.
+    plugins
+        .forced()
+        .set_activation("acme", provider.id, plugin_system::Activation::Off)
+        .unwrap();
+    assert!(mail(&plugins).is_err());
+    let failure = failure_of(&plugins, dependent.id, "the switch took its need away");
+    assert_eq!(
+        failure.reason,
+        "needs `template_renderer`: no ACTIVE or RESERVED instance in scope `acme` or global"
+    );
+    // Switched back: built again with it.
+    plugins
+        .set_activation("acme", provider.id, plugin_system::Activation::Default)
+        .unwrap();
+    assert_eq!(mail(&plugins).unwrap(), "R:x");
+    assert!(plugins.shutdown(Duration::from_secs(5)).is_clean());
+}
+
 fn shutdown_stops_dependents_before_what_they_need(db: &TestDatabase) {
     let plugins = handle(db);
     let tag = db.backend;
@@ -958,4 +1008,5 @@ on_every_backend!(
     a_dependent_gets_what_it_needs_in_its_scope_and_is_rebuilt_when_that_changes,
     disabling_what_an_active_instance_needs_is_refused_naming_it_unless_forced,
     shutdown_stops_dependents_before_what_they_need,
+    a_tenant_switching_off_what_its_dependent_needs_is_refused_unless_forced,
 );

@@ -68,6 +68,21 @@ pub enum Error {
     /// No instance has this id.
     #[error("no plugin instance with id {0}")]
     UnknownInstance(InstanceId),
+    /// The global instance is not served to this tenant
+    /// ([`Scoped::get_by_id`](crate::Scoped::get_by_id)): the tenant switched it off, or its
+    /// item is activated per tenant and the tenant has not switched it on
+    /// ([`Plugins::set_activation`](crate::Plugins::set_activation)).
+    #[error("plugin instance {id} (`{instance}`) is not served to tenant `{tenant}`: {why}")]
+    NotServedToTenant {
+        /// Its id.
+        id: InstanceId,
+        /// Its name.
+        instance: String,
+        /// The tenant that asked.
+        tenant: String,
+        /// Why not.
+        why: &'static str,
+    },
     /// The instance belongs to another tenant than the scope asked for
     /// ([`Scoped::get_by_id`](crate::Scoped::get_by_id)): a tenant is served its own
     /// instances and the global ones, never another tenant's.

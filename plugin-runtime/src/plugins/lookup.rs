@@ -106,7 +106,7 @@ impl Plugins {
             None => &InOrder,
         };
         selector
-            .select(&view.candidates(), context)
+            .select(&view.candidates(&mut Vec::new()), context)
             .and_then(|index| view.plugin_at(index))
             .and_then(Plugin::from_erased)
             .ok_or_else(|| no_instance::<T>(scope))
@@ -163,6 +163,12 @@ impl Scoped<'_> {
     /// plugin's route, say) reads.
     pub fn get_by_id<T: ?Sized + PluginType>(&self, id: InstanceId) -> Result<Plugin<T>, Error> {
         let plugin = self.plugins.get_by_id::<T>(id)?;
+        let refused = |why| Error::NotServedToTenant {
+            id,
+            instance: plugin.meta().name.clone(),
+            tenant: self.scope.to_owned(),
+            why,
+        };
         match &plugin.meta().scope {
             Some(scope) if scope != self.scope => Err(Error::OtherScope {
                 id,
@@ -170,7 +176,24 @@ impl Scoped<'_> {
                 scope: scope.clone(),
                 asked: self.scope.to_owned(),
             }),
-            _ => Ok(plugin),
+            Some(_) => Ok(plugin),
+            None => {
+                let per_tenant = self
+                    .plugins
+                    .inner
+                    .registry
+                    .item(&plugin.meta().item)
+                    .is_ok_and(|item| item.is_per_tenant());
+                let snapshot = self.plugins.inner.snapshot.load();
+                match snapshot.switch(self.scope, id) {
+                    Some(true) => Ok(plugin),
+                    Some(false) => Err(refused("the tenant switched it off")),
+                    None if per_tenant => Err(refused(
+                        "its item is activated per tenant, and the tenant has not switched it on",
+                    )),
+                    None => Ok(plugin),
+                }
+            }
         }
     }
 

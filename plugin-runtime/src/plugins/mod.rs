@@ -476,6 +476,17 @@ impl Plugins {
         leaving: &[InstanceId],
         action: &'static str,
     ) -> Result<(), Error> {
+        self.check_still_needed_in(leaving, action, None)
+    }
+
+    /// [`check_still_needed`](Self::check_still_needed), for the dependents of one tenant
+    /// only when `only` names it (a tenant switching a global instance off).
+    fn check_still_needed_in(
+        &self,
+        leaving: &[InstanceId],
+        action: &'static str,
+        only: Option<&str>,
+    ) -> Result<(), Error> {
         if self.force || !self.inner.registry.has_needs() || leaving.is_empty() {
             return Ok(());
         }
@@ -496,6 +507,9 @@ impl Plugins {
                 continue;
             };
             if entry.meta.status != Status::Active || leaving.contains(id) {
+                continue;
+            }
+            if only.is_some() && entry.meta.scope.as_deref() != only {
                 continue;
             }
             let Ok(item) = self.inner.registry.item(&entry.meta.item) else {
@@ -723,6 +737,47 @@ impl Plugins {
             self.inner.after_write();
         }
         Ok(records.into_iter().map(|record| record.meta).collect())
+    }
+
+    /// Switches the global instance `id` on or off for `tenant` alone, without copying it, or
+    /// back to what its item says ([`Activation::Default`]); returns whether the switch
+    /// changed. Switched off, the tenant's lookups, broadcasts, plugin routes, fragments and
+    /// request hooks never reach it (global lookups still do); switched on, an instance of a
+    /// `#[plugin_item(per_tenant)]` item is served to the tenant. Audited (`activation`).
+    ///
+    /// Refused for a tenant's own instance ([`Error::InvalidInput`]: its status says whether
+    /// it serves), and, unless the handle is [`forced`](Self::forced), when it would take
+    /// away the last instance an ACTIVE instance of the tenant needs ([`Error::Required`]).
+    pub fn set_activation(
+        &self,
+        tenant: &str,
+        id: InstanceId,
+        activation: crate::Activation,
+    ) -> Result<bool, Error> {
+        crate::instance::check_scope(tenant)?;
+        let snapshot = self.inner.snapshot.load();
+        let per_tenant = snapshot
+            .entry(id)
+            .and_then(|entry| self.inner.registry.item(&entry.meta.item).ok())
+            .is_some_and(|item| item.is_per_tenant());
+        let hides = match activation {
+            crate::Activation::Off => true,
+            crate::Activation::Default => per_tenant,
+            crate::Activation::On => false,
+        };
+        drop(snapshot);
+        if hides {
+            self.check_still_needed_in(&[id], "switch off", Some(tenant))?;
+        }
+        let key = crate::ActivationKey {
+            scope: tenant.to_owned(),
+            instance: id,
+        };
+        let changed = rules::activate(&*self.inner.store, &[(key, activation)], &self.actor)?;
+        if changed > 0 {
+            self.inner.after_write();
+        }
+        Ok(changed > 0)
     }
 
     /// Sets the status of instances in one transaction (every id must exist); returns how
@@ -1032,6 +1087,22 @@ pub(crate) const INCREMENTAL_SHARE: usize = 4;
 /// However few instances a handle has, this many changed rows are still read incrementally.
 pub(crate) const INCREMENTAL_MINIMUM: usize = 64;
 
+/// The switches a change named, as they are now: those read back are set, the others were
+/// removed.
+fn switch_edits(
+    named: &[crate::ActivationKey],
+    read: Vec<crate::ActivationRecord>,
+) -> Vec<snapshot::SwitchEdit> {
+    let read: HashMap<crate::ActivationKey, bool> = read
+        .into_iter()
+        .map(|record| (record.key, record.on))
+        .collect();
+    named
+        .iter()
+        .map(|key| (key.clone(), read.get(key).copied()))
+        .collect()
+}
+
 impl Inner {
     /// Brings the snapshot up to the store's revision, reading only what changed when the
     /// store can say; returns whether it changed. Holds the reload lock from the revision
@@ -1066,13 +1137,21 @@ impl Inner {
                     <= INCREMENTAL_MINIMUM.max(current.len() / INCREMENTAL_SHARE) =>
             {
                 let records = self.store.instances_by_id(&changes.instances)?;
-                self.count(false, records.len());
+                let switches = match changes.activations.is_empty() {
+                    true => Vec::new(),
+                    false => switch_edits(
+                        &changes.activations,
+                        self.store.activations_by_key(&changes.activations)?,
+                    ),
+                };
+                self.count(false, records.len() + switches.len());
                 let (next, rebuilt) = current.apply(
                     self.registry,
                     self.keyring.as_ref(),
                     changes.revision,
                     records,
                     &changes.instances,
+                    &switches,
                 );
                 let mut among = changes.instances;
                 among.extend(rebuilt);
@@ -1082,12 +1161,14 @@ impl Inner {
             // (`revision` was read before the rows: a write in between is read again later.)
             _ => {
                 let records = self.store.instances()?;
-                self.count(true, records.len());
+                let switches = self.store.activations()?;
+                self.count(true, records.len() + switches.len());
                 let next = Snapshot::build(
                     self.registry,
                     self.keyring.as_ref(),
                     revision,
                     records,
+                    switches,
                     &current,
                 );
                 (next, None)
@@ -1137,13 +1218,15 @@ impl Inner {
         // read it rather than miss it.
         let revision = self.store.revision()?;
         let records = self.store.instances()?;
-        self.count(true, records.len());
+        let switches = self.store.activations()?;
+        self.count(true, records.len() + switches.len());
         let previous = self.snapshot.load_full();
         let next = Snapshot::build(
             self.registry,
             self.keyring.as_ref(),
             revision,
             records,
+            switches,
             &previous,
         );
         self.publish(&previous, next, None);

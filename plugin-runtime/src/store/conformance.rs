@@ -1520,7 +1520,7 @@ pub fn a_tenant_s_switch_round_trips_is_logged_and_goes_with_its_instance(store:
     assert_eq!(ok(rules::activate(store, &reset, "ops"), "reset"), 1);
     assert!(!stored(store).iter().any(|(key, _)| *key == acme_h));
     if let Some(changes) = changes(store, before) {
-        assert_eq!(changes.activations, [acme_h.clone()]);
+        assert_eq!(changes.activations, std::slice::from_ref(&acme_h));
         assert!(changes.instances.is_empty(), "{changes:?}");
     }
     // A tenant's own instance has no switch; an unknown one is an error; nothing written.

@@ -25,7 +25,7 @@ use self::slot::{Candidate, TypeSlot};
 use super::lifecycle::{self, Live, Starting};
 use crate::config::ConfigValues;
 use crate::crypto::Keyring;
-use crate::instance::{InstanceMeta, InstanceRecord};
+use crate::instance::{ActivationKey, ActivationRecord, InstanceMeta, InstanceRecord};
 use crate::keys::{InstanceId, Status};
 use crate::registration::{ErasedObject, ErasedPlugin, ItemInfo, Needs, TypeInfo};
 use crate::registry::Registry;
@@ -120,7 +120,21 @@ const STARTS_AT_ONCE: usize = 64;
 
 type Instances = CowMap<InstanceId, Arc<Entry>, BuildHasherDefault<IdHasher>>;
 /// Tenants by name: foldhash (seeded per process) instead of SipHash, on the lookup path.
-type Tenants = CowMap<Arc<str>, Arc<ByType<Arc<TypeSlot>>>, foldhash::fast::RandomState>;
+type Tenants = CowMap<Arc<str>, Arc<Tenant>, foldhash::fast::RandomState>;
+
+/// One tenant's switches of global instances: on (true) or off (false).
+pub(super) type Switches = HashMap<InstanceId, bool, BuildHasherDefault<IdHasher>>;
+
+/// What a snapshot holds of one tenant: its own instances' slots, per type (the global ones
+/// are not repeated here), and its switches of global instances.
+#[derive(Clone, Default)]
+struct Tenant {
+    slots: ByType<Arc<TypeSlot>>,
+    switches: Arc<Switches>,
+}
+
+/// A change to one tenant's switch: its key, and what it is now (`None`: removed).
+pub(super) type SwitchEdit = (ActivationKey, Option<bool>);
 
 /// What lookups read.
 #[derive(Default)]
@@ -154,15 +168,18 @@ impl Snapshot {
             None => View {
                 own: global,
                 fallback: None,
+                switches: None,
             },
-            Some(scope) => View {
-                own: self
-                    .tenants
-                    .get(scope)
-                    .and_then(|types| types.get(&type_id))
-                    .map(Arc::as_ref),
-                fallback: global,
-            },
+            Some(scope) => {
+                let tenant = self.tenants.get(scope);
+                View {
+                    own: tenant
+                        .and_then(|tenant| tenant.slots.get(&type_id))
+                        .map(Arc::as_ref),
+                    fallback: global,
+                    switches: tenant.map(|tenant| &*tenant.switches),
+                }
+            }
         }
     }
 
@@ -173,20 +190,16 @@ impl Snapshot {
         let Some(scope) = scope else {
             return self.view(None, type_id).selected();
         };
-        let own = self
-            .tenants
-            .get(scope)
-            .and_then(|types| types.get(&type_id))
+        let tenant = self.tenants.get(scope);
+        let own = tenant
+            .and_then(|tenant| tenant.slots.get(&type_id))
             .map(Arc::as_ref);
         match own {
-            Some(own) if own.active > 0 => View {
-                own: Some(own),
-                fallback: None,
-            }
-            .selected(),
+            Some(own) if own.active > 0 => own.selected(),
             _ => View {
                 own,
                 fallback: self.global.get(&type_id).map(Arc::as_ref),
+                switches: tenant.map(|tenant| &*tenant.switches),
             }
             .selected(),
         }
@@ -318,6 +331,7 @@ impl Snapshot {
         keyring: Option<&Keyring>,
         revision: u64,
         records: Vec<InstanceRecord>,
+        switches: Vec<ActivationRecord>,
         previous: &Snapshot,
     ) -> Snapshot {
         let loader = Loader {
@@ -325,8 +339,12 @@ impl Snapshot {
             keyring,
             previous,
         };
+        let switches: Vec<SwitchEdit> = switches
+            .into_iter()
+            .map(|record| (record.key, Some(record.on)))
+            .collect();
         Snapshot::default()
-            .patched(&loader, revision, records, &[])
+            .patched(&loader, revision, records, &[], &switches)
             .0
     }
 
@@ -334,7 +352,8 @@ impl Snapshot {
     /// change log named) were read: an id with no row among `changed` was deleted. Only the
     /// slots the changed instances were or are in are rebuilt, and the instances that need
     /// one whose selection changed; everything else is shared. Also returns the ids of those
-    /// dependents (rebuilt though the change did not name them).
+    /// dependents (rebuilt though the change did not name them). `switches` are the
+    /// tenants' switches the change set or removed.
     pub(super) fn apply(
         &self,
         registry: &Registry,
@@ -342,13 +361,14 @@ impl Snapshot {
         revision: u64,
         changed: Vec<InstanceRecord>,
         ids: &[InstanceId],
+        switches: &[SwitchEdit],
     ) -> (Snapshot, Vec<InstanceId>) {
         let loader = Loader {
             registry,
             keyring,
             previous: self,
         };
-        self.patched(&loader, revision, changed, ids)
+        self.patched(&loader, revision, changed, ids, switches)
     }
 
     /// This snapshot with `records` loaded and the instances of `named` without a record
@@ -361,6 +381,7 @@ impl Snapshot {
         revision: u64,
         records: Vec<InstanceRecord>,
         named: &[InstanceId],
+        switch_edits: &[SwitchEdit],
     ) -> (Snapshot, Vec<InstanceId>) {
         let registry = loader.registry;
         let mut handled: HashSet<InstanceId> = named.iter().copied().collect();
@@ -377,11 +398,25 @@ impl Snapshot {
         // Every depth up to the deepest item's: a change at depth 0 can reach a dependent at
         // any depth.
         let deepest = registry.deepest();
+        let switches = self.switches_after(switch_edits);
         let mut state = Patch {
             base: self,
             slots: HashMap::new(),
             entries: HashMap::new(),
+            switches,
         };
+        // A switch changes what its tenant is served of each type its instance serves: the
+        // tenant's dependents needing those types are checked as if those slots changed.
+        let switched: HashSet<SlotKey> = switch_edits
+            .iter()
+            .filter_map(|(key, _)| Some((key, self.entry(key.instance)?)))
+            .flat_map(|(key, entry)| {
+                let tenant: Arc<str> = Arc::from(key.scope.as_str());
+                entry
+                    .placements()
+                    .map(move |(_, type_id, _)| (Some(Arc::clone(&tenant)), type_id))
+            })
+            .collect();
         let mut rebuilt = Vec::new();
         for depth in 0..=deepest {
             let mut batch = work.remove(&depth).unwrap_or_default();
@@ -394,6 +429,7 @@ impl Snapshot {
                 let reached: HashSet<InstanceId> = state
                     .slots
                     .keys()
+                    .chain(&switched)
                     .flat_map(|(scope, type_id)| self.dependents.reached_by(scope, *type_id))
                     .filter(|(id, at)| *at == depth && !handled.contains(id))
                     .map(|(id, _)| id)
@@ -415,14 +451,57 @@ impl Snapshot {
             }
             state.replace(loader, batch, &gone, depth == 0, &deleted);
         }
-        let Patch { slots, entries, .. } = state;
+        let Patch {
+            slots,
+            entries,
+            switches,
+            ..
+        } = state;
         let next = self.with(
             registry,
             revision,
             entries.into_iter().collect(),
             slots.into_iter().collect(),
+            switches,
         );
         (next, rebuilt)
+    }
+
+    /// The switches of each tenant `edits` touch, after them.
+    fn switches_after(&self, edits: &[SwitchEdit]) -> HashMap<Arc<str>, Arc<Switches>> {
+        let mut after: HashMap<Arc<str>, Switches> = HashMap::new();
+        for (key, on) in edits {
+            let tenant: &str = &key.scope;
+            let switches = match after.get_mut(tenant) {
+                Some(switches) => switches,
+                None => {
+                    let current = self
+                        .tenants
+                        .get(tenant)
+                        .map(|tenant| (*tenant.switches).clone())
+                        .unwrap_or_default();
+                    after.entry(Arc::from(tenant)).or_insert(current)
+                }
+            };
+            match on {
+                Some(on) => switches.insert(key.instance, *on),
+                None => switches.remove(&key.instance),
+            };
+        }
+        after
+            .into_iter()
+            .map(|(tenant, switches)| (tenant, Arc::new(switches)))
+            .collect()
+    }
+
+    /// `tenant`'s switch of the global instance `id`: on, off, or none.
+    pub(super) fn switch(&self, tenant: &str, id: InstanceId) -> Option<bool> {
+        self.switches_of(tenant)?.get(&id).copied()
+    }
+
+    /// The switches of `tenant` (none when it has none).
+    fn switches_of(&self, tenant: &str) -> Option<&Switches> {
+        self.tenants.get(tenant).map(|tenant| &*tenant.switches)
     }
 
     /// The started instances of this snapshot that `next` no longer holds (replaced,
@@ -468,12 +547,7 @@ impl Snapshot {
     /// The ids of the instances a lookup of `type_id` in `scope` chooses among (ACTIVE and
     /// RESERVED, the scope's own and the global ones): what can meet a need there.
     pub(super) fn providers_of(&self, scope: Option<&str>, type_id: TypeId) -> Vec<InstanceId> {
-        let view = self.view(scope, type_id);
-        [view.own, view.fallback]
-            .into_iter()
-            .flatten()
-            .flat_map(|slot| slot.metas.iter().map(|meta| meta.id))
-            .collect()
+        self.view(scope, type_id).ids().collect()
     }
 
     /// Every started instance, in stop order: the deepest dependents first, what nothing
@@ -496,7 +570,7 @@ impl Snapshot {
     fn slot(&self, key: &SlotKey) -> Option<&TypeSlot> {
         match &key.0 {
             None => self.global.get(&key.1),
-            Some(tenant) => self.tenants.get(&**tenant)?.get(&key.1),
+            Some(tenant) => self.tenants.get(&**tenant)?.slots.get(&key.1),
         }
         .map(Arc::as_ref)
     }
@@ -514,6 +588,7 @@ impl Snapshot {
         revision: u64,
         entries: Vec<(InstanceId, Option<Arc<Entry>>)>,
         slots: Vec<(SlotKey, SlotEdit)>,
+        mut switches: HashMap<Arc<str>, Arc<Switches>>,
     ) -> Snapshot {
         let mut global = self.global.clone();
         let mut per_tenant: HashMap<Arc<str>, Vec<(TypeId, SlotEdit)>> = HashMap::new();
@@ -530,26 +605,33 @@ impl Snapshot {
                 Some(tenant) => per_tenant.entry(tenant).or_default().push((type_id, slot)),
             }
         }
+        // Tenants whose switches changed but none of whose slots did are edited too.
+        for tenant in switches.keys() {
+            per_tenant.entry(Arc::clone(tenant)).or_default();
+        }
         let tenant_edits: Vec<_> = per_tenant
             .into_iter()
-            .map(|(tenant, changes)| {
-                let mut types: ByType<Arc<TypeSlot>> = self
+            .map(|(name, changes)| {
+                let mut tenant: Tenant = self
                     .tenants
-                    .get(&*tenant)
-                    .map(|types| (**types).clone())
+                    .get(&*name)
+                    .map(|tenant| (**tenant).clone())
                     .unwrap_or_default();
                 for (type_id, slot) in changes {
                     match slot {
                         Some(slot) => {
-                            types.insert(type_id, slot);
+                            tenant.slots.insert(type_id, slot);
                         }
                         None => {
-                            types.remove(&type_id);
+                            tenant.slots.remove(&type_id);
                         }
                     }
                 }
-                let value = (!types.is_empty()).then(|| Arc::new(types));
-                (tenant, value)
+                if let Some(switched) = switches.remove(&name) {
+                    tenant.switches = switched;
+                }
+                let kept = !tenant.slots.is_empty() || !tenant.switches.is_empty();
+                (name, kept.then(|| Arc::new(tenant)))
             })
             .collect();
         let dependents = self
@@ -578,6 +660,8 @@ struct Patch<'a> {
     base: &'a Snapshot,
     slots: HashMap<SlotKey, SlotEdit>,
     entries: HashMap<InstanceId, Option<Arc<Entry>>>,
+    /// The switches of the tenants the change touched, after it.
+    switches: HashMap<Arc<str>, Arc<Switches>>,
 }
 
 impl Patch<'_> {
@@ -605,10 +689,15 @@ impl Patch<'_> {
             None => View {
                 own: global,
                 fallback: None,
+                switches: None,
             },
             Some(scope) => View {
                 own: self.slot(&(Some(Arc::from(scope)), type_id)),
                 fallback: global,
+                switches: match self.switches.get(scope) {
+                    Some(switches) => Some(&**switches),
+                    None => self.base.switches_of(scope),
+                },
             },
         };
         let plugin = view.first()?;
@@ -696,7 +785,10 @@ impl Patch<'_> {
             for (scope, type_id, plugin) in entry.placements() {
                 let key = (scope.map(Arc::from), type_id);
                 touched.insert(key.clone());
-                added.entry(key).or_default().push(candidate(entry, plugin));
+                added
+                    .entry(key)
+                    .or_default()
+                    .push(candidate(loader.registry, entry, plugin));
             }
         }
         for entry in loaded {
@@ -741,10 +833,13 @@ fn resolve_needs(
         .collect()
 }
 
-fn candidate(entry: &Entry, plugin: &ErasedPlugin) -> Candidate {
+fn candidate(registry: &Registry, entry: &Entry, plugin: &ErasedPlugin) -> Candidate {
     Candidate {
         meta: entry.meta.clone(),
         plugin: Arc::clone(plugin),
+        gated: registry
+            .item(&entry.meta.item)
+            .is_ok_and(|item| item.is_per_tenant()),
     }
 }
 
