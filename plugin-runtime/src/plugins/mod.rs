@@ -740,10 +740,11 @@ impl Plugins {
     }
 
     /// Switches the global instance `id` on or off for `tenant` alone, without copying it, or
-    /// back to what its item says ([`Activation::Default`]); returns whether the switch
-    /// changed. Switched off, the tenant's lookups, broadcasts, plugin routes, fragments and
-    /// request hooks never reach it (global lookups still do); switched on, an instance of a
-    /// `#[plugin_item(per_tenant)]` item is served to the tenant. Audited (`activation`).
+    /// back to what its item says ([`Activation::Default`](crate::Activation::Default));
+    /// returns whether the switch changed. Switched off, the tenant's lookups, broadcasts,
+    /// plugin routes, fragments and request hooks never reach it (global lookups still do);
+    /// switched on, an instance of a `#[plugin_item(per_tenant)]` item is served to the
+    /// tenant. Audited (`activation`).
     ///
     /// Refused for a tenant's own instance ([`Error::InvalidInput`]: its status says whether
     /// it serves), and, unless the handle is [`forced`](Self::forced), when it would take
