@@ -41,8 +41,8 @@ use plugin_runtime::config::{
 use plugin_runtime::registry::{ItemInfo, Registry};
 use plugin_runtime::sync::{SyncMode, SyncOptions};
 use plugin_runtime::{
-    Error, InstanceId, InstanceQuery, InstanceSummary, InstanceUpdate, ItemKey, Key, LoadState,
-    NewInstance, Plugins, PluginsBuilder, PriorityChange, Status,
+    Activation, Error, InstanceId, InstanceQuery, InstanceSummary, InstanceUpdate, ItemKey, Key,
+    LoadState, NewInstance, Plugins, PluginsBuilder, PriorityChange, Status,
 };
 
 /// Manage this application's plugins: sync the registry, inspect and edit instances, check
@@ -124,6 +124,9 @@ enum Command {
         /// The item: `TYPE/ITEM` (or `NAMESPACE:TYPE/ITEM`).
         item: String,
     },
+    /// What a tenant is served, and switch global instances on or off for it.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
     /// Encryption keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -247,6 +250,32 @@ struct ConfigArgs {
 }
 
 #[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Per plugin type, the instances the tenant could be served (its own and the global
+    /// ones) and why each is served to it or not; `*` marks the one selected now.
+    Show { tenant: String },
+    /// Serve a global instance to the tenant (what an item activated per tenant needs).
+    On { tenant: String, id: String },
+    /// Never serve a global instance to the tenant (it stays served to the others).
+    Off {
+        tenant: String,
+        id: String,
+        /// Even when an ACTIVE instance of the tenant needs it (it stops being served,
+        /// saying which need failed); without it, that is refused.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Forget the tenant's switch of a global instance: as its item says again.
+    Default {
+        tenant: String,
+        id: String,
+        /// As for `off`: an instance of an item activated per tenant goes away.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum KeysCommand {
     /// Print a new random key (base64): put it first in PLUGIN_SYSTEM_KEY, the old ones after.
     Generate,
@@ -340,6 +369,7 @@ impl PluginsCli {
                 writeln!(out, "{json:#}")?;
                 Ok(ExitCode::SUCCESS)
             }
+            Command::Tenant(command) => tenant(&plugins, command, out),
             Command::Keys(KeysCommand::Rotate) => {
                 let rewritten = plugins.rotate_keys()?;
                 writeln!(
@@ -357,6 +387,63 @@ impl PluginsCli {
             }
         }
     }
+}
+
+fn tenant(
+    plugins: &Plugins,
+    command: TenantCommand,
+    out: &mut dyn Write,
+) -> Result<ExitCode, CliError> {
+    let (tenant, id, activation, force) = match command {
+        TenantCommand::Show { tenant } => {
+            let view = plugins.tenant_view(&tenant);
+            if view.types.is_empty() {
+                writeln!(
+                    out,
+                    "tenant {tenant}: no instance of its own and none global"
+                )?;
+            }
+            for ty in &view.types {
+                writeln!(out, "{}", ty.plugin_type)?;
+                for instance in &ty.instances {
+                    let mark = if ty.selected == Some(instance.meta.id) {
+                        "*"
+                    } else {
+                        " "
+                    };
+                    let served = if instance.served {
+                        "served"
+                    } else {
+                        "not served"
+                    };
+                    writeln!(
+                        out,
+                        "  {mark} {}  {}  {}  {} {}  {served}: {}",
+                        instance.meta.id,
+                        instance.meta.name,
+                        plugins.registry().short_key(&instance.meta.item),
+                        instance.meta.status.as_str(),
+                        instance.meta.priority,
+                        instance.why
+                    )?;
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        TenantCommand::On { tenant, id } => (tenant, id, Activation::On, false),
+        TenantCommand::Off { tenant, id, force } => (tenant, id, Activation::Off, force),
+        TenantCommand::Default { tenant, id, force } => (tenant, id, Activation::Default, force),
+    };
+    let id: InstanceId = id.parse().map_err(Error::from)?;
+    let changed = forced(plugins, force).set_activation(&tenant, id, activation)?;
+    let said = match (changed, activation) {
+        (false, _) => "unchanged",
+        (true, Activation::On) => "switched on",
+        (true, Activation::Off) => "switched off",
+        (true, _) => "as its item says",
+    };
+    writeln!(out, "{id} for tenant {tenant}: {said}")?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn sync(

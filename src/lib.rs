@@ -152,7 +152,8 @@ pub use plugin_runtime::{
 // What operators' tools read: pages of instances, counts, load failures, store health.
 pub use plugin_runtime::{
     InstancePage, InstanceQuery, InstanceSort, InstanceSummary, LoadFailure, LoadState,
-    RefreshStats, ScopeFilter, StatusCounts, StoreHealth,
+    RefreshStats, ScopeFilter, StatusCounts, StoreHealth, TenantInstance, TenantReason,
+    TenantTypeView, TenantView,
 };
 // Admin actions a plugin type offers per instance (`#[action]`), run by operators' tools.
 pub use plugin_runtime::{ACTION_DEADLINE, ActionInfo, ActionOutcome, MAX_ACTION_TEXT};

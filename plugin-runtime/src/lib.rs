@@ -37,7 +37,8 @@ pub use plugins::{
     AllFailed, Attempt, BreakerState, Clock, Failure, HealthPolicy, InstancePage, InstanceQuery,
     InstanceSort, InstanceSummary, InstanceUpdate, LoadFailure, LoadState, NewInstance, Outcome,
     Plugins, PluginsBuilder, RefreshStats, ScopeFilter, Scoped, Served, ShutdownReport,
-    StatusCounts, StoreHealth, SystemClock,
+    StatusCounts, StoreHealth, SystemClock, TenantInstance, TenantReason, TenantTypeView,
+    TenantView,
 };
 pub use registration::{
     AlsoListed, AlsoServes, AsyncLifecycle, ConfiglessItem, DefaultSelector, FromConfig, FromNeeds,

@@ -919,3 +919,74 @@ fn instance_action_lists_runs_and_exits_1_when_the_action_failed() {
             .ends_with("offers no actions\n")
     );
 }
+
+#[test]
+fn a_tenant_is_shown_what_it_is_served_and_switches_global_instances() {
+    let shop = Shop::synced();
+    let json: serde_json::Value = serde_json::from_str(&shop.ok(&["list", "--json"])).unwrap();
+    let cash = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["item"] == "cash_on_delivery")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let line_of = |shown: &str| {
+        shown
+            .lines()
+            .find(|line| line.contains(&cash))
+            .unwrap_or_else(|| panic!("{shown}"))
+            .to_owned()
+    };
+    let shown = shop.ok(&["tenant", "show", "acme"]);
+    assert!(shown.contains("shop-contracts:payment_gateway\n"), "{shown}");
+    let line = line_of(&shown);
+    assert!(line.trim_start().starts_with('*'), "selected: {line}");
+    assert!(line.ends_with("served: global"), "{line}");
+
+    assert_eq!(
+        shop.ok(&["tenant", "off", "acme", &cash]),
+        format!("{cash} for tenant acme: switched off\n")
+    );
+    assert_eq!(
+        shop.ok(&["tenant", "off", "acme", &cash]),
+        format!("{cash} for tenant acme: unchanged\n")
+    );
+    let line = line_of(&shop.ok(&["tenant", "show", "acme"]));
+    assert!(
+        line.ends_with("not served: global, switched off for the tenant"),
+        "{line}"
+    );
+    // Another tenant still gets it.
+    assert!(line_of(&shop.ok(&["tenant", "show", "globex"])).ends_with("served: global"));
+    assert_eq!(
+        shop.ok(&["tenant", "default", "acme", &cash]),
+        format!("{cash} for tenant acme: as its item says\n")
+    );
+    assert!(line_of(&shop.ok(&["tenant", "show", "acme"])).ends_with("served: global"));
+    // A tenant's own instance has no switch.
+    let own = shop
+        .ok(&[
+            "instance",
+            "create",
+            "--item",
+            "payment_gateway/cash_on_delivery",
+            "--name",
+            "Acme's cash",
+            "--scope",
+            "acme",
+        ])
+        .trim()
+        .to_owned();
+    let refused = shop.fails(&["tenant", "off", "acme", &own]);
+    assert!(refused.contains("belongs to tenant `acme`"), "{refused}");
+    // It is listed as the tenant's own, and selected before the global one.
+    let shown = shop.ok(&["tenant", "show", "acme"]);
+    let own_line = shown
+        .lines()
+        .find(|line| line.contains(&own))
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert!(own_line.ends_with("served: the tenant's own"), "{own_line}");
+}

@@ -11,6 +11,7 @@ pub(crate) mod lifecycle;
 mod listing;
 mod lookup;
 mod snapshot;
+mod tenants;
 mod watch;
 
 use std::any::TypeId;
@@ -30,6 +31,7 @@ pub use listing::{
 };
 pub use lookup::Scoped;
 use snapshot::{ByType, EntryState, Snapshot};
+pub use tenants::{TenantInstance, TenantReason, TenantTypeView, TenantView};
 pub use watch::StoreHealth;
 
 use crate::config::ConfigValues;

@@ -1,0 +1,150 @@
+//! What one tenant is served, and why: for operators (`plugins tenant show`, the admin's
+//! tenant page), read from the snapshot (no query).
+
+use std::fmt;
+
+use super::Plugins;
+use super::snapshot::EntryState;
+use crate::instance::InstanceMeta;
+use crate::keys::{InstanceId, Status, TypeKey};
+
+/// Every plugin type with an instance the tenant could be served (its own, or a global one),
+/// each with those instances and why each is served to the tenant or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantView {
+    /// The tenant.
+    pub tenant: String,
+    /// Per plugin type, sorted by key.
+    pub types: Vec<TenantTypeView>,
+}
+
+/// One plugin type, as one tenant is served it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantTypeView {
+    /// The type.
+    pub plugin_type: TypeKey,
+    /// The instance `scoped(tenant).get` selects now.
+    pub selected: Option<InstanceId>,
+    /// Its instances the tenant's own or global: the served ones first, in selection order
+    /// (ACTIVE, then RESERVED, by priority), then the others.
+    pub instances: Vec<TenantInstance>,
+}
+
+/// One instance, and why the tenant is served it or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantInstance {
+    /// The instance.
+    pub meta: InstanceMeta,
+    /// Whether the tenant's lookups can reach it.
+    pub served: bool,
+    /// Why.
+    pub why: TenantReason,
+}
+
+/// Why a tenant is served an instance, or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TenantReason {
+    /// The tenant's own instance.
+    Own,
+    /// A global instance, served to every tenant that has not switched it off.
+    Global,
+    /// A global instance the tenant switched on (its item is activated per tenant, or it
+    /// was switched off before).
+    SwitchedOn,
+    /// A global instance the tenant switched off.
+    SwitchedOff,
+    /// A global instance of a `per_tenant` item the tenant has not switched on.
+    NeedsActivation,
+    /// DISABLED: served to no one.
+    Disabled,
+    /// It does not load: served to no one (the reason).
+    DoesNotLoad(String),
+}
+
+impl fmt::Display for TenantReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TenantReason::Own => f.write_str("the tenant's own"),
+            TenantReason::Global => f.write_str("global"),
+            TenantReason::SwitchedOn => f.write_str("global, switched on for the tenant"),
+            TenantReason::SwitchedOff => f.write_str("global, switched off for the tenant"),
+            TenantReason::NeedsActivation => {
+                f.write_str("global, activated per tenant: not switched on")
+            }
+            TenantReason::Disabled => f.write_str("disabled"),
+            TenantReason::DoesNotLoad(reason) => write!(f, "does not load: {reason}"),
+        }
+    }
+}
+
+impl Plugins {
+    /// What `tenant` is served of each plugin type, and why (see [`TenantView`]).
+    pub fn tenant_view(&self, tenant: &str) -> TenantView {
+        let snapshot = self.inner.snapshot.load();
+        let registry = self.inner.registry;
+        let mut types = Vec::new();
+        for registered in registry.types() {
+            let type_id = registered.info.trait_object_id();
+            let mut instances: Vec<TenantInstance> = snapshot
+                .entries()
+                .filter(|entry| entry.own_type == Some(type_id))
+                .filter(|entry| entry.meta.scope.as_deref().is_none_or(|own| own == tenant))
+                .map(|entry| {
+                    let per_tenant = registry
+                        .item(&entry.meta.item)
+                        .is_ok_and(|item| item.is_per_tenant());
+                    let global = entry.meta.scope.is_none();
+                    let (served, why) = match &entry.state {
+                        EntryState::Failed(reason) => {
+                            (false, TenantReason::DoesNotLoad(reason.clone()))
+                        }
+                        EntryState::Orphaned => (
+                            false,
+                            TenantReason::DoesNotLoad("its item's code is gone".into()),
+                        ),
+                        _ if entry.meta.status == Status::Disabled => {
+                            (false, TenantReason::Disabled)
+                        }
+                        _ if !global => (true, TenantReason::Own),
+                        _ => match snapshot.switch(tenant, entry.meta.id) {
+                            Some(true) => (true, TenantReason::SwitchedOn),
+                            Some(false) => (false, TenantReason::SwitchedOff),
+                            None if per_tenant => (false, TenantReason::NeedsActivation),
+                            None => (true, TenantReason::Global),
+                        },
+                    };
+                    TenantInstance {
+                        meta: entry.meta.clone(),
+                        served,
+                        why,
+                    }
+                })
+                .collect();
+            if instances.is_empty() {
+                continue;
+            }
+            instances.sort_by(|a, b| {
+                (!a.served, a.meta.status, a.meta.priority, &a.meta.name).cmp(&(
+                    !b.served,
+                    b.meta.status,
+                    b.meta.priority,
+                    &b.meta.name,
+                ))
+            });
+            types.push(TenantTypeView {
+                plugin_type: registered.info.key(),
+                selected: snapshot
+                    .view(Some(tenant), type_id)
+                    .first_meta()
+                    .map(|meta| meta.id),
+                instances,
+            });
+        }
+        types.sort_by(|a, b| a.plugin_type.cmp(&b.plugin_type));
+        TenantView {
+            tenant: tenant.to_owned(),
+            types,
+        }
+    }
+}
