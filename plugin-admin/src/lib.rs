@@ -151,6 +151,8 @@ impl Admin {
                 get(pages::create::page).post(pages::create::submit),
             )
             .route("/audit", get(pages::audit::page))
+            .route("/tenants", get(pages::tenants::page))
+            .route("/tenants/switch", post(pages::tenants::switch))
             .layer(axum::middleware::map_response_with_state(
                 state.clone(),
                 error::render,

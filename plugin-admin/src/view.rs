@@ -55,6 +55,7 @@ button.danger, .button.danger { background: #b42318; color: #fff; border-color: 
 .badge { display: inline-block; font-size: .78em; padding: 0 .45em; border-radius: 9px; background: #e3e8ef; color: #1d232a; white-space: nowrap; }
 .badge-serving { background: #1e7d32; color: #fff; }
 .badge-category { background: #eef2ff; color: #2f3f86; }
+form.switch { display: flex; flex-wrap: wrap; gap: .3rem; }
 .url { overflow-wrap: anywhere; }
 table.items-table { table-layout: fixed; }
 table.items-table td { overflow-wrap: anywhere; }
@@ -117,6 +118,7 @@ pub(crate) fn page(
                             a href=(state.path("/")) { "Types" }
                             a href=(state.path("/items")) { "Items" }
                             a href=(state.path("/instances")) { "Instances" }
+                            a href=(state.path("/tenants")) { "Tenants" }
                             a href=(state.path("/new")) { "New instance" }
                             a href=(state.path("/audit")) { "Audit" }
                             span.user { (user.name) }

@@ -23,6 +23,7 @@ async fn every_page_needs_a_login_and_every_write_a_csrf_token() {
         "/admin/instances",
         "/admin/new",
         "/admin/audit",
+        "/admin/tenants?tenant=acme",
     ] {
         let reply = admin.get(path).await;
         assert_eq!(reply.status, StatusCode::SEE_OTHER, "{path}");
@@ -35,6 +36,7 @@ async fn every_page_needs_a_login_and_every_write_a_csrf_token() {
         format!("/admin/instances/{id}/edit"),
         format!("/admin/instances/{id}/delete"),
         format!("/admin/instances/{id}/actions/check_connection"),
+        "/admin/tenants/switch".to_owned(),
         format!("/admin/new/item?item={}", encode(STRIPE)),
         "/admin/logout".to_owned(),
     ];

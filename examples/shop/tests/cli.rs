@@ -941,7 +941,10 @@ fn a_tenant_is_shown_what_it_is_served_and_switches_global_instances() {
             .to_owned()
     };
     let shown = shop.ok(&["tenant", "show", "acme"]);
-    assert!(shown.contains("shop-contracts:payment_gateway\n"), "{shown}");
+    assert!(
+        shown.contains("shop-contracts:payment_gateway\n"),
+        "{shown}"
+    );
     let line = line_of(&shown);
     assert!(line.trim_start().starts_with('*'), "selected: {line}");
     assert!(line.ends_with("served: global"), "{line}");
@@ -982,7 +985,7 @@ fn a_tenant_is_shown_what_it_is_served_and_switches_global_instances() {
         .to_owned();
     let refused = shop.fails(&["tenant", "off", "acme", &own]);
     assert!(refused.contains("belongs to tenant `acme`"), "{refused}");
-    // It is listed as the tenant's own, and selected before the global one.
+    // It is listed as the tenant's own.
     let shown = shop.ok(&["tenant", "show", "acme"]);
     let own_line = shown
         .lines()
