@@ -642,6 +642,56 @@ async fn an_operator_edits_the_storefront_banner_and_the_shop_shows_the_edit() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_operator_switches_a_global_gateway_off_for_one_tenant() {
+    let Some((_driver, driver_port)) = start_driver() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (plugins, base) = start_shop(dir.path()).await;
+    let client = browser(driver_port).await;
+    log_in(&client, &base).await;
+    let selected = |tenant: &str| {
+        plugins
+            .scoped(tenant)
+            .get::<dyn shop_contracts::PaymentGateway>()
+            .unwrap()
+            .meta()
+            .name
+            .clone()
+    };
+    assert_eq!(selected("acme"), "Stripe (test mode)");
+
+    client.goto(&format!("{base}/admin/tenants")).await.unwrap();
+    mark_page(&client).await;
+    client
+        .form(Locator::Id("tenant-pick"))
+        .await
+        .unwrap()
+        .set_by_name("tenant", "acme")
+        .await
+        .unwrap()
+        .submit()
+        .await
+        .unwrap();
+    new_page(&client).await;
+    let stripe = id_of(&plugins, "Stripe (test mode)");
+    mark_page(&client).await;
+    click(&client, &format!("#switch-{stripe} button[value=off]")).await;
+    new_page(&client).await;
+    let flash = text_of(&client, Locator::Css(".flash")).await;
+    assert!(flash.contains("is switched off for tenant"), "{flash}");
+    let main = text_of(&client, Locator::Css("main")).await;
+    assert!(
+        main.contains("not served: global, switched off for the tenant"),
+        "{main}"
+    );
+    screenshot(&client, "admin-tenant-view").await;
+    assert_eq!(selected("acme"), "cash_on_delivery");
+    assert_eq!(selected("globex"), "Stripe (test mode)");
+    client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn hundreds_of_instances_page_and_every_page_fits_390_px() {
     let Some((_driver, driver_port)) = start_driver() else {
         return;
@@ -729,6 +779,7 @@ async fn hundreds_of_instances_page_and_every_page_fits_390_px() {
         ),
         ("edit", format!("/admin/instances/{edit}/edit")),
         ("audit", "/admin/audit".to_owned()),
+        ("tenants", "/admin/tenants?tenant=acme".to_owned()),
     ] {
         client.goto(&format!("{base}{path}")).await.unwrap();
         text_of(&client, Locator::Css("main h1")).await;

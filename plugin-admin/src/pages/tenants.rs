@@ -58,23 +58,23 @@ pub(crate) async fn page(
             @for ty in &view.types {
                 section.tenant-type {
                     h2 { code { (ty.plugin_type) } }
-                    table {
+                    table.cards {
                         thead { tr { th { "Name" } th { "Item" } th { "Status and priority" } th { "For " (view.tenant) } th { "Switch" } } }
                         tbody {
                             @for instance in &ty.instances {
                                 @let meta = &instance.meta;
                                 tr.muted[!instance.served] {
-                                    td {
+                                    td data-label="Name" {
                                         a href=(state.path(&format!("/instances/{}/edit", meta.id))) { (meta.name) }
                                         @if ty.selected == Some(meta.id) { " " span.badge.badge-serving title="What this tenant's lookups of the type return now" { "selected" } }
                                     }
-                                    td { (registry.short_key(&meta.item)) }
-                                    td { (meta.status.as_str()) ", " (meta.priority) }
-                                    td.why {
+                                    td data-label="Item" { (registry.short_key(&meta.item)) }
+                                    td data-label="Status and priority" { (meta.status.as_str()) ", " (meta.priority) }
+                                    td.why data-label=(format!("For {}", view.tenant)) {
                                         strong { @if instance.served { "served" } @else { "not served" } }
                                         ": " (instance.why)
                                     }
-                                    td {
+                                    td data-label="Switch" {
                                         @if meta.scope.is_none() {
                                             form.switch id=(format!("switch-{}", meta.id)) method="post" action=(state.path("/tenants/switch")) {
                                                 (csrf(&user))
