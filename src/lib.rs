@@ -116,6 +116,9 @@
 //!   in), `homepage = "https://..."` (an `http(s)://` URL the admin links to) and `hidden` (left
 //!   out of the admin's listings unless asked for; registered, synced and served as any other).
 //!   Sync records them, and reports (and audits) an item whose version changed since.
+//! - `#[plugin_item(per_tenant)]`: the item's global instances are served to a tenant only
+//!   once it switches them on (`Plugins::set_activation(tenant, id, Activation::On)`); any
+//!   tenant can also switch a global instance off for itself. Global lookups are unaffected.
 //! - `#[derive(PluginConfig)]` makes a typed config: a schema, form parsing with every field's
 //!   error at once, validation, a JSON Schema, and a `Debug` that hides secrets.
 //! - Lookups (`get`, `get_by_id`, `active`, `reserved`) never touch the store: they read a
