@@ -203,6 +203,38 @@ fn a_tenant_that_switched_a_global_instance_off_never_gets_it(db: &TestDatabase)
         strings(&[&second]),
     );
     assert_eq!(served(&plugins, Some("acme")), without);
+    // What the tenant is served, and why: the served one first and selected.
+    let view = plugins.tenant_view("acme");
+    let shippers = view
+        .types
+        .iter()
+        .find(|ty| ty.plugin_type.name == "shipper")
+        .expect("the shipper type is listed");
+    let seen: Vec<(&str, bool, String)> = shippers
+        .instances
+        .iter()
+        .filter(|instance| instance.meta.name.starts_with(tag))
+        .map(|instance| {
+            (
+                instance.meta.name.as_str(),
+                instance.served,
+                instance.why.to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (second.as_str(), true, "global".to_owned()),
+            (
+                first.as_str(),
+                false,
+                "global, switched off for the tenant".to_owned()
+            ),
+        ]
+    );
+    let selected = shippers.selected.expect("one is selected");
+    assert_eq!(plugins.instance(selected).unwrap().meta.name, second);
     // Another tenant, and global lookups, still get it.
     assert_eq!(
         served(&plugins, Some("globex")),

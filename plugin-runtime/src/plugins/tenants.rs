@@ -1,6 +1,8 @@
 //! What one tenant is served, and why: for operators (`plugins tenant show`, the admin's
 //! tenant page), read from the snapshot (no query).
 
+use std::any::TypeId;
+use std::collections::HashMap;
 use std::fmt;
 
 use super::Plugins;
@@ -79,51 +81,48 @@ impl fmt::Display for TenantReason {
 }
 
 impl Plugins {
-    /// What `tenant` is served of each plugin type, and why (see [`TenantView`]).
+    /// What `tenant` is served of each plugin type, and why (see [`TenantView`]). One pass
+    /// over the snapshot's instances, however many types there are.
     pub fn tenant_view(&self, tenant: &str) -> TenantView {
         let snapshot = self.inner.snapshot.load();
         let registry = self.inner.registry;
-        let mut types = Vec::new();
-        for registered in registry.types() {
-            let type_id = registered.info.trait_object_id();
-            let mut instances: Vec<TenantInstance> = snapshot
-                .entries()
-                .filter(|entry| entry.own_type == Some(type_id))
-                .filter(|entry| entry.meta.scope.as_deref().is_none_or(|own| own == tenant))
-                .map(|entry| {
-                    let per_tenant = registry
-                        .item(&entry.meta.item)
-                        .is_ok_and(|item| item.is_per_tenant());
-                    let global = entry.meta.scope.is_none();
-                    let (served, why) = match &entry.state {
-                        EntryState::Failed(reason) => {
-                            (false, TenantReason::DoesNotLoad(reason.clone()))
-                        }
-                        EntryState::Orphaned => (
-                            false,
-                            TenantReason::DoesNotLoad("its item's code is gone".into()),
-                        ),
-                        _ if entry.meta.status == Status::Disabled => {
-                            (false, TenantReason::Disabled)
-                        }
-                        _ if !global => (true, TenantReason::Own),
-                        _ => match snapshot.switch(tenant, entry.meta.id) {
-                            Some(true) => (true, TenantReason::SwitchedOn),
-                            Some(false) => (false, TenantReason::SwitchedOff),
-                            None if per_tenant => (false, TenantReason::NeedsActivation),
-                            None => (true, TenantReason::Global),
-                        },
-                    };
-                    TenantInstance {
-                        meta: entry.meta.clone(),
-                        served,
-                        why,
-                    }
-                })
-                .collect();
-            if instances.is_empty() {
+        let mut by_type: HashMap<TypeId, Vec<TenantInstance>> = HashMap::new();
+        for entry in snapshot.entries() {
+            let Some(own_type) = entry.own_type else {
+                continue;
+            };
+            if entry.meta.scope.as_deref().is_some_and(|own| own != tenant) {
                 continue;
             }
+            let per_tenant = registry
+                .item(&entry.meta.item)
+                .is_ok_and(|item| item.is_per_tenant());
+            let (served, why) = match &entry.state {
+                EntryState::Failed(reason) => (false, TenantReason::DoesNotLoad(reason.clone())),
+                EntryState::Orphaned => (
+                    false,
+                    TenantReason::DoesNotLoad("its item's code is gone".into()),
+                ),
+                _ if entry.meta.status == Status::Disabled => (false, TenantReason::Disabled),
+                _ if entry.meta.scope.is_some() => (true, TenantReason::Own),
+                _ => match snapshot.switch(tenant, entry.meta.id) {
+                    Some(true) => (true, TenantReason::SwitchedOn),
+                    Some(false) => (false, TenantReason::SwitchedOff),
+                    None if per_tenant => (false, TenantReason::NeedsActivation),
+                    None => (true, TenantReason::Global),
+                },
+            };
+            by_type.entry(own_type).or_default().push(TenantInstance {
+                meta: entry.meta.clone(),
+                served,
+                why,
+            });
+        }
+        let mut types = Vec::with_capacity(by_type.len());
+        for (type_id, mut instances) in by_type {
+            let Some(registered) = registry.type_of(type_id) else {
+                continue;
+            };
             instances.sort_by(|a, b| {
                 (!a.served, a.meta.status, a.meta.priority, &a.meta.name).cmp(&(
                     !b.served,
