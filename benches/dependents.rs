@@ -3,7 +3,7 @@
 //! --all-features --bench dependents`; it prints a markdown table and asserts nothing about
 //! time (it panics when a write fails or a dependent serves the wrong provider).
 //!
-//! Per size T, in a [`MemoryStore`] (so the figures are the handle's own work: the checks,
+//! Per size T, in a [`MemoryStore`](plugin_system::store::MemoryStore) (so the figures are the handle's own work: the checks,
 //! the snapshot update and the rebuilt dependents, not a database's round trips, which
 //! `--bench writes` measures): one global renderer, and in each of T tenants its own
 //! renderer and a mailer that needs a renderer (2T + 1 instances). Each write is a single
@@ -25,12 +25,11 @@
 // Benchmarks are binaries; nothing here is an API.
 #![allow(missing_docs)]
 
-use std::sync::Arc;
+mod support;
+
 use std::time::{Duration, Instant};
 
 use plugin_system::prelude::*;
-use plugin_system::store::{MemoryStore, Store};
-use plugin_system::sync::SyncOptions;
 use plugin_system::{InstanceUpdate, Key, Keyring, NoConfig, Status};
 
 /// Tenants per run; `BENCH_DEPENDENTS_SIZES=100,1000` runs others.
@@ -193,23 +192,9 @@ fn main() {
 
 /// A new handle's `build()` over `n` instances of the item with a start hook.
 fn cold_start(n: usize) -> Duration {
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    plugin_system::sync::run(
-        &*store,
-        plugin_system::registry::Registry::linked().unwrap(),
-        &SyncOptions::default(),
-    )
-    .unwrap();
+    let store = support::memory_store();
     let keyring = Keyring::new(Key::generate());
-    let handle = || {
-        Plugins::builder()
-            .shared_store(Arc::clone(&store))
-            .keyring(keyring.clone())
-            .skip_sync()
-            .no_watch()
-            .build()
-            .unwrap()
-    };
+    let handle = || support::handle_on(&store, &keyring);
     let writer = handle();
     writer
         .create_instances(
@@ -232,20 +217,7 @@ fn cold_start(n: usize) -> Duration {
 }
 
 fn measure(tenants: usize) -> Row {
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    plugin_system::sync::run(
-        &*store,
-        plugin_system::registry::Registry::linked().unwrap(),
-        &SyncOptions::default(),
-    )
-    .unwrap();
-    let plugins = Plugins::builder()
-        .shared_store(store)
-        .keyring(Keyring::new(Key::generate()))
-        .skip_sync()
-        .no_watch()
-        .build()
-        .unwrap();
+    let plugins = support::handle_on(&support::memory_store(), &Keyring::new(Key::generate()));
     let started = Instant::now();
     plugins
         .create_instance(renderer("global", "G:"))

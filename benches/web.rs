@@ -8,8 +8,9 @@
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
 
+mod support;
+
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,8 +20,6 @@ use axum::http::Request;
 use axum::routing::post;
 use criterion::{Criterion, criterion_group, criterion_main};
 use plugin_system::prelude::*;
-use plugin_system::store::{MemoryStore, Store};
-use plugin_system::sync::SyncOptions;
 use plugin_system::web::{Fragments, PluginRoutes, RequestHook, RequestHooks, Routes};
 use plugin_system::{Key, NewInstance};
 use tower::ServiceExt;
@@ -105,20 +104,7 @@ impl RequestHook for Counting {
 impl Hook for Counting {}
 
 fn plugins() -> Plugins {
-    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
-    plugin_system::sync::run(
-        &*store,
-        plugin_system::registry::Registry::linked().unwrap(),
-        &SyncOptions::default(),
-    )
-    .unwrap();
-    let plugins = Plugins::builder()
-        .shared_store(store)
-        .keyring(Keyring::new(Key::generate()))
-        .skip_sync()
-        .no_watch()
-        .build()
-        .unwrap();
+    let plugins = support::handle_on(&support::memory_store(), &Keyring::new(Key::generate()));
     let labelled = |item: &str, n: usize| {
         (0..n)
             .map(|i| {

@@ -210,14 +210,6 @@ fn in_memory() -> Plugins {
         .unwrap()
 }
 
-/// One key for every handle of this binary.
-fn key() -> Keyring {
-    static KEYRING: std::sync::OnceLock<Keyring> = std::sync::OnceLock::new();
-    KEYRING
-        .get_or_init(|| Keyring::new(Key::generate()))
-        .clone()
-}
-
 /// The audit rows about `id` of runs of actions, newest first: `(actor, detail)`.
 fn action_rows(plugins: &Plugins, id: InstanceId) -> Vec<(String, String)> {
     plugins
@@ -265,7 +257,7 @@ fn the_type_describes_its_actions_in_declaration_order() {
 fn an_action_runs_against_the_instance_and_every_run_is_audited(db: &TestDatabase) {
     let plugins = Plugins::builder()
         .database_url(&db.url)
-        .keyring(key())
+        .keyring(support::keyring())
         .no_watch()
         .build()
         .unwrap()
@@ -311,7 +303,7 @@ fn an_action_runs_against_the_instance_and_every_run_is_audited(db: &TestDatabas
 fn secrets_in_what_an_action_says_are_masked_and_its_text_is_cut(db: &TestDatabase) {
     let plugins = Plugins::builder()
         .database_url(&db.url)
-        .keyring(key())
+        .keyring(support::keyring())
         .no_watch()
         .build()
         .unwrap();

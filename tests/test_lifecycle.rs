@@ -11,7 +11,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use plugin_system::prelude::*;
-use plugin_system::{Error, InstanceUpdate, Key, Status};
+use plugin_system::{Error, InstanceUpdate, Status};
 use support::TestDatabase;
 
 // ---------------------------------------------------------------------------------------
@@ -161,23 +161,6 @@ impl Pool for Spare {
     }
 }
 
-/// One key for every handle of this binary: a second handle reads the first one's configs.
-fn key() -> Keyring {
-    static KEYRING: std::sync::OnceLock<Keyring> = std::sync::OnceLock::new();
-    KEYRING
-        .get_or_init(|| Keyring::new(Key::generate()))
-        .clone()
-}
-
-fn handle(db: &TestDatabase) -> Plugins {
-    Plugins::builder()
-        .database_url(&db.url)
-        .keyring(key())
-        .no_watch()
-        .build()
-        .unwrap()
-}
-
 fn pool(label: &str, start: &str) -> NewInstance {
     NewInstance::of::<dyn Pool>("connections", label).config(&PoolConfig {
         label: label.into(),
@@ -207,7 +190,7 @@ fn served(plugins: &Plugins) -> String {
 // ---------------------------------------------------------------------------------------
 
 fn a_plugin_whose_start_blocks_is_not_served_until_it_returns(db: &TestDatabase) {
-    let plugins = handle(db);
+    let plugins = db.handle();
     let label = format!("{}-blocking", db.backend);
     let writer = {
         let (plugins, label) = (plugins.clone(), label.clone());
@@ -224,7 +207,7 @@ fn a_plugin_whose_start_blocks_is_not_served_until_it_returns(db: &TestDatabase)
 }
 
 fn a_failing_start_is_a_load_failure_and_selection_falls_back(db: &TestDatabase) {
-    let plugins = handle(db);
+    let plugins = db.handle();
     for how in ["fail", "panic"] {
         let label = format!("{}-{how}", db.backend);
         let created = plugins.create_instance(pool(&label, how)).unwrap();
@@ -251,7 +234,7 @@ fn a_failing_start_is_a_load_failure_and_selection_falls_back(db: &TestDatabase)
 fn a_replaced_disabled_or_deleted_instance_is_stopped_once_after_its_handles_drop(
     db: &TestDatabase,
 ) {
-    let plugins = handle(db);
+    let plugins = db.handle();
     let first = format!("{}-first", db.backend);
     let created = plugins.create_instance(pool(&first, "ok")).unwrap();
     let held = plugins.get::<dyn Pool>().unwrap();
@@ -317,7 +300,7 @@ fn a_replaced_disabled_or_deleted_instance_is_stopped_once_after_its_handles_dro
 }
 
 fn shutdown_stops_everything_once_and_waits_for_held_handles_until_its_deadline(db: &TestDatabase) {
-    let plugins = handle(db);
+    let plugins = db.handle();
     let (kept, free) = (
         format!("{}-kept", db.backend),
         format!("{}-free", db.backend),
@@ -398,7 +381,10 @@ impl Pool for Slow {
 
 #[test]
 fn a_start_past_its_deadline_fails_the_instance_and_is_stopped_when_it_returns() {
-    let plugins = Plugins::builder().keyring(key()).build().unwrap();
+    let plugins = Plugins::builder()
+        .keyring(support::keyring())
+        .build()
+        .unwrap();
     let label = "memory-slow".to_owned();
     let created = plugins
         .create_instance(
@@ -467,7 +453,10 @@ impl Pool for AsyncPool {
 
 #[test]
 fn async_hooks_run_to_completion_before_serving_and_after_retiring() {
-    let plugins = Plugins::builder().keyring(key()).build().unwrap();
+    let plugins = Plugins::builder()
+        .keyring(support::keyring())
+        .build()
+        .unwrap();
     let label = "memory-async".to_owned();
     let created = plugins
         .create_instance(
@@ -529,7 +518,10 @@ impl OrderConfirmed for OrderEmails {
 
 #[test]
 fn one_instance_serves_every_extension_point_its_item_lists_with_its_one_config() {
-    let plugins = Plugins::builder().keyring(key()).build().unwrap();
+    let plugins = Plugins::builder()
+        .keyring(support::keyring())
+        .build()
+        .unwrap();
     let created = plugins
         .create_instance(
             NewInstance::of::<dyn UserRegistered>("order_emails", "Order e-mails").config(
@@ -589,7 +581,10 @@ fn one_instance_serves_every_extension_point_its_item_lists_with_its_one_config(
 
 #[test]
 fn a_disabled_multi_type_instance_serves_none_of_its_types() {
-    let plugins = Plugins::builder().keyring(key()).build().unwrap();
+    let plugins = Plugins::builder()
+        .keyring(support::keyring())
+        .build()
+        .unwrap();
     let created = plugins
         .create_instance(
             NewInstance::of::<dyn UserRegistered>("order_emails", "Order e-mails").config(
@@ -713,7 +708,7 @@ fn mailer(label: &str) -> NewInstance {
 }
 
 fn a_dependent_gets_what_it_needs_in_its_scope_and_is_rebuilt_when_that_changes(db: &TestDatabase) {
-    let plugins = handle(db);
+    let plugins = db.handle();
     let tag = db.backend;
     let (global, acme_renderer, mails) = (
         format!("{tag}-global-renderer"),
@@ -764,7 +759,7 @@ fn a_dependent_gets_what_it_needs_in_its_scope_and_is_rebuilt_when_that_changes(
     assert_eq!(count(&mails, "built"), 3);
     wait_for(&mails, "stopped", 2);
     // Another handle (another process) builds the same.
-    let other = handle(db);
+    let other = db.handle();
     assert_eq!(
         other.scoped("acme").get::<dyn Mailer>().unwrap().mail("hi"),
         "B:hi"
@@ -774,7 +769,7 @@ fn a_dependent_gets_what_it_needs_in_its_scope_and_is_rebuilt_when_that_changes(
 }
 
 fn disabling_what_an_active_instance_needs_is_refused_naming_it_unless_forced(db: &TestDatabase) {
-    let plugins = handle(db);
+    let plugins = db.handle();
     let tag = db.backend;
     let (render, mails) = (format!("{tag}-render"), format!("{tag}-mails"));
     let provider = plugins.create_instance(renderer(&render, "R:")).unwrap();
@@ -851,7 +846,7 @@ fn disabling_what_an_active_instance_needs_is_refused_naming_it_unless_forced(db
 }
 
 fn a_tenant_switching_off_what_its_dependent_needs_is_refused_unless_forced(db: &TestDatabase) {
-    let plugins = handle(db);
+    let plugins = db.handle();
     let tag = db.backend;
     let (render, mails) = (
         format!("{tag}-switch-render"),
@@ -901,7 +896,7 @@ fn a_tenant_switching_off_what_its_dependent_needs_is_refused_unless_forced(db: 
 }
 
 fn shutdown_stops_dependents_before_what_they_need(db: &TestDatabase) {
-    let plugins = handle(db);
+    let plugins = db.handle();
     let tag = db.backend;
     let (render, mails) = (format!("{tag}-order-render"), format!("{tag}-order-mails"));
     plugins.create_instance(renderer(&render, "R:")).unwrap();
@@ -941,14 +936,14 @@ fn without_connections() -> &'static plugin_system::registry::Registry {
 }
 
 fn an_instance_whose_code_is_gone_is_stopped(db: &TestDatabase) {
-    let plugins = handle(db);
+    let plugins = db.handle();
     let label = format!("{}-orphaned", db.backend);
     plugins.create_instance(pool(&label, "ok")).unwrap();
     assert_eq!(served(&plugins), label);
     // A deployment without the item's code syncs the store: its rows are orphaned.
     let other = Plugins::builder()
         .database_url(&db.url)
-        .keyring(key())
+        .keyring(support::keyring())
         .registry(without_connections())
         .no_watch()
         .build()
@@ -965,7 +960,7 @@ fn an_instance_whose_code_is_gone_is_stopped(db: &TestDatabase) {
 }
 
 fn instances_written_together_start_side_by_side(db: &TestDatabase) {
-    let plugins = handle(db);
+    let plugins = db.handle();
     let tag = db.backend;
     let (first, second) = (format!("{tag}-side-a"), format!("{tag}-side-b"));
     // Each start blocks until its gate opens, and the gates open only once both starts have

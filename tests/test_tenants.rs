@@ -20,7 +20,7 @@ use plugin_system::prelude::*;
 use plugin_system::web::{
     Fragments, PluginRoutes, RequestHook, RequestHooks, RequestInfo, Routes, Tenant,
 };
-use plugin_system::{Activation, Error, InstanceId, Key};
+use plugin_system::{Activation, Error, InstanceId};
 use support::TestDatabase;
 use tower::ServiceExt;
 
@@ -105,22 +105,6 @@ impl Shipper for Premium {
     }
 }
 
-fn key() -> Keyring {
-    static KEYRING: std::sync::OnceLock<Keyring> = std::sync::OnceLock::new();
-    KEYRING
-        .get_or_init(|| Keyring::new(Key::generate()))
-        .clone()
-}
-
-fn handle(db: &TestDatabase) -> Plugins {
-    Plugins::builder()
-        .database_url(&db.url)
-        .keyring(key())
-        .no_watch()
-        .build()
-        .unwrap()
-}
-
 fn shipper(item: &str, label: &str, priority: i32) -> NewInstance {
     NewInstance::of::<dyn Shipper>(item, label)
         .config(&Label {
@@ -174,7 +158,7 @@ async fn status_of(app: &Router, path: &str, tenant: &str) -> (StatusCode, Strin
 }
 
 fn a_tenant_that_switched_a_global_instance_off_never_gets_it(db: &TestDatabase) {
-    let plugins = handle(db);
+    let plugins = db.handle();
     let tag = db.backend;
     let (first, second) = (format!("{tag}-fast"), format!("{tag}-slow"));
     let fast = plugins
@@ -189,7 +173,7 @@ fn a_tenant_that_switched_a_global_instance_off_never_gets_it(db: &TestDatabase)
         (Some(first.clone()), both.clone(), both.clone())
     );
     // Another process, up to date before the switch.
-    let other = handle(db);
+    let other = db.handle();
     let before = other.refresh_stats();
 
     assert!(
@@ -326,7 +310,7 @@ fn a_tenant_that_switched_a_global_instance_off_never_gets_it(db: &TestDatabase)
 }
 
 fn an_item_that_needs_activation_is_not_served_to_a_tenant_until_activated(db: &TestDatabase) {
-    let plugins = handle(db);
+    let plugins = db.handle();
     let tag = db.backend;
     let (plain, gold) = (format!("{tag}-plain"), format!("{tag}-gold"));
     plugins
@@ -351,7 +335,7 @@ fn an_item_that_needs_activation_is_not_served_to_a_tenant_until_activated(db: &
     );
     assert_eq!(served(&plugins, Some("globex")), plain_only);
     // A fresh handle (a restart) builds the same from the store.
-    let restarted = handle(db);
+    let restarted = db.handle();
     assert_eq!(served(&restarted, Some("acme")).0, Some(gold.clone()));
     assert_eq!(served(&restarted, Some("globex")), plain_only);
     // Deleted: its switches go with it.
@@ -360,7 +344,7 @@ fn an_item_that_needs_activation_is_not_served_to_a_tenant_until_activated(db: &
 }
 
 fn a_tenant_s_own_instance_has_no_switch(db: &TestDatabase) {
-    let plugins = handle(db);
+    let plugins = db.handle();
     let own = plugins
         .create_instance(shipper("courier", &format!("{}-own", db.backend), 1).scope("acme"))
         .unwrap();

@@ -23,7 +23,7 @@ use plugin_system::prelude::*;
 use plugin_system::web::{
     Fragments, HookError, PluginRoutes, RequestHook, RequestHooks, RequestInfo, Routes, Tenant,
 };
-use plugin_system::{InstanceUpdate, Key, Status};
+use plugin_system::{InstanceUpdate, Status};
 use support::TestDatabase;
 use tower::ServiceExt;
 
@@ -71,22 +71,6 @@ impl Gateway for Webhooked {
     }
 }
 
-fn key() -> Keyring {
-    static KEYRING: std::sync::OnceLock<Keyring> = std::sync::OnceLock::new();
-    KEYRING
-        .get_or_init(|| Keyring::new(Key::generate()))
-        .clone()
-}
-
-fn handle(db: &TestDatabase) -> Plugins {
-    Plugins::builder()
-        .database_url(&db.url)
-        .keyring(key())
-        .no_watch()
-        .build()
-        .unwrap()
-}
-
 fn gateway(label: &str) -> NewInstance {
     NewInstance::of::<dyn Gateway>("webhooked", label).config(&HookConfig {
         label: label.into(),
@@ -131,7 +115,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn a_new_instance_s_route_is_reachable_at_once_and_answers_404_once_disabled(db: &TestDatabase) {
-    let plugins = handle(db);
+    let plugins = db.handle();
     let app = app(&plugins);
     runtime().block_on(async {
         let created = plugins.create_instance(gateway("first")).unwrap();
@@ -190,7 +174,7 @@ fn a_new_instance_s_route_is_reachable_at_once_and_answers_404_once_disabled(db:
 }
 
 fn a_tenant_s_route_answers_that_tenant_only(db: &TestDatabase) {
-    let plugins = handle(db);
+    let plugins = db.handle();
     let app = app(&plugins);
     runtime().block_on(async {
         let acme = plugins
@@ -282,7 +266,7 @@ fn badge(text: &str, mode: &str, priority: i32) -> NewInstance {
 }
 
 fn a_fragment_is_cached_refreshed_after_an_edit_and_a_failing_one_is_skipped(db: &TestDatabase) {
-    let plugins = handle(db);
+    let plugins = db.handle();
     let tag = db.backend;
     let (first, broken, panicking) = (
         format!("{tag}-new"),
@@ -424,7 +408,7 @@ fn recorder(label: &str, mode: &str, priority: i32) -> NewInstance {
 }
 
 fn hooks_run_around_each_request_in_order_and_a_failing_one_is_skipped(db: &TestDatabase) {
-    let plugins = handle(db);
+    let plugins = db.handle();
     let tag = db.backend;
     let (first, second) = (format!("{tag}-a"), format!("{tag}-b"));
     // In selection order: the stalling, panicking and failing ones come first and must not

@@ -137,3 +137,30 @@ pub fn peak_memory_kib() -> u64 {
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmHWM in /proc/self/status")
 }
+
+/// A store in memory, synced with this binary's linked registry.
+pub fn memory_store() -> std::sync::Arc<dyn plugin_system::store::Store> {
+    let store: std::sync::Arc<dyn plugin_system::store::Store> =
+        std::sync::Arc::new(plugin_system::store::MemoryStore::new());
+    plugin_system::sync::run(
+        &*store,
+        Registry::linked().unwrap(),
+        &plugin_system::sync::SyncOptions::default(),
+    )
+    .unwrap();
+    store
+}
+
+/// A handle on `store` (synced already) that neither syncs nor watches.
+pub fn handle_on(
+    store: &std::sync::Arc<dyn plugin_system::store::Store>,
+    keyring: &Keyring,
+) -> Plugins {
+    Plugins::builder()
+        .shared_store(std::sync::Arc::clone(store))
+        .keyring(keyring.clone())
+        .skip_sync()
+        .no_watch()
+        .build()
+        .unwrap()
+}

@@ -3,10 +3,12 @@
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, PoisonError, RwLock, Weak};
+use std::sync::{Arc, RwLock, Weak};
 
 use maud::{Markup, PreEscaped, Render};
 use plugin_runtime::{InstanceId, InstanceMeta, Plugin, PluginType, Plugins};
+
+use crate::{panic_text, read, write};
 
 /// How many keys one instance's cache holds before it starts over.
 const KEYS_PER_INSTANCE: usize = 1_024;
@@ -219,24 +221,5 @@ impl Fragments {
             cache.by_instance.retain(|_, cached| cached.object.alive());
             cache.purge_at = cache.by_instance.len() * 2;
         }
-    }
-}
-
-fn read(cache: &RwLock<Cache>) -> std::sync::RwLockReadGuard<'_, Cache> {
-    cache.read().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn write(cache: &RwLock<Cache>) -> std::sync::RwLockWriteGuard<'_, Cache> {
-    cache.write().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// A panic's message, when it has one.
-pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    if let Some(text) = panic.downcast_ref::<&str>() {
-        (*text).to_owned()
-    } else if let Some(text) = panic.downcast_ref::<String>() {
-        text.clone()
-    } else {
-        "(no message)".to_owned()
     }
 }

@@ -17,8 +17,7 @@ use futures_util::FutureExt;
 use plugin_runtime::{Plugin, PluginError, PluginType, Plugins};
 use tower::{Layer, Service};
 
-use crate::Tenant;
-use crate::fragments::panic_text;
+use crate::{Tenant, panic_text};
 
 /// The default time limit of one hook call.
 const TIME_LIMIT: Duration = Duration::from_secs(1);

@@ -12,7 +12,7 @@ use axum::routing::any;
 use plugin_runtime::{InstanceId, Plugin, PluginType, Plugins};
 use tower::ServiceExt;
 
-use crate::Tenant;
+use crate::{Tenant, read, write};
 
 /// What a plugin type's instances serve over HTTP: make it a supertrait of the type's trait
 /// (`pub trait PaymentGateway: Routes { ... }`), so every item of the type says what it
@@ -242,16 +242,6 @@ fn with_path(mut request: Request, path: &str) -> Result<Request, axum::http::Er
 
 fn not_found() -> Response {
     (StatusCode::NOT_FOUND, Body::from("not found")).into_response()
-}
-
-fn read<T: ?Sized>(lock: &RwLock<Routers<T>>) -> std::sync::RwLockReadGuard<'_, Routers<T>> {
-    lock.read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn write<T: ?Sized>(lock: &RwLock<Routers<T>>) -> std::sync::RwLockWriteGuard<'_, Routers<T>> {
-    lock.write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

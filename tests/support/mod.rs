@@ -84,7 +84,28 @@ fn unreachable(backend: &str, url: &str, err: &str) -> Option<TestDatabase> {
     None
 }
 
+/// One key for every handle of a test binary: a second handle (another process) reads the
+/// configs the first one sealed.
+pub fn keyring() -> plugin_system::Keyring {
+    static KEYRING: std::sync::OnceLock<plugin_system::Keyring> = std::sync::OnceLock::new();
+    KEYRING
+        .get_or_init(|| plugin_system::Keyring::new(plugin_system::Key::generate()))
+        .clone()
+}
+
 impl TestDatabase {
+    /// A handle on this database with the binary's [`keyring`], syncing at start-up and
+    /// without a watcher (tests refresh when they mean to).
+    pub fn handle(&self) -> plugin_system::Plugins {
+        use plugin_system::database::DatabaseUrlExt;
+        plugin_system::Plugins::builder()
+            .database_url(&self.url)
+            .keyring(keyring())
+            .no_watch()
+            .build()
+            .unwrap()
+    }
+
     pub fn sqlite() -> Option<TestDatabase> {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let path = dir.path().join("plugins.db");

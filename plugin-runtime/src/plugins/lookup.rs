@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::Plugins;
 use super::health::{AllFailed, Outcome, Served};
+use super::snapshot::TenantAccess;
 use crate::Error;
 use crate::instance::InstanceMeta;
 use crate::keys::InstanceId;
@@ -178,20 +179,16 @@ impl Scoped<'_> {
             }),
             Some(_) => Ok(plugin),
             None => {
-                let per_tenant = self
-                    .plugins
-                    .inner
-                    .registry
-                    .item(&plugin.meta().item)
-                    .is_ok_and(|item| item.is_per_tenant());
                 let snapshot = self.plugins.inner.snapshot.load();
-                match snapshot.switch(self.scope, id) {
-                    Some(true) => Ok(plugin),
-                    Some(false) => Err(refused("the tenant switched it off")),
-                    None if per_tenant => Err(refused(
+                let access = snapshot
+                    .entry(id)
+                    .map(|entry| snapshot.tenant_access(self.scope, entry));
+                match access {
+                    Some(TenantAccess::SwitchedOff) => Err(refused("the tenant switched it off")),
+                    Some(TenantAccess::NeedsActivation) => Err(refused(
                         "its item is activated per tenant, and the tenant has not switched it on",
                     )),
-                    None => Ok(plugin),
+                    _ => Ok(plugin),
                 }
             }
         }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use super::Plugins;
-use super::snapshot::EntryState;
+use super::snapshot::{EntryState, TenantAccess};
 use crate::instance::InstanceMeta;
 use crate::keys::{InstanceId, Status, TypeKey};
 
@@ -94,9 +94,6 @@ impl Plugins {
             if entry.meta.scope.as_deref().is_some_and(|own| own != tenant) {
                 continue;
             }
-            let per_tenant = registry
-                .item(&entry.meta.item)
-                .is_ok_and(|item| item.is_per_tenant());
             let (served, why) = match &entry.state {
                 EntryState::Failed(reason) => (false, TenantReason::DoesNotLoad(reason.clone())),
                 EntryState::Orphaned => (
@@ -105,11 +102,11 @@ impl Plugins {
                 ),
                 _ if entry.meta.status == Status::Disabled => (false, TenantReason::Disabled),
                 _ if entry.meta.scope.is_some() => (true, TenantReason::Own),
-                _ => match snapshot.switch(tenant, entry.meta.id) {
-                    Some(true) => (true, TenantReason::SwitchedOn),
-                    Some(false) => (false, TenantReason::SwitchedOff),
-                    None if per_tenant => (false, TenantReason::NeedsActivation),
-                    None => (true, TenantReason::Global),
+                _ => match snapshot.tenant_access(tenant, entry) {
+                    TenantAccess::SwitchedOn => (true, TenantReason::SwitchedOn),
+                    TenantAccess::SwitchedOff => (false, TenantReason::SwitchedOff),
+                    TenantAccess::NeedsActivation => (false, TenantReason::NeedsActivation),
+                    TenantAccess::Default => (true, TenantReason::Global),
                 },
             };
             by_type.entry(own_type).or_default().push(TenantInstance {

@@ -133,6 +133,17 @@ struct Tenant {
     switches: Arc<Switches>,
 }
 
+/// How a tenant is served one global instance: see [`Snapshot::tenant_access`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum TenantAccess {
+    /// No switch: served.
+    Default,
+    SwitchedOn,
+    SwitchedOff,
+    /// No switch, and its item is `per_tenant`: not served.
+    NeedsActivation,
+}
+
 /// A change to one tenant's switch: its key, and what it is now (`None`: removed).
 pub(super) type SwitchEdit = (ActivationKey, Option<bool>);
 
@@ -244,6 +255,9 @@ pub(super) struct Entry {
     pub(super) state: EntryState,
     /// Its item's depth in the dependency graph (0: it needs nothing).
     depth: usize,
+    /// Its item is `per_tenant`: as a global instance, a tenant is served it only once it
+    /// switched it on.
+    per_tenant: bool,
     /// For an instance that needs something: what each need resolved to when it was built
     /// (the provider's object address, `None` when unmet), and its sealed config, to build it
     /// again when they change.
@@ -494,9 +508,16 @@ impl Snapshot {
             .collect()
     }
 
-    /// `tenant`'s switch of the global instance `id`: on, off, or none.
-    pub(super) fn switch(&self, tenant: &str, id: InstanceId) -> Option<bool> {
-        self.switches_of(tenant)?.get(&id).copied()
+    /// Whether `tenant` is served the global instance `entry` (as its switch says, or without
+    /// one unless its item is `per_tenant`), and why not: the one rule of the tenant's views,
+    /// for lookups by id and for listings.
+    pub(super) fn tenant_access(&self, tenant: &str, entry: &Entry) -> TenantAccess {
+        match self.switches_of(tenant).and_then(|s| s.get(&entry.meta.id)) {
+            Some(true) => TenantAccess::SwitchedOn,
+            Some(false) => TenantAccess::SwitchedOff,
+            None if entry.per_tenant => TenantAccess::NeedsActivation,
+            None => TenantAccess::Default,
+        }
     }
 
     /// The switches of `tenant` (none when it has none).
@@ -785,10 +806,7 @@ impl Patch<'_> {
             for (scope, type_id, plugin) in entry.placements() {
                 let key = (scope.map(Arc::from), type_id);
                 touched.insert(key.clone());
-                added
-                    .entry(key)
-                    .or_default()
-                    .push(candidate(loader.registry, entry, plugin));
+                added.entry(key).or_default().push(candidate(entry, plugin));
             }
         }
         for entry in loaded {
@@ -833,13 +851,11 @@ fn resolve_needs(
         .collect()
 }
 
-fn candidate(registry: &Registry, entry: &Entry, plugin: &ErasedPlugin) -> Candidate {
+fn candidate(entry: &Entry, plugin: &ErasedPlugin) -> Candidate {
     Candidate {
         meta: entry.meta.clone(),
         plugin: Arc::clone(plugin),
-        gated: registry
-            .item(&entry.meta.item)
-            .is_ok_and(|item| item.is_per_tenant()),
+        gated: entry.per_tenant,
     }
 }
 
@@ -873,6 +889,9 @@ fn load(
         _ => None,
     };
     let depth = registry.depth(&record.meta.item);
+    let per_tenant = registry
+        .item(&record.meta.item)
+        .is_ok_and(|item| item.is_per_tenant());
     let needs = match item {
         Some(item) if depth > 0 => resolve_needs(item, record.meta.scope.as_deref(), resolve),
         _ => Vec::new(),
@@ -902,6 +921,7 @@ fn load(
         updated_at: record.updated_at,
         state,
         depth,
+        per_tenant,
         providers,
     };
     (entry, starting)
