@@ -119,6 +119,14 @@ enum Command {
     Instance(InstanceCommand),
     /// Exit with 1 when any instance does not load (for deploy pipelines), listing them.
     Check,
+    /// Re-seal the configs stored under an older config version (`#[config(version = N)]`)
+    /// under the current one, through their upgrades; exit with 1 when any cannot be (each
+    /// kept as it was, with why).
+    Migrate {
+        /// Print what would be migrated; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print the JSON Schema of an item's config.
     Schema {
         /// The item: `TYPE/ITEM` (or `NAMESPACE:TYPE/ITEM`).
@@ -354,6 +362,7 @@ impl PluginsCli {
             Command::List { json } => list(&plugins, json, out),
             Command::Instance(command) => instance(&plugins, command, out),
             Command::Check => check(&plugins, out),
+            Command::Migrate { dry_run } => migrate(&plugins, dry_run, out),
             Command::Schema { item } => {
                 let key = parse_item(plugins.registry(), &item)?;
                 let schema =
@@ -645,6 +654,41 @@ fn check(plugins: &Plugins, out: &mut dyn Write) -> Result<ExitCode, CliError> {
         failures.len()
     )?;
     Ok(if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn migrate(plugins: &Plugins, dry_run: bool, out: &mut dyn Write) -> Result<ExitCode, CliError> {
+    let migration = plugins.migrate_configs(dry_run)?;
+    let verb = if dry_run { "would migrate" } else { "migrated" };
+    for done in &migration.migrated {
+        writeln!(
+            out,
+            "{verb} {} `{}` ({}): config version {} → {}",
+            done.meta.id, done.meta.name, done.meta.item, done.from, done.to
+        )?;
+    }
+    for failure in &migration.failed {
+        writeln!(
+            out,
+            "cannot migrate {} `{}` ({}), kept as it was: {}",
+            failure.meta.id, failure.meta.name, failure.meta.item, failure.reason
+        )?;
+    }
+    writeln!(
+        out,
+        "{} config(s) {verb}; {} cannot be{}",
+        migration.migrated.len(),
+        migration.failed.len(),
+        if dry_run {
+            " (dry run: nothing written)"
+        } else {
+            ""
+        }
+    )?;
+    Ok(if migration.failed.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -168,6 +168,26 @@ fn closest<'a>(key: &str, valid: &[&'a str]) -> Option<&'a str> {
         .map(|(_, candidate)| candidate)
 }
 
+/// The paths of `[A, b::B]`: `not_a_list` when the value is not a list, `not_a_path` at an
+/// element that is not a path.
+pub(crate) fn paths_of(
+    expr: &syn::Expr,
+    not_a_list: &str,
+    not_a_path: &str,
+) -> darling::Result<Vec<syn::Path>> {
+    let syn::Expr::Array(array) = expr else {
+        return Err(darling::Error::custom(not_a_list).with_span(expr));
+    };
+    array
+        .elems
+        .iter()
+        .map(|elem| match elem {
+            syn::Expr::Path(path) if path.qself.is_none() => Ok(path.path.clone()),
+            other => Err(darling::Error::custom(not_a_path).with_span(other)),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

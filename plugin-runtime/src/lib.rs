@@ -34,11 +34,11 @@ pub use instance::{
 pub use keys::{InstanceId, ItemKey, MalformedId, MalformedKey, Status, TypeKey, UnknownStatus};
 pub use plugin_config::PluginConfig;
 pub use plugins::{
-    AllFailed, Attempt, BreakerState, Clock, Failure, HealthPolicy, InstancePage, InstanceQuery,
-    InstanceSort, InstanceSummary, InstanceUpdate, LoadFailure, LoadState, NewInstance, Outcome,
-    Plugins, PluginsBuilder, RefreshStats, ScopeFilter, Scoped, Served, ShutdownReport,
-    StatusCounts, StoreHealth, SystemClock, TenantInstance, TenantReason, TenantTypeView,
-    TenantView,
+    AllFailed, Attempt, BreakerState, Clock, ConfigMigration, Failure, HealthPolicy, InstancePage,
+    InstanceQuery, InstanceSort, InstanceSummary, InstanceUpdate, LoadFailure, LoadState,
+    MigratedConfig, NewInstance, Outcome, Plugins, PluginsBuilder, RefreshStats, ScopeFilter,
+    Scoped, Served, ShutdownReport, StatusCounts, StoreHealth, SystemClock, TenantInstance,
+    TenantReason, TenantTypeView, TenantView,
 };
 pub use registration::{
     AlsoListed, AlsoServes, AsyncLifecycle, ConfiglessItem, DefaultSelector, FromConfig, FromNeeds,

@@ -15,6 +15,11 @@ pub(crate) fn expand(config: &Config) -> TokenStream {
     let ident = &config.ident;
     let name = ident.to_string();
     let description = &config.description;
+    let version = config.version.as_ref().map(|(number, upgrades)| {
+        // Each upgrade is coerced to `Upgrade` where it is written, so a function of the
+        // wrong shape is reported at its path.
+        quote!(.with_version(#number, &[#(#upgrades),*]))
+    });
     let schemas = config
         .fields
         .iter()
@@ -87,7 +92,7 @@ pub(crate) fn expand(config: &Config) -> TokenStream {
             impl #private::PluginConfig for #ident {
                 fn schema() -> &'static #private::ConfigSchema {
                     static SCHEMA: #private::ConfigSchema =
-                        #private::ConfigSchema::new(#name, &[#(#schemas),*]).with_description(#description);
+                        #private::ConfigSchema::new(#name, &[#(#schemas),*]).with_description(#description)#version;
                     &SCHEMA
                 }
 

@@ -8,7 +8,7 @@ use proc_macro2::Span;
 use syn::punctuated::Punctuated;
 use syn::{Attribute, DeriveInput, Meta, Token};
 
-use crate::attrs::{listed, path_text, unknown_key};
+use crate::attrs::{listed, path_text, paths_of, unknown_key};
 
 /// Keys accepted in `#[config(...)]` on a field.
 pub(crate) const FIELD_KEYS: &[&str] = &[
@@ -28,7 +28,7 @@ pub(crate) const FIELD_KEYS: &[&str] = &[
 ];
 
 /// Keys accepted in `#[config(...)]` on the struct.
-pub(crate) const CONTAINER_KEYS: &[&str] = &["crate"];
+pub(crate) const CONTAINER_KEYS: &[&str] = &["crate", "upgrades", "version"];
 
 /// The struct, as darling reads it.
 #[derive(FromDeriveInput)]
@@ -41,6 +41,24 @@ pub(crate) struct ConfigInput {
     /// `#[config(crate = path::to::plugin_system)]`, for facades re-exporting plugin-system.
     #[darling(rename = "crate")]
     pub krate: Option<syn::Path>,
+    /// `#[config(version = 3)]`: the version of the config's shape.
+    pub version: Option<Keyed<AsWritten>>,
+    /// `#[config(upgrades = [v1_to_v2, v2_to_v3])]`: one function from each older version.
+    pub upgrades: Option<Keyed<Upgrades>>,
+}
+
+/// The upgrade functions of `upgrades = [...]`, by path, in order.
+pub(crate) struct Upgrades(pub Vec<syn::Path>);
+
+impl FromMeta for Upgrades {
+    fn from_expr(expr: &syn::Expr) -> darling::Result<Self> {
+        paths_of(
+            expr,
+            "`upgrades` takes the upgrade functions in order, as `upgrades = [v1_to_v2, v2_to_v3]`",
+            "`upgrades = [...]` lists functions by path, as `upgrades = [v1_to_v2]`",
+        )
+        .map(Upgrades)
+    }
 }
 
 /// One field, as darling reads it.

@@ -6,7 +6,7 @@ use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Expr, Lit, UnOp};
 
-use super::parse::{ConfigInput, FieldInput, Keyed, error_at};
+use super::parse::{AsWritten, ConfigInput, FieldInput, Keyed, Upgrades, error_at};
 
 /// A checked config struct.
 pub(crate) struct Config {
@@ -14,6 +14,8 @@ pub(crate) struct Config {
     pub krate: Option<syn::Path>,
     pub description: String,
     pub fields: Vec<Field>,
+    /// The config version and its upgrades, in order (none for version 1).
+    pub version: Option<(u32, Vec<syn::Path>)>,
 }
 
 /// A checked field.
@@ -151,11 +153,13 @@ pub(crate) fn validate(
         .filter_map(|field| check_field(field, errors))
         .collect();
     check_names(&fields, errors);
+    let version = check_version(input.version.as_ref(), input.upgrades.as_ref(), errors);
     let config = Config {
         ident: input.ident,
         krate: input.krate,
         description: doc_text(&input.attrs),
         fields: checked,
+        version,
     };
     match local.finish() {
         Ok(()) => Some(config),
@@ -164,6 +168,75 @@ pub(crate) fn validate(
             None
         }
     }
+}
+
+/// `version = N` with exactly one upgrade from each older version, in order: a missing or
+/// extra upgrade would otherwise show up as a stored config that cannot be read.
+fn check_version(
+    version: Option<&Keyed<AsWritten>>,
+    upgrades: Option<&Keyed<Upgrades>>,
+    errors: &mut darling::error::Accumulator,
+) -> Option<(u32, Vec<syn::Path>)> {
+    let listed: &[syn::Path] = upgrades.map_or(&[], |upgrades| &upgrades.value.0);
+    let Some(version) = version else {
+        if let Some(upgrades) = upgrades {
+            errors.push(
+                darling::Error::custom(
+                    "`upgrades` needs the version they lead to: add `version = N`, with one \
+                     upgrade from each older version (`version = 2, upgrades = [v1_to_v2]`)",
+                )
+                .with_span(&upgrades.key),
+            );
+        }
+        return None;
+    };
+    let number = match literal(&version.value.0) {
+        Some((false, Lit::Int(int))) => int.base10_parse::<u32>().ok().filter(|&n| n >= 1),
+        _ => None,
+    };
+    let Some(number) = number else {
+        errors.push(
+            darling::Error::custom(
+                "write the config version as a whole number from 1, like `version = 2`",
+            )
+            .with_span(&version.value.0),
+        );
+        return None;
+    };
+    let needed = (number - 1) as usize;
+    let step = |from: usize| format!("v{from}_to_v{}", from + 1);
+    if listed.len() < needed {
+        let missing: Vec<String> = (listed.len() + 1..=needed)
+            .map(|from| format!("{} → {}", from, from + 1))
+            .collect();
+        let example: Vec<String> = (1..=needed).map(step).collect();
+        errors.push(
+            darling::Error::custom(format!(
+                "config version {number} needs an upgrade from each older version, in order \
+                 (`upgrades = [{}]`, each a `fn(ConfigValues) -> Result<ConfigValues, String>`); \
+                 missing: {}",
+                example.join(", "),
+                missing.join(", ")
+            ))
+            .with_span(&version.value.0),
+        );
+        return None;
+    }
+    for extra in &listed[needed..] {
+        errors.push(
+            darling::Error::custom(format!(
+                "config version {number} takes {} (one from each older version), so this one \
+                 leads nowhere: remove it, or raise the version to {}",
+                match needed {
+                    1 => "1 upgrade".to_owned(),
+                    n => format!("{n} upgrades"),
+                },
+                listed.len() + 1
+            ))
+            .with_span(extra),
+        );
+    }
+    (listed.len() == needed).then(|| (number, listed.to_vec()))
 }
 
 fn check_field(field: &FieldInput, errors: &mut darling::error::Accumulator) -> Option<Field> {

@@ -5,7 +5,7 @@ use darling::util::SpannedValue;
 use proc_macro2::{Span, TokenStream};
 use syn::ItemImpl;
 
-use crate::attrs::Written;
+use crate::attrs::{Written, paths_of};
 use crate::plugin_type::parse::{item_keyword_span, span_of};
 
 /// The attribute's arguments.
@@ -92,26 +92,6 @@ impl FromMeta for Needs {
         )
         .map(Needs)
     }
-}
-
-/// The paths of `[A, b::B]`: `not_a_list` when the value is not a list, `not_a_path` at an
-/// element that is not a path.
-fn paths_of(
-    expr: &syn::Expr,
-    not_a_list: &str,
-    not_a_path: &str,
-) -> darling::Result<Vec<syn::Path>> {
-    let syn::Expr::Array(array) = expr else {
-        return Err(darling::Error::custom(not_a_list).with_span(expr));
-    };
-    array
-        .elems
-        .iter()
-        .map(|elem| match elem {
-            syn::Expr::Path(path) if path.qself.is_none() => Ok(path.path.clone()),
-            other => Err(darling::Error::custom(not_a_path).with_span(other)),
-        })
-        .collect()
 }
 
 impl Also {

@@ -15,6 +15,7 @@ pub(crate) mod form;
 pub mod private;
 mod schema;
 mod validate;
+mod version;
 
 use serde_json::{Map, Value};
 
@@ -25,6 +26,8 @@ pub use form::{FormData, values_from_form, values_with_form};
 pub use schema::{ConfigSchema, DefaultValue, FieldKind, FieldSchema};
 pub(crate) use validate::effective;
 pub use validate::{check_schema, unknown_field, validate_values};
+pub(crate) use version::versioned;
+pub use version::{Upgrade, UpgradeError, VERSION_KEY, split_version};
 
 /// A plugin config's values as stored: field name → JSON value.
 pub type ConfigValues = Map<String, Value>;

@@ -5,7 +5,7 @@
 #[doc(hidden)]
 pub use super::{
     ConfigErrors, ConfigField, ConfigSchema, ConfigValues, DefaultValue, FieldKind, FieldSchema,
-    REDACTED,
+    REDACTED, Upgrade,
 };
 
 use serde_json::Value;

@@ -243,6 +243,10 @@ pub struct ConfigSchema {
     pub description: &'static str,
     /// The fields, in declaration order (the order forms show them).
     pub fields: &'static [FieldSchema],
+    /// The version of the config's shape (`#[config(version = N)]`; 1 when not given).
+    pub version: u32,
+    /// The upgrades from each older version: `upgrades[i]` takes version `i + 1` to `i + 2`.
+    pub upgrades: &'static [super::Upgrade],
 }
 
 impl ConfigSchema {
@@ -252,6 +256,8 @@ impl ConfigSchema {
             name,
             description: "",
             fields,
+            version: 1,
+            upgrades: &[],
         }
     }
 

@@ -10,6 +10,7 @@ mod health;
 pub(crate) mod lifecycle;
 mod listing;
 mod lookup;
+mod migrate;
 mod snapshot;
 mod tenants;
 mod watch;
@@ -30,6 +31,7 @@ pub use listing::{
     StatusCounts,
 };
 pub use lookup::Scoped;
+pub use migrate::{ConfigMigration, MigratedConfig};
 use snapshot::{ByType, EntryState, Snapshot};
 pub use tenants::{TenantInstance, TenantReason, TenantTypeView, TenantView};
 pub use watch::StoreHealth;
@@ -863,11 +865,18 @@ impl Plugins {
         Ok(rewritten)
     }
 
-    /// The decrypted config of an instance, for an edit form. Secret values included: do not
-    /// render them (use the schema's secret fields to blank them).
+    /// The decrypted config of an instance, for an edit form, brought to the config's current
+    /// version (see [`migrate_configs`](Self::migrate_configs)). Secret values included: do
+    /// not render them (use the schema's secret fields to blank them).
     pub fn config_values(&self, id: InstanceId) -> Result<Option<ConfigValues>, Error> {
         let record = self.instance(id)?;
-        snapshot::open_config(self.inner.keyring.as_ref(), &record).map_err(|reason| {
+        let schema = self
+            .inner
+            .registry
+            .item(&record.meta.item)
+            .ok()
+            .and_then(ItemInfo::schema);
+        snapshot::open_config(self.inner.keyring.as_ref(), &record, schema).map_err(|reason| {
             Error::Unloadable {
                 id,
                 instance: record.meta.name.clone(),
@@ -1024,7 +1033,9 @@ fn changed_fields(
     let Some(schema) = item.schema() else {
         return next.keys().cloned().collect();
     };
-    let stored = snapshot::open_config(keyring, current).ok().flatten();
+    let stored = snapshot::open_config(keyring, current, Some(schema))
+        .ok()
+        .flatten();
     let mut changed: Vec<String> = schema
         .fields
         .iter()
@@ -1263,12 +1274,14 @@ impl Inner {
                 hint: "a keyring".into(),
             })
         })?;
-        let plaintext = zeroize::Zeroizing::new(serde_json::to_vec(values).map_err(|err| {
-            Error::InvalidInput {
-                field: "config",
-                reason: format!("the values cannot be stored as JSON: {err}"),
-            }
-        })?);
+        let versioned = crate::config::versioned(values, schema.version);
+        let plaintext =
+            zeroize::Zeroizing::new(serde_json::to_vec(&*versioned).map_err(|err| {
+                Error::InvalidInput {
+                    field: "config",
+                    reason: format!("the values cannot be stored as JSON: {err}"),
+                }
+            })?);
         Ok(Some(keyring.seal(id, &plaintext)))
     }
 }

@@ -23,7 +23,7 @@ use self::dependents::Dependents;
 pub(super) use self::slot::View;
 use self::slot::{Candidate, TypeSlot};
 use super::lifecycle::{self, Live, Starting};
-use crate::config::ConfigValues;
+use crate::config::{ConfigSchema, ConfigValues, split_version};
 use crate::crypto::Keyring;
 use crate::instance::{ActivationKey, ActivationRecord, InstanceMeta, InstanceRecord};
 use crate::keys::{InstanceId, Status};
@@ -993,7 +993,7 @@ fn load_state(
         };
         return (state, None);
     }
-    let values = match open_config(loader.keyring, record) {
+    let values = match open_config(loader.keyring, record, item.schema()) {
         Ok(values) => values,
         Err(reason) => return (EntryState::Failed(reason), None),
     };
@@ -1050,12 +1050,32 @@ fn views_of(
     views
 }
 
-/// Decrypts and parses an instance's config. Errors are texts for reports: they never
-/// contain config values.
-pub(super) fn open_config(
+/// Decrypts and parses an instance's config and brings it to `schema`'s version (the
+/// item's config; `None` for an item without one, or one no longer registered: the values are
+/// then returned as stored). Errors are texts for reports: they never contain config values.
+pub(crate) fn open_config(
     keyring: Option<&Keyring>,
     record: &InstanceRecord,
+    schema: Option<&ConfigSchema>,
 ) -> Result<Option<ConfigValues>, String> {
+    let Some((values, version)) = open_stored(keyring, record)? else {
+        return Ok(None);
+    };
+    match schema {
+        Some(schema) => schema
+            .upgrade(values, version)
+            .map(Some)
+            .map_err(|err| err.to_string()),
+        None => Ok(Some(values)),
+    }
+}
+
+/// Decrypts and parses an instance's config as stored: its values and the config version
+/// they were sealed under, not upgraded.
+pub(crate) fn open_stored(
+    keyring: Option<&Keyring>,
+    record: &InstanceRecord,
+) -> Result<Option<(ConfigValues, u32)>, String> {
     let Some(sealed) = &record.sealed_config else {
         return Ok(None);
     };
@@ -1063,9 +1083,11 @@ pub(super) fn open_config(
     let plaintext = keyring
         .open(record.meta.id, sealed)
         .map_err(|err| err.to_string())?;
-    serde_json::from_slice::<ConfigValues>(&plaintext)
+    let values = serde_json::from_slice::<ConfigValues>(&plaintext)
+        .map_err(|_| "the decrypted config is not a JSON object".to_owned())?;
+    split_version(values)
         .map(Some)
-        .map_err(|_| "the decrypted config is not a JSON object".to_owned())
+        .map_err(|err| err.to_string())
 }
 
 #[cfg(test)]
