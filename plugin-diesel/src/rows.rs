@@ -223,6 +223,7 @@ pub(crate) struct InstanceValues<'a> {
     description: &'a str,
     version: i64,
     updated_at: i64,
+    managed_by: Option<&'a str>,
 }
 
 impl<'a> InstanceValues<'a> {
@@ -237,6 +238,7 @@ impl<'a> InstanceValues<'a> {
             description: &record.description,
             version: record.meta.version,
             updated_at: to_millis(record.updated_at),
+            managed_by: record.managed_by.as_deref(),
         }
     }
 }

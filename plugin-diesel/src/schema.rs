@@ -45,6 +45,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> BigInt,
         updated_at -> BigInt,
+        managed_by -> Nullable<Text>,
     }
 }
 

@@ -183,6 +183,7 @@ struct InstanceRow {
     version: i64,
     created_at: i64,
     updated_at: i64,
+    managed_by: Option<String>,
     #[diesel(select_expression = plugin_items::orphaned)]
     orphaned: bool,
 }
@@ -206,6 +207,7 @@ impl InstanceRow {
             description: self.description,
             sealed_config: self.config,
             orphaned: self.orphaned,
+            managed_by: self.managed_by,
             created_at: from_millis(self.created_at),
             updated_at: from_millis(self.updated_at),
         })

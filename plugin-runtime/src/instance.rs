@@ -36,6 +36,10 @@ pub struct InstanceRecord {
     pub sealed_config: Option<Vec<u8>>,
     /// True when the instance's item is no longer registered: kept, never selected.
     pub orphaned: bool,
+    /// The declared file that manages the instance (`plugins apply FILE`), by its name; the
+    /// admin and the CLI refuse to edit it until an operator releases it. `None`: managed by
+    /// hand.
+    pub managed_by: Option<String>,
     /// When the row was created.
     pub created_at: SystemTime,
     /// When the row last changed.
@@ -60,6 +64,7 @@ impl InstanceRecord {
             description: String::new(),
             sealed_config: None,
             orphaned: false,
+            managed_by: None,
             created_at: now,
             updated_at: now,
         }

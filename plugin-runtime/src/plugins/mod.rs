@@ -619,6 +619,7 @@ impl Plugins {
             description: new.description,
             sealed_config,
             orphaned: false,
+            managed_by: None,
             created_at: now,
             updated_at: now,
         })

@@ -385,6 +385,7 @@ fn record(item: &str, name: &str, scope: Option<&str>, sealed: Option<Vec<u8>>) 
         description: String::new(),
         sealed_config: sealed,
         orphaned: false,
+        managed_by: None,
         created_at: now,
         updated_at: now,
     }
@@ -674,7 +675,8 @@ pub fn a_sub_type_row_points_at_its_parent(store: &dyn Store) {
 }
 
 /// Every field of an instance reads back as written: names and descriptions byte for byte,
-/// scopes, statuses, priorities, versions, times to the millisecond, sealed bytes.
+/// scopes, statuses, priorities, versions, times to the millisecond, sealed bytes, the file
+/// that manages it (and its release).
 pub fn instances_round_trip_exactly(store: &dyn Store) {
     sync_v1(store);
     let mut written = record(
@@ -687,6 +689,7 @@ pub fn instances_round_trip_exactly(store: &dyn Store) {
     written.meta.status = Status::Reserved;
     written.meta.priority = -42;
     written.meta.version = 7;
+    written.managed_by = Some("deploy/plugins.toml ünï".into());
     written.created_at = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
     written.updated_at = UNIX_EPOCH + Duration::from_millis(1_700_000_999_456);
     create(store, &written);
@@ -703,6 +706,17 @@ pub fn instances_round_trip_exactly(store: &dyn Store) {
         .find(|r| r.meta.id == written.meta.id)
         .expect("listed");
     assert_eq!(listed, written);
+    // Released from its file: the marker is cleared, not kept.
+    let mut released = written.clone();
+    released.managed_by = None;
+    ok(
+        store.write(&mut |tx| {
+            tx.update_instances(std::slice::from_ref(&released))?;
+            Ok(())
+        }),
+        "release",
+    );
+    assert_eq!(one(store, written.meta.id), released);
 }
 
 /// A name is unique per item and scope: the runtime's typed error first, the store's

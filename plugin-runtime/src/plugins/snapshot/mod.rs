@@ -250,6 +250,8 @@ pub(super) struct Entry {
     pub(super) description: String,
     /// When the row last changed.
     pub(super) updated_at: SystemTime,
+    /// The declared file that manages it, if any (listings show it read-only).
+    pub(super) managed_by: Option<String>,
     /// The `TypeId` of its item's plugin type, when that type is linked into this binary.
     pub(super) own_type: Option<TypeId>,
     pub(super) state: EntryState,
@@ -301,6 +303,7 @@ impl Entry {
             description: self.description.clone(),
             sealed_config: self.sealed_config.clone(),
             orphaned: matches!(self.state, EntryState::Orphaned),
+            managed_by: self.managed_by.clone(),
             created_at: self.updated_at,
             updated_at: self.updated_at,
         }
@@ -919,6 +922,7 @@ fn load(
         meta: record.meta,
         description: record.description,
         updated_at: record.updated_at,
+        managed_by: record.managed_by,
         state,
         depth,
         per_tenant,
