@@ -29,8 +29,8 @@ pub use field::{ConfigField, ValueError};
 pub use form::{FormData, values_from_form, values_with_form};
 pub use reference::{ENV_KEY, FILE_KEY, MAX_SECRET_FILE, SecretRef, resolve_references};
 pub use schema::{ConfigSchema, DefaultValue, FieldKind, FieldSchema};
-pub(crate) use validate::effective;
 pub use validate::{check_schema, unknown_field, validate_values};
+pub(crate) use validate::{closest, effective};
 
 /// A plugin config's values as stored: field name → JSON value.
 pub type ConfigValues = Map<String, Value>;

@@ -60,7 +60,7 @@ pub fn unknown_field(schema: &ConfigSchema, key: &str) -> Option<String> {
 
 /// The name closest to a misspelling, if it is close enough to be a likely typo (a different
 /// case counts as close).
-fn closest<'a>(key: &str, names: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn closest<'a>(key: &str, names: &[&'a str]) -> Option<&'a str> {
     let lower = key.to_lowercase();
     names
         .iter()
