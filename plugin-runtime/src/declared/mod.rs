@@ -37,12 +37,14 @@
 
 mod error;
 mod file;
+mod plan;
 #[cfg(test)]
 mod test_registry;
 mod value;
 
 pub use error::{FileError, FileErrors};
 pub use file::{DeclaredFile, DeclaredInstance};
+pub use plan::{Change, Plan, PlanCounts, Prune, Step, plan};
 
 use crate::keys::ItemKey;
 
