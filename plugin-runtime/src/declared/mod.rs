@@ -36,6 +36,7 @@
 //! where each value is (every error here names its line).
 
 mod error;
+mod export;
 mod file;
 mod plan;
 #[cfg(test)]
@@ -43,6 +44,7 @@ mod test_registry;
 mod value;
 
 pub use error::{FileError, FileErrors};
+pub use export::{export, export_at};
 pub use file::{DeclaredFile, DeclaredInstance};
 pub use plan::{Change, Plan, PlanCounts, Prune, Step, plan};
 
