@@ -39,6 +39,7 @@ mod error;
 mod export;
 mod file;
 mod plan;
+mod schema;
 #[cfg(test)]
 mod test_registry;
 mod value;
@@ -47,6 +48,7 @@ pub use error::{FileError, FileErrors};
 pub use export::{export, export_at};
 pub use file::{DeclaredFile, DeclaredInstance};
 pub use plan::{Change, Plan, PlanCounts, Prune, Step, plan};
+pub use schema::file_json_schema;
 
 use crate::keys::ItemKey;
 
