@@ -96,15 +96,21 @@ impl Collector {
     }
 
     /// `Ok(value)` when nothing was found, else every problem by line.
-    pub(crate) fn finish<T>(mut self, source: &str, value: T) -> Result<T, FileErrors> {
+    pub(crate) fn finish<T>(self, source: &str, value: T) -> Result<T, FileErrors> {
         if self.errors.is_empty() {
-            return Ok(value);
+            Ok(value)
+        } else {
+            Err(self.into_errors(source))
         }
+    }
+
+    /// The problems found so far, by line.
+    pub(crate) fn into_errors(mut self, source: &str) -> FileErrors {
         self.errors.sort_by_key(|error| error.line);
-        Err(FileErrors {
+        FileErrors {
             source: source.to_owned(),
             errors: self.errors,
-        })
+        }
     }
 }
 

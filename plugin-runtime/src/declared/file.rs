@@ -90,7 +90,7 @@ impl DeclaredFile {
                 let line = error.span().map_or(1, |span| lines.line(span.start));
                 errors.add(line, format!("invalid TOML: {}", error.message().trim()));
             }
-            return errors.finish(source, unreachable_file());
+            return Err(errors.into_errors(source));
         }
         let mut entries = Vec::new();
         for (key, value) in root.get_ref() {
@@ -118,15 +118,6 @@ impl DeclaredFile {
                 entries,
             },
         )
-    }
-}
-
-/// Never returned: [`Collector::finish`] returns the errors when there are any.
-fn unreachable_file() -> DeclaredFile {
-    DeclaredFile {
-        source: String::new(),
-        digest: String::new(),
-        entries: Vec::new(),
     }
 }
 
@@ -835,6 +826,19 @@ status = "disabled"
         let errors = problems("[[instance]]\nitem = \"shop:payment_gateway/manual\"\nname = \n");
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(errors[0].starts_with("3: invalid TOML: "), "{errors:?}");
+    }
+
+    #[test]
+    fn syntax_errors_do_not_quote_the_text() {
+        let errors = parse(
+            "[[instance]]\nitem = \"shop:payment_gateway/stripe\"\nname = \"S\"\n\
+             [instance.config]\napi_key = sk_live_TOPSECRET\nother = \"sk_live_TOPSECRET2\n",
+        )
+        .unwrap_err();
+        let lines: Vec<usize> = errors.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [5, 6], "{errors}");
+        let shown = format!("{errors} {errors:?}");
+        assert!(!shown.contains("TOPSECRET"), "{shown}");
     }
 
     #[test]
