@@ -7,6 +7,7 @@
 mod action;
 pub mod config;
 mod crypto;
+pub mod declared;
 mod error;
 mod instance;
 mod keys;

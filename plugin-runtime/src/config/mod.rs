@@ -6,6 +6,10 @@
 //! [`ConfigSchema`] (generated at compile time, kept in a `static`) drives every step, so a
 //! form, a stored row and a value set in code are all checked by the same rules, and every
 //! field's problem is reported at once ([`ConfigErrors`]).
+//!
+//! A secret field may hold a reference to where its value lives ([`SecretRef`]: an
+//! environment variable or a file) instead of the value; [`resolve_references`] reads them
+//! when an instance is built, and the store only ever holds the reference.
 
 mod error;
 mod export;
@@ -13,6 +17,7 @@ mod field;
 pub(crate) mod form;
 #[doc(hidden)]
 pub mod private;
+mod reference;
 mod schema;
 mod validate;
 mod version;
@@ -23,9 +28,10 @@ pub use error::{ConfigErrors, FieldError};
 pub use export::{REDACTED, json_schema, redacted};
 pub use field::{ConfigField, ValueError};
 pub use form::{FormData, values_from_form, values_with_form};
+pub use reference::{ENV_KEY, FILE_KEY, MAX_SECRET_FILE, SecretRef, resolve_references};
 pub use schema::{ConfigSchema, DefaultValue, FieldKind, FieldSchema};
-pub(crate) use validate::effective;
 pub use validate::{check_schema, unknown_field, validate_values};
+pub(crate) use validate::{closest, effective};
 pub(crate) use version::versioned;
 pub use version::{Upgrade, UpgradeError, VERSION_KEY, split_version};
 

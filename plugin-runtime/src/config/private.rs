@@ -25,6 +25,7 @@ impl<T> std::fmt::Debug for Shown<'_, T> {
 }
 
 use super::ValueError;
+use super::reference;
 use super::validate::{REQUIRED, check_value, effective};
 
 /// Reads one typed field from stored values: the stored value (under its name or an alias),
@@ -49,6 +50,26 @@ pub fn read_field<T>(
         }
         return missing;
     };
+    // A reference reaching here was not resolved: say so, not "expected text, found an object".
+    match reference::shape(&value) {
+        reference::Shape::Reference(named) if field.is_secret() => {
+            errors.add(
+                field.name,
+                format!(
+                    "holds a reference ({named}) that was not resolved: references are read when \
+                     the instance is built (`config::resolve_references`)"
+                ),
+            );
+            return None;
+        }
+        reference::Shape::Plain => {}
+        _ => {
+            for problem in check_value(field, &value) {
+                errors.add(field.name, problem);
+            }
+            return None;
+        }
+    }
     match from_value(&value) {
         Ok(typed) => {
             let problems = check_value(field, &value);
@@ -100,6 +121,29 @@ mod tests {
         );
         assert_eq!(read::<bool>(&values, &FIELDS[2], &mut errors), Some(false));
         assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn an_unresolved_reference_is_reported_as_one_not_as_a_wrong_type() {
+        static SECRET: FieldSchema =
+            FieldSchema::new("api_key", "Api key", FieldKind::Secret).with_min_length(8);
+        let mut errors = ConfigErrors::new();
+        let values = json!({"api_key": {"$env": "STRIPE_KEY"}, "port": {"$env": "PORT"}})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(read::<String>(&values, &SECRET, &mut errors), None);
+        assert_eq!(read::<u16>(&values, &FIELDS[0], &mut errors), None);
+        let got: Vec<String> = errors.into_iter().map(|e| e.to_string()).collect();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(
+            got[0].starts_with("api_key: holds a reference (env STRIPE_KEY) that was not resolved"),
+            "{got:?}"
+        );
+        assert!(
+            got[1].starts_with("port: only a secret field may hold a reference"),
+            "{got:?}"
+        );
     }
 
     #[test]

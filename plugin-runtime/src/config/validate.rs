@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::ConfigValues;
 use super::error::ConfigErrors;
 use super::field::describe_value;
+use super::reference::reference_problems;
 use super::schema::{ConfigSchema, FieldKind, FieldSchema};
 
 /// The message for a required field with no value, shared by form parsing and validation.
@@ -59,7 +60,7 @@ pub fn unknown_field(schema: &ConfigSchema, key: &str) -> Option<String> {
 
 /// The name closest to a misspelling, if it is close enough to be a likely typo (a different
 /// case counts as close).
-fn closest<'a>(key: &str, names: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn closest<'a>(key: &str, names: &[&'a str]) -> Option<&'a str> {
     let lower = key.to_lowercase();
     names
         .iter()
@@ -97,6 +98,11 @@ pub fn validate_values(schema: &ConfigSchema, values: &ConfigValues) -> Result<(
 
 /// The problems of one present value: its JSON type for the field's kind, then the field's
 /// constraints. Empty when the value is fine.
+///
+/// A secret field may hold a [`SecretRef`](super::SecretRef) instead of its value: a
+/// well-formed one passes without the field's constraints, which apply to the value it names
+/// (checked when the typed config is built from resolved values). A reference-shaped object in
+/// any other field, or a malformed one, is a problem.
 pub fn check_value(field: &FieldSchema, value: &Value) -> Vec<String> {
     if value.is_null() {
         return if field.optional {
@@ -104,6 +110,9 @@ pub fn check_value(field: &FieldSchema, value: &Value) -> Vec<String> {
         } else {
             vec![REQUIRED.to_owned()]
         };
+    }
+    if let Some(problems) = reference_problems(field, value) {
+        return problems;
     }
     let mut problems = Vec::new();
     match (field.kind, value) {
@@ -386,6 +395,67 @@ mod tests {
                 "code: this field is required",
             ]
         );
+    }
+
+    #[test]
+    fn a_reference_in_a_secret_field_passes_without_its_constraints() {
+        // `key` needs 8 characters: the reference is not the value, so its length is not
+        // checked; the value it names is, when the typed config is built.
+        for reference in [json!({"$env": "K"}), json!({"$file": "/run/secrets/k"})] {
+            let ok = values(json!({
+                "key": reference, "currency": "usd", "site": "https://x.example", "code": "ABC"
+            }));
+            assert_eq!(validate_values(&SCHEMA, &ok), Ok(()));
+        }
+    }
+
+    #[test]
+    fn a_reference_in_a_field_that_is_not_secret_is_refused() {
+        let bad = values(json!({
+            "key": "12345678", "currency": {"$env": "CURRENCY"}, "site": "https://x.example",
+            "code": {"$file": "/run/code"}
+        }));
+        let errors = validate_values(&SCHEMA, &bad).unwrap_err();
+        let fields: Vec<&str> = errors.errors().iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["currency", "code"]);
+        for error in errors.errors() {
+            assert!(
+                error
+                    .message
+                    .starts_with("only a secret field may hold a reference"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_malformed_reference_in_a_secret_field_is_refused() {
+        for (reference, expected) in [
+            (
+                json!({"$env": "K", "$file": "/k"}),
+                "a reference is exactly one of",
+            ),
+            (json!({"$env": 7}), "a reference is exactly one of"),
+            (
+                json!({"$env": ""}),
+                "the environment variable's name is empty",
+            ),
+            (json!({"$file": "relative/k"}), "must be an absolute path"),
+        ] {
+            let bad = values(json!({
+                "key": reference, "currency": "usd", "site": "https://x.example", "code": "ABC"
+            }));
+            let errors = validate_values(&SCHEMA, &bad).unwrap_err();
+            assert_eq!(errors.len(), 1, "{errors}");
+            assert_eq!(errors.errors()[0].field, "key");
+            assert!(errors.errors()[0].message.contains(expected), "{errors}");
+        }
+    }
+
+    #[test]
+    fn other_objects_in_a_secret_field_are_still_the_wrong_type() {
+        let problems = check_value(&FIELDS[0], &json!({"env": "K"}));
+        assert_eq!(problems, ["expected text, found an object"]);
     }
 
     #[test]
