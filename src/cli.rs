@@ -65,6 +65,8 @@ pub enum CliError {
 impl std::fmt::Display for CliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            // Each problem of a declared file on a line of its own, as compilers list them.
+            CliError::Plugins(Error::InvalidFile(errors)) => write!(f, "{errors}"),
             CliError::Plugins(err) => f.write_str(&one_line(&err.report())),
             CliError::Output(err) => write!(f, "cannot write the output: {err}"),
         }
@@ -127,11 +129,42 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Print the JSON Schema of an item's config.
+    /// Print the JSON Schema of an item's config, or with `--file` of a whole declared file
+    /// (for editors: put `#:schema ./plugins.schema.json` on the file's first line).
     Schema {
         /// The item: `TYPE/ITEM` (or `NAMESPACE:TYPE/ITEM`).
-        item: String,
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        item: Option<String>,
+        /// The schema of a declared file (`plugins apply FILE`) instead.
+        #[arg(long)]
+        file: bool,
     },
+    /// Make the instances match a declared file (TOML, secrets as `{ env = ".." }` or
+    /// `{ file = ".." }` references): check every entry (every error at once, at its line),
+    /// print the plan, apply it in one transaction. Instances it lists become read-only in
+    /// the admin and the CLI until released.
+    Apply {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Print the plan; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also delete the instances this file applied once and no longer lists.
+        #[arg(long)]
+        prune: bool,
+    },
+    /// Print how the instances differ from a declared file; exit with 1 when they do (for CI
+    /// and drift alerts), 0 when they match.
+    Diff {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Count the instances this file applied once and no longer lists as differences.
+        #[arg(long)]
+        prune: bool,
+    },
+    /// Print every instance as a declared file (secrets as references or placeholders to
+    /// set, never their values).
+    Export,
     /// What a tenant is served, and switch global instances on or off for it.
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -218,6 +251,12 @@ enum InstanceCommand {
         id: String,
         /// The action's name (`check_connection`).
         name: Option<String>,
+    },
+    /// Hand instances a declared file manages back to hand edits (the file's next apply
+    /// takes them over again unless they are removed from it).
+    Release {
+        #[arg(required = true)]
+        ids: Vec<String>,
     },
     /// Delete an instance.
     Delete {
@@ -363,7 +402,14 @@ impl PluginsCli {
             Command::Instance(command) => instance(&plugins, command, out),
             Command::Check => check(&plugins, out),
             Command::Migrate { dry_run } => migrate(&plugins, dry_run, out),
-            Command::Schema { item } => {
+            Command::Schema { item: None, .. } => {
+                let json = plugin_runtime::declared::file_json_schema(plugins.registry());
+                writeln!(out, "{json:#}")?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Schema {
+                item: Some(item), ..
+            } => {
                 let key = parse_item(plugins.registry(), &item)?;
                 let schema =
                     plugins
@@ -376,6 +422,38 @@ impl PluginsCli {
                         })?;
                 let json = plugin_runtime::config::json_schema(schema);
                 writeln!(out, "{json:#}")?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Apply {
+                file,
+                dry_run,
+                prune,
+            } => {
+                let file = plugins.read_file(&file)?;
+                let plan = match dry_run {
+                    true => plugins.plan_file(&file, prune)?,
+                    false => plugins.apply_file(&file, prune)?,
+                };
+                writeln!(out, "{plan}")?;
+                if dry_run {
+                    writeln!(out, "Dry run: nothing was written.")?;
+                } else if !plan.is_empty() {
+                    writeln!(out, "Applied {} (sha256 {}).", file.source, file.digest)?;
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Diff { file, prune } => {
+                let file = plugins.read_file(&file)?;
+                let plan = plugins.plan_file(&file, prune)?;
+                writeln!(out, "{plan}")?;
+                Ok(if plan.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                })
+            }
+            Command::Export => {
+                out.write_all(plugins.export_file()?.as_bytes())?;
                 Ok(ExitCode::SUCCESS)
             }
             Command::Tenant(command) => tenant(&plugins, command, out),
@@ -540,6 +618,7 @@ fn list(plugins: &Plugins, json: bool, out: &mut dyn Write) -> Result<ExitCode, 
                     "priority": meta.priority,
                     "version": meta.version,
                     "description": record.description,
+                    "managed_by": record.managed_by,
                     "loads": problem(record).is_none(),
                     "error": problem(record),
                     "item_version": item.map(|item| item.version()),
@@ -561,7 +640,7 @@ fn list(plugins: &Plugins, json: bool, out: &mut dyn Write) -> Result<ExitCode, 
         writeln!(out, "{:#}", serde_json::Value::Array(rows))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let rows: Vec<[String; 10]> = records
+    let rows: Vec<[String; 11]> = records
         .iter()
         .map(|record| {
             let meta = &record.meta;
@@ -581,6 +660,7 @@ fn list(plugins: &Plugins, json: bool, out: &mut dyn Write) -> Result<ExitCode, 
                     Some(types) if types.len() > 1 => types[1..].join(","),
                     _ => "-".to_owned(),
                 },
+                record.managed_by.clone().unwrap_or_else(|| "-".into()),
                 match problem(record) {
                     None => "yes".to_owned(),
                     Some(reason) => format!("no: {reason}"),
@@ -598,6 +678,7 @@ fn list(plugins: &Plugins, json: bool, out: &mut dyn Write) -> Result<ExitCode, 
         "STATUS",
         "PRIORITY",
         "ALSO_SERVES",
+        "MANAGED_BY",
         "LOADS",
     ]
     .map(String::from);
@@ -614,7 +695,7 @@ fn list(plugins: &Plugins, json: bool, out: &mut dyn Write) -> Result<ExitCode, 
             .enumerate()
             .map(|(column, (cell, width))| match column {
                 7 => format!("{cell:>width$}"),
-                9 => cell.clone(),
+                10 => cell.clone(),
                 _ => format!("{cell:<width$}"),
             })
             .collect();
@@ -782,6 +863,15 @@ fn instance(
             let id: InstanceId = id.parse()?;
             forced(plugins, force).delete_instance(id)?;
             writeln!(out, "{id} deleted")?;
+        }
+        InstanceCommand::Release { ids } => {
+            let ids = parse_ids(&ids)?;
+            let released = plugins.release(&ids)?;
+            writeln!(
+                out,
+                "{released} instance(s) released: edit them by hand now, or the file's next \
+                 apply takes them over again"
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -60,6 +60,7 @@ pub(crate) fn status_of(err: &Error) -> StatusCode {
         Error::Conflict { .. }
         | Error::DuplicateInstanceName { .. }
         | Error::Required { .. }
+        | Error::ManagedByFile { .. }
         | Error::NotBuilt { .. } => StatusCode::CONFLICT,
         // A batch is refused for what its entry is refused for.
         Error::InBatch { source, .. } => status_of(source),

@@ -237,6 +237,24 @@ pub enum Error {
         /// Every ACTIVE instance that would lose what it needs.
         dependents: Vec<String>,
     },
+    /// The instance is managed by a declared file (`plugins apply FILE`): a hand edit would be
+    /// undone by the next apply, so it is refused. Change the file, or release the instance
+    /// ([`Plugins::release`](crate::Plugins::release)) to edit it by hand.
+    #[error(
+        "`{instance}` is managed by the file {file}: change it there and apply the file, or \
+         release it from the file first (`plugins instance release {id}`)"
+    )]
+    ManagedByFile {
+        /// The instance.
+        id: InstanceId,
+        /// Its name.
+        instance: String,
+        /// The file's name, as it was applied.
+        file: String,
+    },
+    /// A declared file ([`crate::declared`]) was refused: every problem, each at its line.
+    #[error("{0}")]
+    InvalidFile(crate::declared::FileErrors),
     /// One entry of a batch ([`Plugins::create_instances`](crate::Plugins::create_instances),
     /// [`Plugins::update_instances`](crate::Plugins::update_instances)) failed its checks, so
     /// nothing of the batch was written; the entry's own error is the source.

@@ -220,6 +220,7 @@ fn list_shows_each_item_s_version_and_category_and_the_json_all_its_metadata() {
             "STATUS",
             "PRIORITY",
             "ALSO_SERVES",
+            "MANAGED_BY",
             "LOADS"
         ]
     );

@@ -51,6 +51,12 @@ pub enum Change {
     },
     /// The description (its text is not repeated in the plan).
     Description,
+    /// The instance is not yet managed by this file: applying marks it so (it was managed by
+    /// hand, `None`, or by another file), and from then on it is edited through the file.
+    Managed {
+        /// What managed it before.
+        from: Option<String>,
+    },
     /// A config field whose effective value (defaults and former names applied) differs. A
     /// secret's value is never shown: only that it differs (a reference against a stored
     /// value differs; two equal references are equal).
@@ -70,6 +76,8 @@ impl fmt::Display for Change {
             }
             Change::Priority { from, to } => write!(f, "priority {from} → {to}"),
             Change::Description => f.write_str("description"),
+            Change::Managed { from: None } => f.write_str("taken over from hand edits"),
+            Change::Managed { from: Some(file) } => write!(f, "taken over from the file {file}"),
             Change::Config {
                 field,
                 secret: true,
@@ -93,7 +101,8 @@ pub enum Step {
         version: i64,
         /// What the file declares.
         entry: DeclaredInstance,
-        /// What differs, in the order status, priority, description, config fields.
+        /// What differs, in the order status, priority, description, who manages it, config
+        /// fields.
         changes: Vec<Change>,
         /// Why the whole config is rewritten, when it is: the stored config could not be
         /// opened, or there is none.
@@ -263,7 +272,7 @@ pub fn plan(
             None => steps.push(Step::Create(entry.clone())),
             Some(record) => {
                 matched.insert(record.meta.id);
-                steps.push(compare(entry, record, open, registry));
+                steps.push(compare(&file.source, entry, record, open, registry));
             }
         }
     }
@@ -290,6 +299,7 @@ pub fn plan(
 }
 
 fn compare(
+    source: &str,
     entry: &DeclaredInstance,
     record: &InstanceRecord,
     open: &dyn Fn(&InstanceRecord) -> Result<Option<ConfigValues>, String>,
@@ -311,6 +321,11 @@ fn compare(
     }
     if entry.description != record.description {
         changes.push(Change::Description);
+    }
+    if record.managed_by.as_deref() != Some(source) {
+        changes.push(Change::Managed {
+            from: record.managed_by.clone(),
+        });
     }
     let mut note = None;
     if let Some(next) = &entry.config {
@@ -439,7 +454,7 @@ mod tests {
             description: String::new(),
             sealed_config: Some(Vec::new()),
             orphaned: false,
-            managed_by: None,
+            managed_by: Some("plugins.toml".into()),
             created_at: SystemTime::UNIX_EPOCH,
             updated_at: SystemTime::UNIX_EPOCH,
         }
@@ -705,5 +720,30 @@ name = "New"
             "No changes (1 declared instance up to date)."
         );
         assert!(Plan::default().is_empty());
+    }
+
+    #[test]
+    fn an_instance_managed_by_hand_or_another_file_is_taken_over() {
+        let file = file(
+            r#"
+            [[instance]]
+            item = "shop:payment_gateway/manual"
+            name = "M"
+            "#,
+        );
+        for (before, said) in [
+            (None, "taken over from hand edits"),
+            (Some("other.toml"), "taken over from the file other.toml"),
+        ] {
+            let mut stored = record(MANUAL, None, "M", Status::Active, 10);
+            stored.sealed_config = None;
+            stored.managed_by = before.map(Into::into);
+            let plan = plan(&file, &[stored], &|_| Ok(None), registry(), Prune::Keep);
+            let Step::Update { changes, .. } = &plan.steps[0] else {
+                panic!("{plan}");
+            };
+            let changes: Vec<String> = changes.iter().map(ToString::to_string).collect();
+            assert_eq!(changes, [said]);
+        }
     }
 }

@@ -107,6 +107,8 @@ pub struct InstanceSummary {
     /// True when it is what [`Plugins::get`] (for a global instance) or
     /// `scoped(scope).get` (for a tenant's) returns for its type right now.
     pub serving: bool,
+    /// The declared file that manages it (edited there, read-only elsewhere), if any.
+    pub managed_by: Option<String>,
 }
 
 /// Whether an instance loads.
@@ -262,6 +264,7 @@ fn summary(snapshot: &Snapshot, entry: &Entry) -> InstanceSummary {
         description: entry.description.clone(),
         updated_at: entry.updated_at,
         serving: snapshot.is_serving(entry),
+        managed_by: entry.managed_by.clone(),
         load,
     }
 }

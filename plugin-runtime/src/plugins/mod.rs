@@ -6,6 +6,7 @@
 //! snapshot before it returns, constructing only the instances whose config changed.
 
 mod actions;
+mod declared;
 mod health;
 pub(crate) mod lifecycle;
 mod listing;
@@ -111,6 +112,7 @@ pub struct PluginsBuilder {
     registry: Option<&'static Registry>,
     watch: Option<Duration>,
     clock: Arc<dyn health::Clock>,
+    declared: Option<std::path::PathBuf>,
 }
 
 /// Where the builder gets its store.
@@ -129,6 +131,7 @@ impl Plugins {
             registry: None,
             watch: Some(Duration::from_secs(1)),
             clock: Arc::new(health::SystemClock),
+            declared: None,
         }
     }
 }
@@ -203,6 +206,16 @@ impl PluginsBuilder {
         self
     }
 
+    /// Applies the declared file at `path` once the store is synced (see
+    /// [`Plugins::apply_file`]), as an application that keeps its plugin instances in code
+    /// review does at every start: a file that does not read, or an apply the store refuses,
+    /// fails `build` with every problem at its line. It never prunes: deleting instances is
+    /// the deliberate `plugins apply --prune`.
+    pub fn apply_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.declared = Some(path.into());
+        self
+    }
+
     /// Uses this registry instead of the one linked into the binary.
     pub fn registry(mut self, registry: &'static Registry) -> Self {
         self.registry = Some(registry);
@@ -265,11 +278,25 @@ impl PluginsBuilder {
             let watcher = watch::start(&inner, bound / 2).map_err(Error::Watcher)?;
             let _ = inner.watcher.set(watcher);
         }
-        Ok(Plugins {
+        let plugins = Plugins {
             inner,
             actor: DEFAULT_ACTOR.into(),
             force: false,
-        })
+        };
+        if let Some(path) = self.declared {
+            let file = plugins.read_file(&path)?;
+            let plan = plugins.apply_file(&file, false)?;
+            let counts = plan.counts();
+            tracing::info!(
+                file = %file.source,
+                digest = %file.digest,
+                created = counts.create,
+                updated = counts.update,
+                unchanged = counts.leave,
+                "declared plugin instances applied"
+            );
+        }
+        Ok(plugins)
     }
 }
 
@@ -727,6 +754,7 @@ impl Plugins {
             status: update.status,
             priority: update.priority,
             config,
+            managed_by: None,
         })
     }
 

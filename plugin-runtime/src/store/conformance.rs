@@ -811,6 +811,7 @@ pub fn an_update_that_changes_nothing_writes_nothing(store: &dyn Store) {
         status: Some(Status::Active),
         priority: Some(1),
         config: None,
+        managed_by: None,
     };
     let unchanged = ok(
         update_one(store, created.meta.id, 1, &same, "alice"),

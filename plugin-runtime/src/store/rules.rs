@@ -167,26 +167,48 @@ pub(crate) fn create(
     records: &[InstanceRecord],
     actor: &str,
 ) -> Result<(), Error> {
-    write(store, |tx| {
-        let keys: Vec<NameKey<'_>> = records.iter().map(NameKey::of).collect();
-        let mut seen = std::collections::HashSet::with_capacity(keys.len());
-        let taken = tx.find_instances(&keys)?;
-        for (index, (record, key)) in records.iter().zip(&keys).enumerate() {
-            let holder = taken.get(index).copied().flatten();
-            if holder.is_some() || !seen.insert(*key) {
-                return Err(duplicate_name(record));
-            }
+    write(store, |tx| Ok(((), create_in(tx, records, actor)?)))
+}
+
+/// [`create`]'s work inside a transaction: the name checks and the rows; returns the audit
+/// rows.
+fn create_in(
+    tx: &mut dyn Transaction,
+    records: &[InstanceRecord],
+    actor: &str,
+) -> Result<Vec<AuditEntry>, Error> {
+    let keys: Vec<NameKey<'_>> = records.iter().map(NameKey::of).collect();
+    let mut seen = std::collections::HashSet::with_capacity(keys.len());
+    let taken = tx.find_instances(&keys)?;
+    for (index, (record, key)) in records.iter().zip(&keys).enumerate() {
+        let holder = taken.get(index).copied().flatten();
+        if holder.is_some() || !seen.insert(*key) {
+            return Err(duplicate_name(record));
         }
+    }
+    if !records.is_empty() {
         tx.insert_instances(records)?;
-        let audit = records
-            .iter()
-            .map(|record| {
-                let detail = format!("name={:?} item={}", record.meta.name, record.meta.item);
-                AuditEntry::new(actor, "create", Some(record.meta.id), detail)
-            })
-            .collect();
-        Ok(((), audit))
-    })
+    }
+    Ok(records
+        .iter()
+        .map(|record| {
+            let detail = format!("name={:?} item={}", record.meta.name, record.meta.item);
+            AuditEntry::new(actor, "create", Some(record.meta.id), detail)
+        })
+        .collect())
+}
+
+/// Refuses a hand edit of an instance a declared file manages: the file is where it changes
+/// (or the operator releases it first), or the next apply would undo the edit.
+fn refuse_managed(record: &InstanceRecord) -> Result<(), Error> {
+    match &record.managed_by {
+        Some(file) => Err(Error::ManagedByFile {
+            id: record.meta.id,
+            instance: record.meta.name.clone(),
+            file: file.clone(),
+        }),
+        None => Ok(()),
+    }
 }
 
 fn duplicate_name(record: &InstanceRecord) -> Error {
@@ -206,6 +228,10 @@ pub(crate) struct InstanceChange {
     pub(crate) priority: Option<i32>,
     /// The new sealed config, with the names of the config fields whose values changed.
     pub(crate) config: Option<(Vec<u8>, Vec<String>)>,
+    /// Who manages the instance from now on: `Some(Some(file))` a declared file (an apply),
+    /// `Some(None)` the operators again (a release). `None` leaves it, and is refused for an
+    /// instance a file manages.
+    pub(crate) managed_by: Option<Option<String>>,
 }
 
 impl InstanceChange {
@@ -244,6 +270,15 @@ impl InstanceChange {
             next.sealed_config = Some(sealed.clone());
             changed.push(format!("config ({})", fields.join(", ")));
         }
+        if let Some(managed_by) = &self.managed_by
+            && *managed_by != current.managed_by
+        {
+            next.managed_by = managed_by.clone();
+            changed.push(match managed_by {
+                Some(file) => format!("managed by {file}"),
+                None => "released from its file".to_owned(),
+            });
+        }
         (next, changed)
     }
 }
@@ -261,61 +296,71 @@ pub(crate) fn update(
     edits: &[Edit],
     actor: &str,
 ) -> Result<Vec<InstanceRecord>, Error> {
-    write(store, |tx| {
-        let ids: Vec<InstanceId> = edits.iter().map(|(id, ..)| *id).collect();
-        let mut distinct = std::collections::HashSet::new();
-        if let Some(twice) = ids.iter().find(|id| !distinct.insert(**id)) {
-            return Err(Error::InvalidInput {
-                field: "instances",
-                reason: format!("instance {twice} is changed twice in one batch"),
+    write(store, |tx| update_in(tx, edits, actor))
+}
+
+/// [`update`]'s work inside a transaction: the records after the batch, and the audit rows.
+fn update_in(
+    tx: &mut dyn Transaction,
+    edits: &[Edit],
+    actor: &str,
+) -> Result<(Vec<InstanceRecord>, Vec<AuditEntry>), Error> {
+    let ids: Vec<InstanceId> = edits.iter().map(|(id, ..)| *id).collect();
+    let mut distinct = std::collections::HashSet::new();
+    if let Some(twice) = ids.iter().find(|id| !distinct.insert(**id)) {
+        return Err(Error::InvalidInput {
+            field: "instances",
+            reason: format!("instance {twice} is changed twice in one batch"),
+        });
+    }
+    let current: std::collections::HashMap<InstanceId, InstanceRecord> = existing(tx, &ids)?
+        .into_iter()
+        .map(|record| (record.meta.id, record))
+        .collect();
+    let now = SystemTime::now();
+    let mut results = Vec::with_capacity(edits.len());
+    let mut written = Vec::new();
+    let mut audit = Vec::new();
+    let mut renamed = Vec::new();
+    for (id, expected_version, change) in edits {
+        let current = &current[id];
+        if change.managed_by.is_none() {
+            refuse_managed(current)?;
+        }
+        if current.meta.version != *expected_version {
+            return Err(Error::Conflict {
+                id: *id,
+                expected: *expected_version,
+                actual: current.meta.version,
             });
         }
-        let current: std::collections::HashMap<InstanceId, InstanceRecord> = existing(tx, &ids)?
-            .into_iter()
-            .map(|record| (record.meta.id, record))
-            .collect();
-        let now = SystemTime::now();
-        let mut results = Vec::with_capacity(edits.len());
-        let mut written = Vec::new();
-        let mut audit = Vec::new();
-        let mut renamed = Vec::new();
-        for (id, expected_version, change) in edits {
-            let current = &current[id];
-            if current.meta.version != *expected_version {
-                return Err(Error::Conflict {
-                    id: *id,
-                    expected: *expected_version,
-                    actual: current.meta.version,
-                });
-            }
-            let (mut next, changed) = change.applied_to(current);
-            if changed.is_empty() {
-                results.push(current.clone());
-                continue;
-            }
-            if next.meta.name != current.meta.name {
-                renamed.push(written.len());
-            }
-            next.meta.version += 1;
-            next.updated_at = now;
-            let detail = format!("changed: {}", changed.join(", "));
-            audit.push(AuditEntry::new(actor, "update", Some(*id), detail));
-            results.push(next.clone());
-            written.push(next);
+        let (mut next, changed) = change.applied_to(current);
+        if changed.is_empty() {
+            results.push(current.clone());
+            continue;
         }
-        let keys: Vec<NameKey<'_>> = renamed.iter().map(|&i| NameKey::of(&written[i])).collect();
-        let taken = tx.find_instances(&keys)?;
-        let mut seen = std::collections::HashSet::new();
-        for (index, key) in keys.iter().enumerate() {
-            if taken.get(index).copied().flatten().is_some() || !seen.insert(*key) {
-                return Err(duplicate_name(&written[renamed[index]]));
-            }
+        if next.meta.name != current.meta.name {
+            renamed.push(written.len());
         }
-        if !written.is_empty() {
-            tx.update_instances(&written)?;
+        next.meta.version += 1;
+        next.updated_at = now;
+        let detail = format!("changed: {}", changed.join(", "));
+        audit.push(AuditEntry::new(actor, "update", Some(*id), detail));
+        results.push(next.clone());
+        written.push(next);
+    }
+    let keys: Vec<NameKey<'_>> = renamed.iter().map(|&i| NameKey::of(&written[i])).collect();
+    let taken = tx.find_instances(&keys)?;
+    let mut seen = std::collections::HashSet::new();
+    for (index, key) in keys.iter().enumerate() {
+        if taken.get(index).copied().flatten().is_some() || !seen.insert(*key) {
+            return Err(duplicate_name(&written[renamed[index]]));
         }
-        Ok((results, audit))
-    })
+    }
+    if !written.is_empty() {
+        tx.update_instances(&written)?;
+    }
+    Ok((results, audit))
 }
 
 /// The listed instances, or [`Error::UnknownInstance`] naming the first that does not exist
@@ -336,6 +381,8 @@ fn existing(tx: &mut dyn Transaction, ids: &[InstanceId]) -> Result<Vec<Instance
 pub(crate) enum BulkEdit {
     Status(Status),
     Priority(PriorityChange),
+    /// Hands instances a declared file manages back to the operators.
+    Release,
 }
 
 /// Applies `edit` to every listed instance (each must exist; otherwise nothing changes) in
@@ -349,10 +396,28 @@ pub(crate) fn bulk_edit(
 ) -> Result<usize, Error> {
     write(store, |tx| {
         let found = existing(tx, ids)?;
+        if edit != BulkEdit::Release {
+            found.iter().try_for_each(refuse_managed)?;
+        }
         let now = SystemTime::now();
         let mut changed = Vec::new();
         let mut audit = Vec::new();
         for mut record in found {
+            if edit == BulkEdit::Release
+                && let Some(file) = record.managed_by.take()
+            {
+                let detail = format!("released from {file}");
+                audit.push(AuditEntry::new(
+                    actor,
+                    "release",
+                    Some(record.meta.id),
+                    detail,
+                ));
+                record.meta.version += 1;
+                record.updated_at = now;
+                changed.push(record);
+                continue;
+            }
             let meta = &mut record.meta;
             let entry = match edit {
                 BulkEdit::Status(status) if status != meta.status => {
@@ -379,19 +444,85 @@ pub(crate) fn bulk_edit(
 }
 
 /// Deletes the listed instances in one transaction: each must exist (otherwise nothing is
-/// deleted); one audit row per instance. Returns how many were deleted.
+/// deleted), and none may be managed by a declared file; one audit row per instance. Returns
+/// how many were deleted.
 pub(crate) fn delete(store: &dyn Store, ids: &[InstanceId], actor: &str) -> Result<usize, Error> {
+    write(store, |tx| delete_in(tx, ids, actor, Managed::Refuse, ""))
+}
+
+/// Whether a write may touch instances a declared file manages.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Managed {
+    Refuse,
+    /// The write is that file's own apply.
+    Allow,
+}
+
+/// [`delete`]'s work inside a transaction; `detail` goes into each audit row.
+fn delete_in(
+    tx: &mut dyn Transaction,
+    ids: &[InstanceId],
+    actor: &str,
+    managed: Managed,
+    detail: &str,
+) -> Result<(usize, Vec<AuditEntry>), Error> {
     let mut ids = ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
+    let found = existing(tx, &ids)?;
+    if managed == Managed::Refuse {
+        found.iter().try_for_each(refuse_managed)?;
+    }
+    if ids.is_empty() {
+        return Ok((0, Vec::new()));
+    }
+    let deleted = tx.delete_instances(&ids)?;
+    let audit = ids
+        .iter()
+        .map(|id| AuditEntry::new(actor, "delete", Some(*id), detail.to_owned()))
+        .collect();
+    Ok((deleted, audit))
+}
+
+/// The writes of one applied declared file: its creates, updates and deletes in one
+/// transaction (all or nothing: a conflict with an edit made since the plan was read, a name
+/// taken meanwhile, an instance gone, each aborts the whole apply). Every audit row names the
+/// file and its digest (`from`), and one more row sums the apply up. Returns the records
+/// after the updates.
+pub(crate) fn apply_declared(
+    store: &dyn Store,
+    creates: &[InstanceRecord],
+    edits: &[Edit],
+    deletes: &[InstanceId],
+    actor: &str,
+    from: &str,
+) -> Result<(), Error> {
     write(store, |tx| {
-        existing(tx, &ids)?;
-        let deleted = tx.delete_instances(&ids)?;
-        let audit = ids
-            .iter()
-            .map(|id| AuditEntry::new(actor, "delete", Some(*id), String::new()))
-            .collect();
-        Ok((deleted, audit))
+        let mut audit = create_in(tx, creates, actor)?;
+        let (_, updated) = update_in(tx, edits, actor)?;
+        audit.extend(updated);
+        let (_, deleted) = delete_in(tx, deletes, actor, Managed::Allow, "")?;
+        audit.extend(deleted);
+        if audit.is_empty() {
+            return Ok(((), audit));
+        }
+        for entry in &mut audit {
+            entry.detail = match entry.detail.is_empty() {
+                true => from.to_owned(),
+                false => format!("{from}: {}", entry.detail),
+            };
+        }
+        let summary = format!(
+            "{from}: {} created, {} updated, {} deleted",
+            creates.len(),
+            audit
+                .iter()
+                .filter(|entry| entry.action == "update")
+                .count(),
+            deletes.len()
+        );
+        audit.push(AuditEntry::new(actor, "apply", None, summary));
+        Ok(((), audit))
     })
 }
 

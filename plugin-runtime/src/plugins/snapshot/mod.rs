@@ -23,7 +23,7 @@ use self::dependents::Dependents;
 pub(super) use self::slot::View;
 use self::slot::{Candidate, TypeSlot};
 use super::lifecycle::{self, Live, Starting};
-use crate::config::{ConfigSchema, ConfigValues, split_version};
+use crate::config::{ConfigSchema, ConfigValues, resolve_references, split_version};
 use crate::crypto::Keyring;
 use crate::instance::{ActivationKey, ActivationRecord, InstanceMeta, InstanceRecord};
 use crate::keys::{InstanceId, Status};
@@ -1001,6 +1001,15 @@ fn load_state(
         Ok(values) => values,
         Err(reason) => return (EntryState::Failed(reason), None),
     };
+    // Secrets held as references (`{ env = .. }`, `{ file = .. }`) are read here, in this
+    // process, for this build only: the store never holds their values.
+    let values = match (&values, item.schema()) {
+        (Some(stored), Some(schema)) => match resolve_references(schema, stored) {
+            Ok(resolved) => Some(resolved),
+            Err(reason) => return (EntryState::Failed(reason), None),
+        },
+        _ => values.as_ref().map(std::borrow::Cow::Borrowed),
+    };
     let resolved: Vec<(TypeId, ErasedPlugin)> = needs
         .iter()
         .filter_map(|need| Some((need.type_id, Arc::clone(need.plugin.as_ref()?))))
@@ -1011,7 +1020,7 @@ fn load_state(
     } else {
         Needs::new(&key, &resolved)
     };
-    let object = match item.build(values.as_ref(), &given) {
+    let object = match item.build(values.as_deref(), &given) {
         Ok(object) => object,
         Err(err) => return (EntryState::Failed(err.report()), None),
     };

@@ -1,0 +1,403 @@
+//! Instances declared in a file (issue 15 parts 1–4): a reviewed TOML file is applied in one
+//! transaction with audit rows naming it and its digest, compared with the store for drift,
+//! exported back; its secrets are references read in each process when an instance is built,
+//! never values; the instances it applies are read-only to hand edits until released.
+
+// Test code: its items are public for the macros to register, not an API to document.
+#![allow(missing_docs)]
+
+mod support;
+
+use std::io::Write as _;
+
+use plugin_system::prelude::*;
+use plugin_system::store::AuditQuery;
+use plugin_system::{Error, InstanceId, InstanceUpdate, Status};
+use support::TestDatabase;
+
+/// Takes payments.
+#[plugin_type(name = "gateway")]
+pub trait Gateway {
+    fn charge(&self, cents: u64) -> String;
+}
+
+#[derive(PluginConfig, Clone)]
+pub struct CardConfig {
+    #[config(secret, min_length = 8)]
+    pub api_key: String,
+    #[config(default = 30, min = 1)]
+    pub timeout_secs: u32,
+}
+
+pub struct Card(CardConfig);
+
+impl From<CardConfig> for Card {
+    fn from(config: CardConfig) -> Self {
+        Card(config)
+    }
+}
+
+#[plugin_item(name = "card", config = CardConfig)]
+impl Gateway for Card {
+    fn charge(&self, cents: u64) -> String {
+        // What the plugin was given, shortened: the test reads that the reference was resolved.
+        format!(
+            "{cents} with key {}… ({}s)",
+            &self.0.api_key[..4],
+            self.0.timeout_secs
+        )
+    }
+}
+
+#[derive(Default)]
+pub struct Cash;
+
+#[plugin_item(name = "cash")]
+impl Gateway for Cash {
+    fn charge(&self, cents: u64) -> String {
+        format!("{cents} in cash")
+    }
+}
+
+const CARD: &str = "plugin-system:gateway/card";
+const CASH: &str = "plugin-system:gateway/cash";
+const KEY: &str = "sk_live_from_the_secret_file";
+
+/// A secret file, as a container runtime mounts one (with its trailing newline).
+fn secret_file() -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    writeln!(file, "{KEY}").unwrap();
+    file
+}
+
+/// `text` as a file called `plugins.toml` in a directory of its own.
+fn declared(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plugins.toml");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+fn file_text(secret: &std::path::Path) -> String {
+    format!(
+        r#"
+[[instance]]
+item = "{CARD}"
+name = "Card (EU)"
+priority = 5
+description = "The EU card acquirer"
+[instance.config]
+api_key = {{ file = "{}" }}
+timeout_secs = 10
+
+[[instance]]
+item = "{CARD}"
+name = "Card (acme)"
+scope = "acme"
+status = "reserved"
+[instance.config]
+api_key = {{ file = "{}" }}
+"#,
+        secret.display(),
+        secret.display()
+    )
+}
+
+fn id_of(plugins: &Plugins, name: &str) -> InstanceId {
+    plugins
+        .instances(&Default::default())
+        .rows
+        .into_iter()
+        .find(|row| row.meta.name == name)
+        .unwrap_or_else(|| panic!("no instance {name}"))
+        .meta
+        .id
+}
+
+fn an_applied_file_matches_until_someone_edits_an_instance_it_released(db: &TestDatabase) {
+    let plugins = db.handle();
+    let secret = secret_file();
+    let (_dir, path) = declared(&file_text(secret.path()));
+    let file = plugins.read_file(&path).unwrap();
+
+    let plan = plugins.apply_file(&file, false).unwrap();
+    assert_eq!(plan.counts().create, 2, "{plan}");
+    let eu = id_of(&plugins, "Card (EU)");
+    // The reference is read when the instance is built: the plugin has the file's secret.
+    assert_eq!(
+        plugins.get_by_id::<dyn Gateway>(eu).unwrap().charge(100),
+        "100 with key sk_l… (10s)"
+    );
+    let acme = plugins.scoped("acme").reserved::<dyn Gateway>();
+    assert_eq!(acme.len(), 1);
+    // The store holds the reference, never the value.
+    let stored = plugins.config_values(eu).unwrap().unwrap();
+    assert_eq!(
+        stored["api_key"],
+        serde_json::json!({"$file": secret.path().to_str().unwrap()})
+    );
+
+    // Audited with the file's name and digest.
+    let audit = plugins.audit(&AuditQuery::latest(10)).unwrap();
+    let from = format!("plugins.toml (sha256 {})", file.digest);
+    assert_eq!(audit[0].entry.action, "apply");
+    assert_eq!(
+        audit[0].entry.detail,
+        format!("{from}: 2 created, 0 updated, 0 deleted")
+    );
+    assert!(
+        audit[1..3]
+            .iter()
+            .all(|row| row.entry.action == "create" && row.entry.detail.starts_with(&from)),
+        "{audit:?}"
+    );
+
+    // Applied again: nothing to do, and another process sees the same.
+    assert!(plugins.plan_file(&file, false).unwrap().is_empty());
+    assert!(plugins.apply_file(&file, true).unwrap().is_empty());
+    assert!(db.handle().plan_file(&file, true).unwrap().is_empty());
+
+    // A hand edit of a managed instance is refused, in every form.
+    let version = plugins.instance(eu).unwrap().meta.version;
+    let edit = InstanceUpdate {
+        priority: Some(1),
+        ..InstanceUpdate::default()
+    };
+    for refused in [
+        plugins.update_instance(eu, version, edit.clone()).map(drop),
+        plugins.set_status(&[eu], Status::Disabled).map(drop),
+        plugins.delete_instance(eu),
+    ] {
+        assert!(
+            matches!(&refused, Err(Error::ManagedByFile { file, .. }) if file == "plugins.toml"),
+            "{refused:?}"
+        );
+    }
+    assert!(plugins.plan_file(&file, false).unwrap().is_empty());
+
+    // Released, it is edited by hand like any other, and the diff reports the edit.
+    assert_eq!(plugins.release(&[eu]).unwrap(), 1);
+    let version = plugins.instance(eu).unwrap().meta.version;
+    plugins.update_instance(eu, version, edit).unwrap();
+    let drift = plugins.plan_file(&file, false).unwrap();
+    assert!(!drift.is_empty());
+    let review = drift.to_string();
+    assert!(
+        review.contains("~ update plugin-system:gateway/card \"Card (EU)\": priority 1 → 5, taken over from hand edits"),
+        "{review}"
+    );
+    // Applying takes it back.
+    plugins.apply_file(&file, false).unwrap();
+    assert_eq!(plugins.instance(eu).unwrap().meta.priority, 5);
+    assert!(plugins.plan_file(&file, false).unwrap().is_empty());
+}
+
+fn a_dry_run_writes_nothing(db: &TestDatabase) {
+    let plugins = db.handle();
+    let secret = secret_file();
+    let (_dir, path) = declared(&file_text(secret.path()));
+    let file = plugins.read_file(&path).unwrap();
+    let store = plugin_system::database::open(&db.url).unwrap();
+    let revision = store.revision().unwrap();
+    let audit = plugins.audit(&AuditQuery::latest(100)).unwrap().len();
+    let plan = plugins.plan_file(&file, true).unwrap();
+    assert_eq!(plan.counts().create, 2);
+    assert_eq!(store.revision().unwrap(), revision);
+    assert_eq!(
+        plugins.audit(&AuditQuery::latest(100)).unwrap().len(),
+        audit
+    );
+    assert!(
+        plugins
+            .instances(&Default::default())
+            .rows
+            .iter()
+            .all(|row| row.meta.item.to_string() != CARD)
+    );
+}
+
+fn a_literal_secret_is_refused_at_its_line_without_its_value(db: &TestDatabase) {
+    let plugins = db.handle();
+    let (_dir, path) = declared(&format!(
+        "[[instance]]\nitem = \"{CARD}\"\nname = \"Card\"\n[instance.config]\napi_key = \"{KEY}\"\n"
+    ));
+    let err = plugins.read_file(&path).unwrap_err();
+    let Error::InvalidFile(errors) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(errors.errors.len(), 1, "{errors}");
+    assert_eq!(errors.errors[0].line, 5);
+    let message = errors.to_string();
+    assert!(message.starts_with("plugins.toml:5: "), "{message}");
+    assert!(message.contains("`api_key` is a secret"), "{message}");
+    assert!(!message.contains(KEY), "{message}");
+    assert!(!format!("{err:?}").contains(KEY));
+}
+
+fn a_missing_variable_is_that_instances_load_failure_naming_it(db: &TestDatabase) {
+    let plugins = db.handle();
+    let variable = format!("PLUGIN_TEST_UNSET_CARD_KEY_{}", db.backend.to_uppercase());
+    let (_dir, path) = declared(&format!(
+        "[[instance]]\nitem = \"{CARD}\"\nname = \"Card\"\n[instance.config]\napi_key = {{ env = \"{variable}\" }}\n\n[[instance]]\nitem = \"{CASH}\"\nname = \"Cash desk\"\n"
+    ));
+    let file = plugins.read_file(&path).unwrap();
+    plugins.apply_file(&file, false).unwrap();
+    let failure = plugins
+        .load_failures()
+        .into_iter()
+        .find(|failure| failure.meta.name == "Card")
+        .expect("the card does not load");
+    assert!(
+        failure.reason.contains(&format!("`{variable}`")) && failure.reason.contains("not set"),
+        "{}",
+        failure.reason
+    );
+    // The rest of the file serves.
+    let cash = id_of(&plugins, "Cash desk");
+    assert_eq!(
+        plugins.get_by_id::<dyn Gateway>(cash).unwrap().charge(5),
+        "5 in cash"
+    );
+}
+
+fn prune_deletes_only_what_this_file_applied(db: &TestDatabase) {
+    let plugins = db.handle();
+    let secret = secret_file();
+    let (_dir, path) = declared(&file_text(secret.path()));
+    plugins
+        .apply_file(&plugins.read_file(&path).unwrap(), false)
+        .unwrap();
+    let by_hand = plugins
+        .create_instance(NewInstance::of::<dyn Gateway>("cash", "Till"))
+        .unwrap();
+    // The file now lists only the EU card.
+    let text = file_text(secret.path());
+    let shorter = &text[..text
+        .find("[[instance]]\nitem = \"plugin-system:gateway/card\"\nname = \"Card (acme)\"")
+        .unwrap()];
+    std::fs::write(&path, shorter).unwrap();
+    let file = plugins.read_file(&path).unwrap();
+    assert!(
+        plugins.plan_file(&file, false).unwrap().is_empty(),
+        "without --prune the rest stays"
+    );
+    let plan = plugins.apply_file(&file, true).unwrap();
+    assert_eq!(plan.counts().delete, 1, "{plan}");
+    assert!(
+        plan.to_string()
+            .contains("- delete plugin-system:gateway/card \"Card (acme)\" (tenant acme)")
+    );
+    let names: Vec<String> = plugins
+        .instances(&Default::default())
+        .rows
+        .into_iter()
+        .map(|row| row.meta.name)
+        .collect();
+    assert!(names.contains(&"Till".to_owned()) && names.contains(&"Card (EU)".to_owned()));
+    assert!(!names.contains(&"Card (acme)".to_owned()), "{names:?}");
+    assert!(plugins.instance(by_hand.id).is_ok());
+}
+
+fn an_export_applied_to_an_empty_store_makes_the_same_instances(db: &TestDatabase) {
+    let plugins = db.handle();
+    let secret = secret_file();
+    let reference = serde_json::json!({"$file": secret.path().to_str().unwrap()});
+    let mut config = plugin_system::config::ConfigValues::new();
+    config.insert("api_key".into(), reference);
+    config.insert("timeout_secs".into(), 45.into());
+    plugins
+        .create_instances(vec![
+            NewInstance::of::<dyn Gateway>("card", "Card")
+                .config_values(config.clone())
+                .priority(-3)
+                .description("by hand, \"quoted\"\nand on two lines"),
+            NewInstance::of::<dyn Gateway>("card", "Card")
+                .scope("acme")
+                .status(Status::Disabled)
+                .config_values(config),
+            NewInstance::of::<dyn Gateway>("cash", "Till").scope("t-2"),
+        ])
+        .unwrap();
+    let exported = plugins.export_file().unwrap();
+    let shape = |plugins: &Plugins| {
+        let mut rows: Vec<_> = plugins
+            .instances(&Default::default())
+            .rows
+            .into_iter()
+            .map(|row| {
+                let config = plugins.config_values(row.meta.id).unwrap();
+                let m = row.meta;
+                (
+                    m.item,
+                    m.scope,
+                    m.name,
+                    m.status,
+                    m.priority,
+                    row.description,
+                    config,
+                )
+            })
+            .collect();
+        rows.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+        rows
+    };
+    let before = shape(&plugins);
+
+    // An empty store: every instance gone (sync's own default instance included).
+    let all: Vec<InstanceId> = plugins
+        .instances(&Default::default())
+        .rows
+        .iter()
+        .map(|row| row.meta.id)
+        .collect();
+    plugins.delete_instances(&all).unwrap();
+    assert_eq!(plugins.instances(&Default::default()).total, 0);
+
+    let (_dir, path) = declared(&exported);
+    let file = plugins.read_file(&path).unwrap();
+    let plan = plugins.apply_file(&file, false).unwrap();
+    assert_eq!(plan.counts().create, before.len(), "{plan}\n{exported}");
+    assert_eq!(shape(&plugins), before, "{exported}");
+}
+
+fn the_builder_applies_a_file_at_start_up(db: &TestDatabase) {
+    use plugin_system::database::DatabaseUrlExt;
+    let secret = secret_file();
+    let (_dir, path) = declared(&file_text(secret.path()));
+    let plugins = Plugins::builder()
+        .database_url(&db.url)
+        .keyring(support::keyring())
+        .no_watch()
+        .apply_file(&path)
+        .build()
+        .unwrap();
+    let eu = id_of(&plugins, "Card (EU)");
+    assert_eq!(
+        plugins.get_by_id::<dyn Gateway>(eu).unwrap().charge(1),
+        "1 with key sk_l… (10s)"
+    );
+    // A file that does not read fails the start, naming the line.
+    std::fs::write(
+        &path,
+        "[[instance]]\nitem = \"plugin-system:gateway/nope\"\nname = \"X\"\n",
+    )
+    .unwrap();
+    let err = Plugins::builder()
+        .database_url(&db.url)
+        .keyring(support::keyring())
+        .no_watch()
+        .apply_file(&path)
+        .build()
+        .expect_err("a bad file fails the start");
+    assert!(err.to_string().starts_with("plugins.toml:2: "), "{err}");
+}
+
+on_every_backend!(
+    an_applied_file_matches_until_someone_edits_an_instance_it_released,
+    a_dry_run_writes_nothing,
+    a_literal_secret_is_refused_at_its_line_without_its_value,
+    a_missing_variable_is_that_instances_load_failure_naming_it,
+    prune_deletes_only_what_this_file_applied,
+    an_export_applied_to_an_empty_store_makes_the_same_instances,
+    the_builder_applies_a_file_at_start_up,
+);
