@@ -994,3 +994,107 @@ fn a_tenant_is_shown_what_it_is_served_and_switches_global_instances() {
         .unwrap_or_else(|| panic!("{shown}"));
     assert!(own_line.ends_with("served: the tenant's own"), "{own_line}");
 }
+
+/// `shop plugins ARGS...` with the example file's secrets in the environment (Stripe's key;
+/// PayPal's secret file and acme's SMTP password are left missing on purpose).
+fn with_secrets(shop: &Shop, args: &[&str]) -> assert_cmd::assert::Assert {
+    let url = format!("sqlite://{}", shop.dir.path().join("shop.db").display());
+    Command::cargo_bin("shop")
+        .unwrap()
+        .arg("plugins")
+        .args(args)
+        .env("SHOP_DATABASE_URL", url)
+        .env("PLUGIN_SYSTEM_KEY", &shop.key)
+        .env("SHOP_STRIPE_KEY", "sk_live_from_the_environment")
+        .env_remove("SHOP_ACME_SMTP_PASSWORD")
+        .assert()
+}
+
+fn stdout(assert: assert_cmd::assert::Assert) -> String {
+    String::from_utf8(assert.get_output().stdout.clone()).unwrap()
+}
+
+#[test]
+fn the_shipped_example_file_is_planned_applied_diffed_and_exported() {
+    let shop = Shop::synced();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/plugins.toml");
+
+    let dry = shop.ok(&["apply", example, "--dry-run"]);
+    assert!(
+        dry.contains("+ create shop-contracts:payment_gateway/stripe \"Stripe\""),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("+ create shop-contracts:notifier/email \"Order emails\" (tenant acme)"),
+        "{dry}"
+    );
+    assert!(dry.contains("Plan: 4 to create, 0 to update, 0 to delete, 0 unchanged."), "{dry}");
+    assert!(dry.contains("Dry run: nothing was written."), "{dry}");
+    // Nothing was written: the store still differs from the file.
+    let drift = stdout(shop.plugins(&["diff", example]).code(1));
+    assert!(drift.contains("4 to create"), "{drift}");
+
+    let applied = stdout(with_secrets(&shop, &["apply", example]).success());
+    assert!(applied.contains("Applied plugins.toml (sha256 "), "{applied}");
+    assert!(shop.ok(&["diff", example]).starts_with("No changes (4 declared instances up to date)."));
+
+    // Each process reads the references: with Stripe's key in its environment, Stripe loads;
+    // the secret file and the variable that are missing are named, and nothing else fails.
+    let check = stdout(with_secrets(&shop, &["check"]).code(1));
+    assert!(check.contains("`/run/secrets/paypal_client_secret`"), "{check}");
+    assert!(check.contains("`SHOP_ACME_SMTP_PASSWORD`"), "{check}");
+    assert!(!check.contains("`Stripe`"), "{check}");
+    // The table says who manages what.
+    let list = shop.ok(&["list"]);
+    let stripe_row = list.lines().find(|line| line.contains("\"Stripe\"") || line.contains(" Stripe ")).unwrap();
+    assert!(stripe_row.contains("plugins.toml"), "{list}");
+
+    // A hand edit is refused until the instance is released; then the diff reports it.
+    let id = stripe_row.split_whitespace().next().unwrap().to_owned();
+    let refused = shop.fails(&["instance", "priority", &id, "--set", "1"]);
+    assert!(refused.contains("managed by the file plugins.toml"), "{refused}");
+    let released = shop.ok(&["instance", "release", &id]);
+    assert!(released.starts_with("1 instance(s) released"), "{released}");
+    shop.ok(&["instance", "priority", &id, "--set", "1"]);
+    let drift = stdout(shop.plugins(&["diff", example]).code(1));
+    assert!(
+        drift.contains("~ update shop-contracts:payment_gateway/stripe \"Stripe\": priority 1 → 5, taken over from hand edits"),
+        "{drift}"
+    );
+
+    // The export writes references, never values, and reads back as a file.
+    let exported = shop.ok(&["export"]);
+    assert!(exported.contains("api_key = { env = \"SHOP_STRIPE_KEY\" }"), "{exported}");
+    assert!(!exported.contains("sk_live_from_the_environment"), "{exported}");
+    let copy = shop.dir.path().join("exported.toml");
+    std::fs::write(&copy, &exported).unwrap();
+    shop.ok(&["apply", copy.to_str().unwrap(), "--dry-run"]);
+
+    // The JSON Schema an editor validates the file with.
+    let schema: serde_json::Value = serde_json::from_str(&shop.ok(&["schema", "--file"])).unwrap();
+    assert!(schema.to_string().contains("shop-contracts:payment_gateway/stripe"));
+}
+
+#[test]
+fn a_file_with_mistakes_is_refused_with_every_problem_at_its_line() {
+    let shop = Shop::synced();
+    let bad = shop.dir.path().join("plugins.toml");
+    std::fs::write(
+        &bad,
+        "[[instance]]\nitem = \"shop-contracts:payment_gateway/stripe\"\nname = \"Stripe\"\n[instance.config]\napi_key = \"sk_live_written_in_the_file\"\ntimeout_secs = 0\n\n[[instance]]\nitem = \"shop-contracts:payment_gateway/stripey\"\nname = \"Typo\"\n",
+    )
+    .unwrap();
+    let output = shop
+        .plugins(&["apply", bad.to_str().unwrap()])
+        .code(1)
+        .get_output()
+        .stderr
+        .clone();
+    let stderr = String::from_utf8(output).unwrap();
+    assert!(stderr.contains("plugins.toml:5: "), "{stderr}");
+    assert!(stderr.contains("plugins.toml:6: "), "{stderr}");
+    assert!(stderr.contains("plugins.toml:9: "), "{stderr}");
+    assert!(!stderr.contains("sk_live_written_in_the_file"), "{stderr}");
+    // Nothing was written.
+    assert!(!shop.ok(&["list"]).contains("Stripe"));
+}
