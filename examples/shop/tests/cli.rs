@@ -1028,31 +1028,49 @@ fn the_shipped_example_file_is_planned_applied_diffed_and_exported() {
         dry.contains("+ create shop-contracts:notifier/email \"Order emails\" (tenant acme)"),
         "{dry}"
     );
-    assert!(dry.contains("Plan: 4 to create, 0 to update, 0 to delete, 0 unchanged."), "{dry}");
+    assert!(
+        dry.contains("Plan: 4 to create, 0 to update, 0 to delete, 0 unchanged."),
+        "{dry}"
+    );
     assert!(dry.contains("Dry run: nothing was written."), "{dry}");
     // Nothing was written: the store still differs from the file.
     let drift = stdout(shop.plugins(&["diff", example]).code(1));
     assert!(drift.contains("4 to create"), "{drift}");
 
     let applied = stdout(with_secrets(&shop, &["apply", example]).success());
-    assert!(applied.contains("Applied plugins.toml (sha256 "), "{applied}");
-    assert!(shop.ok(&["diff", example]).starts_with("No changes (4 declared instances up to date)."));
+    assert!(
+        applied.contains("Applied plugins.toml (sha256 "),
+        "{applied}"
+    );
+    assert!(
+        shop.ok(&["diff", example])
+            .starts_with("No changes (4 declared instances up to date).")
+    );
 
     // Each process reads the references: with Stripe's key in its environment, Stripe loads;
     // the secret file and the variable that are missing are named, and nothing else fails.
     let check = stdout(with_secrets(&shop, &["check"]).code(1));
-    assert!(check.contains("`/run/secrets/paypal_client_secret`"), "{check}");
+    assert!(
+        check.contains("`/run/secrets/paypal_client_secret`"),
+        "{check}"
+    );
     assert!(check.contains("`SHOP_ACME_SMTP_PASSWORD`"), "{check}");
     assert!(!check.contains("`Stripe`"), "{check}");
     // The table says who manages what.
     let list = shop.ok(&["list"]);
-    let stripe_row = list.lines().find(|line| line.contains("\"Stripe\"") || line.contains(" Stripe ")).unwrap();
+    let stripe_row = list
+        .lines()
+        .find(|line| line.contains("\"Stripe\"") || line.contains(" Stripe "))
+        .unwrap();
     assert!(stripe_row.contains("plugins.toml"), "{list}");
 
     // A hand edit is refused until the instance is released; then the diff reports it.
     let id = stripe_row.split_whitespace().next().unwrap().to_owned();
     let refused = shop.fails(&["instance", "priority", &id, "--set", "1"]);
-    assert!(refused.contains("managed by the file plugins.toml"), "{refused}");
+    assert!(
+        refused.contains("managed by the file plugins.toml"),
+        "{refused}"
+    );
     let released = shop.ok(&["instance", "release", &id]);
     assert!(released.starts_with("1 instance(s) released"), "{released}");
     shop.ok(&["instance", "priority", &id, "--set", "1"]);
@@ -1064,15 +1082,25 @@ fn the_shipped_example_file_is_planned_applied_diffed_and_exported() {
 
     // The export writes references, never values, and reads back as a file.
     let exported = shop.ok(&["export"]);
-    assert!(exported.contains("api_key = { env = \"SHOP_STRIPE_KEY\" }"), "{exported}");
-    assert!(!exported.contains("sk_live_from_the_environment"), "{exported}");
+    assert!(
+        exported.contains("api_key = { env = \"SHOP_STRIPE_KEY\" }"),
+        "{exported}"
+    );
+    assert!(
+        !exported.contains("sk_live_from_the_environment"),
+        "{exported}"
+    );
     let copy = shop.dir.path().join("exported.toml");
     std::fs::write(&copy, &exported).unwrap();
     shop.ok(&["apply", copy.to_str().unwrap(), "--dry-run"]);
 
     // The JSON Schema an editor validates the file with.
     let schema: serde_json::Value = serde_json::from_str(&shop.ok(&["schema", "--file"])).unwrap();
-    assert!(schema.to_string().contains("shop-contracts:payment_gateway/stripe"));
+    assert!(
+        schema
+            .to_string()
+            .contains("shop-contracts:payment_gateway/stripe")
+    );
 }
 
 #[test]
@@ -1097,4 +1125,95 @@ fn a_file_with_mistakes_is_refused_with_every_problem_at_its_line() {
     assert!(!stderr.contains("sk_live_written_in_the_file"), "{stderr}");
     // Nothing was written.
     assert!(!shop.ok(&["list"]).contains("Stripe"));
+}
+
+/// Overwrites the config of the instance `name` with `plaintext`, sealed as the shop's
+/// previous release wrote it (version 1 of the announcement's shape: one `message`).
+fn stored_as_version_1(shop: &Shop, name: &str, plaintext: serde_json::Value) -> String {
+    use plugin_system::store::Changed;
+    let url = format!("sqlite://{}", shop.dir.path().join("shop.db").display());
+    let store = plugin_system::database::open(&url).unwrap();
+    let keyring = plugin_system::Keyring::from_base64_list(&shop.key).unwrap();
+    let record = store
+        .instances()
+        .unwrap()
+        .into_iter()
+        .find(|record| record.meta.name == name)
+        .unwrap();
+    let id = record.meta.id;
+    let sealed = keyring.seal(id, &serde_json::to_vec(&plaintext).unwrap());
+    store
+        .write(&mut |tx| {
+            let mut record = record.clone();
+            record.sealed_config = Some(sealed.clone());
+            tx.update_instances(std::slice::from_ref(&record))?;
+            tx.bump_revision(Changed::Instances(&[id]))?;
+            Ok(())
+        })
+        .unwrap();
+    id.to_string()
+}
+
+#[test]
+fn migrate_re_seals_configs_of_an_older_shape_and_names_those_it_cannot() {
+    let shop = Shop::synced();
+    for name in ["Winter sale", "Broken"] {
+        shop.ok(&[
+            "instance",
+            "create",
+            "--item",
+            "storefront_banner/announcement",
+            "--name",
+            name,
+            "--set",
+            "headline=Now",
+        ]);
+    }
+    let winter = stored_as_version_1(
+        &shop,
+        "Winter sale",
+        serde_json::json!({"message": "Winter sale: 10% off every order"}),
+    );
+    let broken = stored_as_version_1(&shop, "Broken", serde_json::json!({"message": 7}));
+
+    // Served through the upgrade before any migration; the broken one says why it is not.
+    let check = stdout(shop.plugins(&["check"]).code(1));
+    assert!(
+        check.contains(&format!("{broken} `Broken`"))
+            && check.contains("config version 1 → 2 failed: `message` is not text"),
+        "{check}"
+    );
+    assert!(!check.contains("Winter sale"), "{check}");
+
+    let dry = stdout(shop.plugins(&["migrate", "--dry-run"]).code(1));
+    assert!(
+        dry.contains(&format!("would migrate {winter} `Winter sale`"))
+            && dry.contains("config version 1 → 2"),
+        "{dry}"
+    );
+    assert!(dry.contains("(dry run: nothing written)"), "{dry}");
+    let done = stdout(shop.plugins(&["migrate"]).code(1));
+    assert!(
+        done.contains(&format!("migrated {winter} `Winter sale`")),
+        "{done}"
+    );
+    assert!(
+        done.contains(&format!("cannot migrate {broken} `Broken`")),
+        "{done}"
+    );
+    assert!(done.contains("1 config(s) migrated; 1 cannot be"), "{done}");
+    // Migrated once: the second run finds only the broken one.
+    let again = stdout(shop.plugins(&["migrate"]).code(1));
+    assert!(
+        again.starts_with(&format!("cannot migrate {broken}")),
+        "{again}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&shop.ok(&["list", "--json"])).unwrap();
+    let winter_row = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["id"] == winter.as_str())
+        .unwrap();
+    assert_eq!(winter_row["loads"], true, "{winter_row}");
 }

@@ -206,8 +206,10 @@ impl OrderConfirmed for CustomerEmails {
     }
 }
 
-/// What a storefront announcement says.
+/// What a storefront announcement says. Version 2 of its shape: version 1 kept the whole
+/// banner in one `message`; version 2 shows its headline in bold, so it has a field of its own.
 #[derive(PluginConfig, Clone)]
+#[config(version = 2, upgrades = [headline_split_off])]
 pub struct AnnouncementConfig {
     /// The headline, in bold.
     #[config(min_length = 1, max_length = 80)]
@@ -215,6 +217,24 @@ pub struct AnnouncementConfig {
     /// The text after it.
     #[config(max_length = 200, default = "")]
     pub text: String,
+}
+
+/// Version 1 → 2: the headline is the `message` up to its first colon (included), the text
+/// the rest; a message without a colon is all headline.
+fn headline_split_off(
+    mut values: plugin_system::config::ConfigValues,
+) -> Result<plugin_system::config::ConfigValues, String> {
+    let Some(message) = values.remove("message") else {
+        return Ok(values);
+    };
+    let message = message.as_str().ok_or("`message` is not text")?;
+    let (headline, text) = match message.split_once(':') {
+        Some((headline, text)) => (format!("{headline}:"), text.trim().to_owned()),
+        None => (message.to_owned(), String::new()),
+    };
+    values.insert("headline".into(), headline.into());
+    values.insert("text".into(), text.into());
+    Ok(values)
 }
 
 /// An announcement on the storefront.
