@@ -113,9 +113,21 @@ fn main() {
     unsafe { std::env::set_var(VARIABLE, "sk_live_bench_0123456789") };
     let sizes: Vec<usize> = std::env::var("BENCH_DECLARED_SIZES").map_or_else(
         |_| SIZES.to_vec(),
-        |sizes| sizes.split(',').map(|n| n.trim().parse().unwrap()).collect(),
+        |sizes| {
+            sizes
+                .split(',')
+                .map(|n| n.trim().parse().unwrap())
+                .collect()
+        },
     );
-    println!("| step | {} |", sizes.iter().map(|n| format!("{n} instances")).collect::<Vec<_>>().join(" | "));
+    println!(
+        "| step | {} |",
+        sizes
+            .iter()
+            .map(|n| format!("{n} instances"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
     println!("|---|{}", "---:|".repeat(sizes.len()));
     let mut rows: Vec<(&str, Vec<String>)> = [
         "read the file",
@@ -211,7 +223,5 @@ fn measure(n: usize) -> Vec<String> {
     assert!(plugins.load_failures().is_empty());
     let _ = plugins.shutdown(Duration::from_secs(5));
     drop(dir);
-    [read, first, diff, one, export, migrate]
-        .map(show)
-        .to_vec()
+    [read, first, diff, one, export, migrate].map(show).to_vec()
 }

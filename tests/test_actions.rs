@@ -337,6 +337,35 @@ fn secrets_in_what_an_action_says_are_masked_and_its_text_is_cut(db: &TestDataba
     );
 }
 
+/// A secret held as a reference (issue 15) is masked as the value it resolves to: the
+/// plugin was built with the value, so that is what it could leak.
+#[test]
+fn a_secret_held_as_a_reference_is_masked_as_its_value() {
+    use std::io::Write as _;
+    let mut secret = tempfile::NamedTempFile::new().unwrap();
+    writeln!(secret, "{PASSWORD}").unwrap();
+    let plugins = in_memory();
+    let mut config = plugin_system::config::ConfigValues::new();
+    config.insert("host".into(), "mail.example".into());
+    config.insert(
+        "password".into(),
+        serde_json::json!({"$file": secret.path().to_str().unwrap()}),
+    );
+    let meta = plugins
+        .create_instance(NewInstance::of::<dyn MailGateway>("smtp", "Office").config_values(config))
+        .unwrap();
+    let outcome = plugins.run_action(meta.id, "leak").unwrap();
+    assert!(outcome.ok);
+    assert!(!outcome.text.contains(PASSWORD), "{}", outcome.text);
+    assert!(
+        outcome
+            .text
+            .starts_with("logged in as mail.example with password ***;"),
+        "{}",
+        outcome.text
+    );
+}
+
 on_every_backend!(
     an_action_runs_against_the_instance_and_every_run_is_audited,
     secrets_in_what_an_action_says_are_masked_and_its_text_is_cut,

@@ -146,7 +146,13 @@ impl Plugins {
         if !schema.fields.iter().any(|f| f.kind == FieldKind::Secret) {
             return Ok(Vec::new());
         }
-        let values = self.config_values(meta.id)?.unwrap_or_default();
+        let stored = self.config_values(meta.id)?.unwrap_or_default();
+        // The values the plugin was built with: a secret held as a reference is masked as
+        // what it resolves to (the reference itself names a variable, not a secret). When a
+        // reference does not resolve here, the plugin was not built from it either.
+        let values = crate::config::resolve_references(schema, &stored)
+            .map(std::borrow::Cow::into_owned)
+            .unwrap_or(stored);
         Ok(schema
             .fields
             .iter()
