@@ -392,7 +392,54 @@ fn the_builder_applies_a_file_at_start_up(db: &TestDatabase) {
     assert!(err.to_string().starts_with("plugins.toml:2: "), "{err}");
 }
 
+fn replicas_starting_at_once_with_the_same_file_all_start(db: &TestDatabase) {
+    use plugin_system::database::DatabaseUrlExt;
+    // The schema and the registry first, as a deploy step would: the race is the apply's.
+    drop(db.handle());
+    let secret = secret_file();
+    let (_dir, path) = declared(&file_text(secret.path()));
+    let start = std::sync::Barrier::new(8);
+    std::thread::scope(|scope| {
+        let replicas: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    start.wait();
+                    Plugins::builder()
+                        .database_url(&db.url)
+                        .keyring(support::keyring())
+                        .no_watch()
+                        .apply_file(&path)
+                        .build()
+                        .map(drop)
+                })
+            })
+            .collect();
+        for replica in replicas {
+            replica.join().unwrap().unwrap();
+        }
+    });
+    let plugins = db.handle();
+    let cards = plugins
+        .instances(&Default::default())
+        .rows
+        .into_iter()
+        .filter(|row| row.meta.item.to_string() == CARD)
+        .count();
+    assert_eq!(cards, 2);
+    let applies = plugins
+        .audit(&AuditQuery::latest(1000))
+        .unwrap()
+        .into_iter()
+        .filter(|row| row.entry.action == "apply")
+        .count();
+    assert_eq!(
+        applies, 1,
+        "one replica applied, the others found nothing to do"
+    );
+}
+
 on_every_backend!(
+    replicas_starting_at_once_with_the_same_file_all_start,
     an_applied_file_matches_until_someone_edits_an_instance_it_released,
     a_dry_run_writes_nothing,
     a_literal_secret_is_refused_at_its_line_without_its_value,

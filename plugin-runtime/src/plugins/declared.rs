@@ -161,6 +161,32 @@ impl Plugins {
         Ok(plan)
     }
 
+    /// [`apply_file`](Self::apply_file) at start-up, where every replica of a deployment
+    /// applies the same file at once: an apply that lost the race to another (a name it was
+    /// creating now taken, an instance it was updating changed) plans again against what the
+    /// winner wrote, and finds less or nothing to do.
+    pub(super) fn apply_file_racing(&self, file: &DeclaredFile) -> Result<Plan, Error> {
+        const ATTEMPTS: usize = 5;
+        let mut attempt = 1;
+        loop {
+            match self.apply_file(file, false) {
+                Err(Error::Conflict { .. } | Error::DuplicateInstanceName { .. })
+                    if attempt < ATTEMPTS =>
+                {
+                    attempt += 1;
+                    self.refresh()?;
+                }
+                Err(err)
+                    if err.store_kind() == Some(crate::store::StoreErrorKind::Conflict)
+                        && attempt < ATTEMPTS =>
+                {
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
     /// Every stored instance as a declared file (see [`declared::export`]): applied to an
     /// empty store, it makes the same instances. Secrets are written as the references they
     /// are stored as, or as a placeholder reference to set, never as their values.

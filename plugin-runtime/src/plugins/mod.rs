@@ -285,7 +285,7 @@ impl PluginsBuilder {
         };
         if let Some(path) = self.declared {
             let file = plugins.read_file(&path)?;
-            let plan = plugins.apply_file(&file, false)?;
+            let plan = plugins.apply_file_racing(&file)?;
             let counts = plan.counts();
             tracing::info!(
                 file = %file.source,
