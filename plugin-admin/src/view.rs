@@ -55,6 +55,10 @@ button.danger, .button.danger { background: #b42318; color: #fff; border-color: 
 .badge { display: inline-block; font-size: .78em; padding: 0 .45em; border-radius: 9px; background: #e3e8ef; color: #1d232a; white-space: nowrap; }
 .badge-serving { background: #1e7d32; color: #fff; }
 .badge-category { background: #eef2ff; color: #2f3f86; }
+.badge-managed { background: #fff4e5; color: #7a4100; border: 1px solid #f0c283; }
+.notice { background: #eef4fb; border: 1px solid #a9c4e4; padding: .5rem .8rem; border-radius: 4px; margin: 0 0 .8rem; max-width: 48rem; }
+.notice p { margin: 0 0 .5rem; }
+fieldset:disabled { background: #f7f8fa; }
 form.switch { display: flex; flex-wrap: wrap; gap: .3rem; }
 .url { overflow-wrap: anywhere; }
 table.items-table { table-layout: fixed; }
