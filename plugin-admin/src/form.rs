@@ -407,7 +407,9 @@ fn config_field(field: &FieldSchema, filled: &Filled, mode: Mode) -> Markup {
                     }
                 }
                 kind => {
+                    // Left empty, the default applies: the input shows which.
                     input type=(input_type(kind)) id=(input) name=(input) value=(value)
+                        placeholder=[field.default.as_ref().map(|default| text_of(&default.to_value()))]
                         aria-describedby=[has_help.then_some(&help_id)]
                         step=[(kind == FieldKind::Float).then_some("any")]
                         min=[field.min] max=[field.max];

@@ -45,6 +45,7 @@ input, select, button, textarea { font: inherit; max-width: 100%; }
 input[type=number] { width: 6em; }
 button, .button { padding: .25rem .7rem; border: 1px solid #8894a3; border-radius: 4px; background: #f7f8fa; color: #1d232a; cursor: pointer; text-decoration: none; display: inline-block; }
 button.primary { background: #1d3557; color: #fff; border-color: #1d3557; }
+button:disabled { opacity: .5; cursor: not-allowed; }
 button.danger, .button.danger { background: #b42318; color: #fff; border-color: #b42318; }
 .filters { display: flex; gap: .5rem .8rem; flex-wrap: wrap; align-items: end; margin-bottom: .6rem; }
 .filters label { display: flex; flex-direction: column; font-size: .9em; }

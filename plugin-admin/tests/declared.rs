@@ -139,6 +139,11 @@ async fn a_managed_instance_s_edit_page_is_read_only_under_the_notice_with_a_rel
     assert!(!body.contains(">Save</button>"), "{body}");
     assert!(!body.contains("/delete\""), "{body}");
     assert!(!body.contains("TOPSECRET"), "the key is never shown");
+    // A field the file leaves out shows the default that applies.
+    assert!(
+        body.contains(r#"name="config.endpoint" value="" placeholder="https://api.stripe.com""#),
+        "{body}"
+    );
 
     // An instance no file manages: the form as always, no notice.
     let page = client.get(&format!("/admin/instances/{free}/edit")).await;

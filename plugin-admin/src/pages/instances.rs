@@ -381,7 +381,7 @@ fn row_of(
             td data-label="Loads" {
                 @match &row.load {
                     LoadState::Loaded => span { "yes" },
-                    LoadState::Failed(reason) => span.fails { "no: " (reason) },
+                    LoadState::Failed(reason) => span.fails { "no: " (rich(reason)) },
                     LoadState::Orphaned => span.fails { "no: its item's code is gone" },
                     LoadState::NotStarted => span { "not started (disabled)" },
                 }
