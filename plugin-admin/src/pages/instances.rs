@@ -496,8 +496,12 @@ pub(crate) async fn bulk(
     };
     let changed = match written {
         // A file took one over after the check above: the whole batch was refused.
-        Err(Error::ManagedByFile { .. }) => {
+        Err(err @ Error::ManagedByFile { .. }) => {
             let found = managed_among(&state, &bulk.ids).await?;
+            if found.is_empty() {
+                // Released again since: the runtime's refusal as it is.
+                return Err(err.into());
+            }
             return Ok(refuse_managed(&state, &user, &bulk, &found));
         }
         Err(required @ Error::Required { .. }) => {
