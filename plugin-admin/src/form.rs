@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 
 use maud::{Markup, html};
-use plugin_runtime::config::{ConfigSchema, ConfigValues, FieldKind, FieldSchema, FormData};
+use plugin_runtime::config::{
+    ConfigSchema, ConfigValues, FieldKind, FieldSchema, FormData, SecretRef,
+};
 use plugin_runtime::registry::ItemInfo;
 use plugin_runtime::{Error, Status};
 
@@ -16,11 +18,15 @@ use crate::text::rich;
 /// The prefix of config inputs.
 const CONFIG: &str = "config.";
 
-/// Inputs to show again (by input name), and errors (by input name, or "" for the form).
+/// Inputs to show again (by input name), errors (by input name, or "" for the form), and the
+/// secret fields stored as references (by input name).
 #[derive(Default)]
 pub(crate) struct Filled {
     values: BTreeMap<String, Vec<String>>,
     pub(crate) errors: BTreeMap<String, Vec<String>>,
+    /// Where each secret stored as a reference is read from (a variable's name or a file's
+    /// path, not secret): what its input says instead of an empty box.
+    references: BTreeMap<String, SecretRef>,
 }
 
 impl Filled {
@@ -56,6 +62,17 @@ impl Filled {
     pub(crate) fn config(&mut self, values: &ConfigValues) {
         for (name, value) in values {
             self.set_value(name, value);
+        }
+        self.references(values);
+    }
+
+    /// Notes the secrets `stored` holds as references, for their inputs to say so (an edit
+    /// form shown again keeps saying it).
+    pub(crate) fn references(&mut self, stored: &ConfigValues) {
+        for (name, value) in stored {
+            if let Some(reference) = SecretRef::from_value(value) {
+                self.references.insert(format!("{CONFIG}{name}"), reference);
+            }
         }
     }
 
@@ -210,13 +227,26 @@ pub(crate) fn place_error(filled: &mut Filled, err: &Error) {
     }
 }
 
+/// What the instance form is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// A new instance: every field, the scope too.
+    Create,
+    /// A stored instance: the scope is fixed, a blank secret keeps the stored one.
+    Edit,
+    /// A stored instance that cannot be edited here (a declared file manages it): the edit
+    /// form's fields, disabled.
+    ReadOnly,
+}
+
 /// The instance form's fields (the caller wraps them in its `<form>`), after a summary of
-/// its errors. `editing`: secret fields say that blank keeps the stored value, the scope is
-/// fixed.
-pub(crate) fn fields(item: &ItemInfo, filled: &Filled, editing: bool) -> Markup {
+/// its errors; see [`Mode`].
+pub(crate) fn fields(item: &ItemInfo, filled: &Filled, mode: Mode) -> Markup {
+    let editing = mode != Mode::Create;
+    let locked = mode == Mode::ReadOnly;
     html! {
         (summary(item, filled))
-        fieldset {
+        fieldset disabled[locked] {
             legend { "Instance" }
             (text_input(filled, "instance_name", "Name", "text", true, None))
             (text_input(filled, "instance_description", "Description", "text", false, Some("What operators should know about it.")))
@@ -238,7 +268,7 @@ pub(crate) fn fields(item: &ItemInfo, filled: &Filled, editing: bool) -> Markup 
             }
         }
         @if let Some(schema) = item.schema() {
-            (config_fields(schema, filled, editing))
+            (config_fields(schema, filled, mode))
         }
     }
 }
@@ -310,26 +340,31 @@ fn summary(item: &ItemInfo, filled: &Filled) -> Markup {
     }
 }
 
-fn config_fields(schema: &ConfigSchema, filled: &Filled, editing: bool) -> Markup {
+fn config_fields(schema: &ConfigSchema, filled: &Filled, mode: Mode) -> Markup {
     html! {
-        fieldset {
+        fieldset disabled[mode == Mode::ReadOnly] {
             legend { "Configuration" }
             @if !schema.description.is_empty() {
                 p.help { (rich(schema.description)) }
             }
             @for field in schema.fields {
-                (config_field(field, filled, editing))
+                (config_field(field, filled, mode))
             }
         }
     }
 }
 
-fn config_field(field: &FieldSchema, filled: &Filled, editing: bool) -> Markup {
+fn config_field(field: &FieldSchema, filled: &Filled, mode: Mode) -> Markup {
     let input = format!("{CONFIG}{}", field.name);
     let value = filled.first(&input);
     let required = field.required && !matches!(field.kind, FieldKind::Bool);
     let help_id = format!("{input}-help");
-    let has_help = !field.help.is_empty();
+    // A secret stored as a reference says where it is read from (its input never holds it).
+    let reference = match (field.kind, mode) {
+        (FieldKind::Secret, Mode::Edit | Mode::ReadOnly) => filled.references.get(&input),
+        _ => None,
+    };
+    let has_help = !field.help.is_empty() || reference.is_some();
     html! {
         div.field {
             label for=(input) {
@@ -338,10 +373,17 @@ fn config_field(field: &FieldSchema, filled: &Filled, editing: bool) -> Markup {
             }
             @match field.kind {
                 FieldKind::Secret => {
-                    // Never sent back: not the stored secret, not what was typed.
+                    // Never sent back: not the stored secret, not what was typed. A reference
+                    // is shown: it names a variable or a file, it holds no value.
+                    @let placeholder = match (reference, mode) {
+                        (Some(reference), _) => Some(format!("from {reference}")),
+                        (None, Mode::Edit) => Some("unchanged unless you type a new one".to_owned()),
+                        (None, Mode::ReadOnly) => Some("stored, not shown".to_owned()),
+                        (None, Mode::Create) => None,
+                    };
                     input type="password" id=(input) name=(input) autocomplete="new-password"
                         aria-describedby=[has_help.then_some(&help_id)]
-                        placeholder=[editing.then_some("unchanged unless you type a new one")];
+                        placeholder=[placeholder];
                 }
                 FieldKind::Bool => {
                     input type="hidden" name=(input) value="false";
@@ -365,7 +407,9 @@ fn config_field(field: &FieldSchema, filled: &Filled, editing: bool) -> Markup {
                     }
                 }
                 kind => {
+                    // Left empty, the default applies: the input shows which.
                     input type=(input_type(kind)) id=(input) name=(input) value=(value)
+                        placeholder=[field.default.as_ref().map(|default| text_of(&default.to_value()))]
                         aria-describedby=[has_help.then_some(&help_id)]
                         step=[(kind == FieldKind::Float).then_some("any")]
                         min=[field.min] max=[field.max];
@@ -375,6 +419,13 @@ fn config_field(field: &FieldSchema, filled: &Filled, editing: bool) -> Markup {
                 div.help id=(help_id) {
                     (rich(field.help))
                     @if field.kind == FieldKind::ListOfText { " One per line." }
+                    @if let Some(reference) = reference {
+                        @if !field.help.is_empty() { " " }
+                        span.reference {
+                            "Stored as a reference: read from " code { (reference) } " where the instance is built."
+                            @if mode == Mode::Edit { " Leave it empty to keep the reference; a value you type replaces it." }
+                        }
+                    }
                 }
             }
             (errors_of(filled, &input, Some(field)))

@@ -32,6 +32,12 @@
 //!   (`#[action(label = "...")]`, read from its descriptor), a button each; a press runs it
 //!   against the instance as served and shows what it said (ok or failed), audited;
 //! - **audit**: the trail, page by page (older, newer), and each instance's history.
+//! - **instances a declared file manages** (`plugins apply FILE`): a badge in the list naming
+//!   the file, no quick edit or bulk action on them (one that reaches them is refused, saying
+//!   which file manages which), their edit page read-only under a notice, with the button
+//!   that releases them from the file (then they are edited here until the file's next
+//!   apply), and no delete; secrets stored as references (`{"$env": "STRIPE_KEY"}`) are shown
+//!   as what they name, and kept when their input is left empty.
 //!
 //! Every page needs an authenticated user ([`Auth`]: a token from the environment, with
 //! failed logins throttled per client and logged through `tracing`, or the application's own
@@ -141,6 +147,7 @@ impl Admin {
                 get(pages::edit::page).post(pages::edit::submit),
             )
             .route("/instances/{id}/actions/{name}", post(pages::actions::run))
+            .route("/instances/{id}/release", post(pages::managed::release))
             .route(
                 "/instances/{id}/delete",
                 get(pages::delete::confirm).post(pages::delete::submit),

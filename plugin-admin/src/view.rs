@@ -45,6 +45,7 @@ input, select, button, textarea { font: inherit; max-width: 100%; }
 input[type=number] { width: 6em; }
 button, .button { padding: .25rem .7rem; border: 1px solid #8894a3; border-radius: 4px; background: #f7f8fa; color: #1d232a; cursor: pointer; text-decoration: none; display: inline-block; }
 button.primary { background: #1d3557; color: #fff; border-color: #1d3557; }
+button:disabled { opacity: .5; cursor: not-allowed; }
 button.danger, .button.danger { background: #b42318; color: #fff; border-color: #b42318; }
 .filters { display: flex; gap: .5rem .8rem; flex-wrap: wrap; align-items: end; margin-bottom: .6rem; }
 .filters label { display: flex; flex-direction: column; font-size: .9em; }
@@ -55,6 +56,10 @@ button.danger, .button.danger { background: #b42318; color: #fff; border-color: 
 .badge { display: inline-block; font-size: .78em; padding: 0 .45em; border-radius: 9px; background: #e3e8ef; color: #1d232a; white-space: nowrap; }
 .badge-serving { background: #1e7d32; color: #fff; }
 .badge-category { background: #eef2ff; color: #2f3f86; }
+.badge-managed { background: #fff4e5; color: #7a4100; border: 1px solid #f0c283; }
+.notice { background: #eef4fb; border: 1px solid #a9c4e4; padding: .5rem .8rem; border-radius: 4px; margin: 0 0 .8rem; max-width: 48rem; }
+.notice p { margin: 0 0 .5rem; }
+fieldset:disabled { background: #f7f8fa; }
 form.switch { display: flex; flex-wrap: wrap; gap: .3rem; }
 .url { overflow-wrap: anywhere; }
 table.items-table { table-layout: fixed; }

@@ -36,6 +36,7 @@ async fn every_page_needs_a_login_and_every_write_a_csrf_token() {
         format!("/admin/instances/{id}/edit"),
         format!("/admin/instances/{id}/delete"),
         format!("/admin/instances/{id}/actions/check_connection"),
+        format!("/admin/instances/{id}/release"),
         "/admin/tenants/switch".to_owned(),
         format!("/admin/new/item?item={}", encode(STRIPE)),
         "/admin/logout".to_owned(),

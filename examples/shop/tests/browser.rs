@@ -3,7 +3,8 @@
 //! then fixed), see the shop select it, test its connection from its edit page, disable it
 //! with a bulk action and see the shop switch, and never find the secret in a page; a stale edit refused twice; pages of a few hundred
 //! instances; the delete confirmation; a spoofed notice not shown; the pages at 390 px wide
-//! without horizontal scrolling. Screenshots of the pages go to `target/tmp/screenshots/`.
+//! without horizontal scrolling; an instance a declared file manages, read-only until released.
+//! Screenshots of the pages go to `target/tmp/screenshots/`.
 //!
 //! Without Chromium the test is skipped with a message, unless `CI` is set (then it fails):
 //! `scripts/test` installs it.
@@ -595,7 +596,8 @@ async fn an_operator_who_disables_what_another_instance_needs_is_told_who_and_ca
         Status::Disabled
     );
     let listing = text_of(&client, Locator::Css("main")).await;
-    assert!(listing.contains("needs `template_renderer`"), "{listing}");
+    // The reason's `code` is shown as code, without its backticks.
+    assert!(listing.contains("needs template_renderer"), "{listing}");
     screenshot(&client, "admin-instances-after-forced-disable").await;
     client.close().await.unwrap();
 }
@@ -807,5 +809,130 @@ async fn hundreds_of_instances_page_and_every_page_fits_390_px() {
         wide.is_empty(),
         "an action's result scrolls sideways: {wide:?}"
     );
+    client.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_sees_a_file_managed_instance_read_only_and_releases_it() {
+    let Some((_driver, driver_port)) = start_driver() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (plugins, base) = start_shop(dir.path()).await;
+    // The seeded Stripe instance, taken over by a declared file that reads its key from the
+    // environment.
+    let stripe = id_of(&plugins, "Stripe (test mode)");
+    let item = plugins.instance(stripe).unwrap().meta.item.to_string();
+    let path = dir.path().join("plugins.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[[instance]]
+item = "{item}"
+name = "Stripe (test mode)"
+description = "Cards; declared in plugins.toml"
+[instance.config]
+api_key = {{ env = "STRIPE_KEY" }}
+currency = "eur"
+"#
+        ),
+    )
+    .unwrap();
+    let file = plugins.read_file(&path).unwrap();
+    plugins.apply_file(&file, false).unwrap();
+    let client = browser(driver_port).await;
+    log_in(&client, &base).await;
+
+    // The list names the file; the row offers no edit.
+    let list = format!("{base}/admin/instances");
+    client.goto(&list).await.unwrap();
+    let row = format!("tr[data-id='{stripe}']");
+    let text = text_of(&client, Locator::Css(&row)).await;
+    assert!(text.contains("managed by plugins.toml"), "{text}");
+    for control in [
+        "input[type=checkbox]",
+        "select",
+        "input[type=number]",
+        "button",
+    ] {
+        let element = client
+            .find(Locator::Css(&format!("{row} {control}")))
+            .await
+            .unwrap();
+        assert!(!element.is_enabled().await.unwrap(), "{control} is enabled");
+    }
+    client.set_window_size(1280, 1300).await.unwrap();
+    screenshot(&client, "admin-list-managed").await;
+    client.set_window_size(1280, 1000).await.unwrap();
+
+    // Its edit page: read-only under the notice, the key shown by the variable it names.
+    let edit = format!("{base}/admin/instances/{stripe}/edit");
+    client.goto(&edit).await.unwrap();
+    let notice = text_of(&client, Locator::Id("managed")).await;
+    assert!(
+        notice.contains("Managed by the file plugins.toml: change it there and apply the file."),
+        "{notice}"
+    );
+    let key = client
+        .find(Locator::Css("input[name='config.api_key']"))
+        .await
+        .unwrap();
+    assert!(!key.is_enabled().await.unwrap(), "the key input is enabled");
+    assert_eq!(
+        key.attr("placeholder").await.unwrap().as_deref(),
+        Some("from env STRIPE_KEY")
+    );
+    assert!(
+        client
+            .find_all(Locator::Css("button.primary"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "a Save button"
+    );
+    let html = client.source().await.unwrap();
+    assert!(!html.contains("sk_test_demo"), "the old key is shown");
+    // Tall enough to show the notice and the configuration with its key's reference.
+    client.set_window_size(1280, 1500).await.unwrap();
+    screenshot(&client, "admin-managed-instance").await;
+    client.set_window_size(1280, 1000).await.unwrap();
+
+    // Both fit a phone's width.
+    client.set_window_size(390, 844).await.unwrap();
+    for (name, page) in [("managed-instance", &edit), ("list-managed", &list)] {
+        client.goto(page).await.unwrap();
+        text_of(&client, Locator::Css("main h1")).await;
+        if name == "list-managed" {
+            // Its row, not the first ones.
+            let script = format!("document.querySelector(\"{row}\").scrollIntoView();");
+            client.execute(&script, vec![]).await.unwrap();
+        }
+        screenshot(&client, &format!("narrow-390px-{name}")).await;
+        let wide = scrolls_sideways(&client).await;
+        assert!(
+            wide.is_empty(),
+            "{page} scrolls sideways at 390 px: {wide:?}"
+        );
+    }
+    client.set_window_size(1280, 1000).await.unwrap();
+
+    // Released: editable again, the key still a reference.
+    client.goto(&edit).await.unwrap();
+    mark_page(&client).await;
+    click(&client, "#release button").await;
+    new_page(&client).await;
+    let flash = text_of(&client, Locator::Css(".flash-done")).await;
+    assert!(
+        flash.contains("Released “Stripe (test mode)” from the file plugins.toml"),
+        "{flash}"
+    );
+    assert_eq!(plugins.instance(stripe).unwrap().managed_by, None);
+    let key = client
+        .find(Locator::Css("#instance-form input[name='config.api_key']"))
+        .await
+        .unwrap();
+    assert!(key.is_enabled().await.unwrap(), "the key input is disabled");
+    screenshot(&client, "admin-managed-released").await;
     client.close().await.unwrap();
 }

@@ -157,7 +157,7 @@ fn form_page(state: &AdminState, user: &User, item: &ItemInfo, filled: &Filled) 
         @if !item.description().is_empty() { p.help { (rich(item.description())) } }
         form #instance-form method="post" action=(action) novalidate {
             (csrf(user))
-            (form::fields(item, filled, false))
+            (form::fields(item, filled, form::Mode::Create))
             button.primary type="submit" { "Create" }
         }
     };

@@ -1,11 +1,13 @@
-//! Deleting one instance: a page that says what goes, then the delete itself.
+//! Deleting one instance: a page that says what goes, then the delete itself. An instance a
+//! declared file manages is not deleted here: both answer with the notice that says where
+//! it is changed (see [`super::managed`]).
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
 
-use super::{Shared, quoted, redirect};
+use super::{Shared, managed, quoted, redirect};
 use crate::auth::{Flash, User};
 use crate::csrf::Checked;
 use crate::error::AdminError;
@@ -44,6 +46,15 @@ pub(crate) async fn confirm(
             Ok((record, serving))
         })
         .await?;
+    if let Some(file) = &record.managed_by {
+        return Ok(managed::refuse_delete(
+            &state,
+            &user,
+            id,
+            &record.meta.name,
+            file,
+        ));
+    }
     let registry = state.plugins.registry();
     let body = html! {
         p {
@@ -92,6 +103,10 @@ pub(crate) async fn submit(
         })
         .await?;
     let name = match deleted {
+        // The runtime refuses it whole: nothing was deleted.
+        Err(plugin_runtime::Error::ManagedByFile { instance, file, .. }) => {
+            return Ok(managed::refuse_delete(&state, &user, id, &instance, &file));
+        }
         Err(required @ plugin_runtime::Error::Required { .. }) => {
             let again = [("confirm".to_owned(), "yes".to_owned())];
             let action = format!("/instances/{id}/delete");

@@ -7,6 +7,10 @@
 //! over their change" (which carries the version the operator has now seen) overwrites.
 //! A save sends only the fields that differ from the stored row, so the audit names only
 //! what the operator changed.
+//!
+//! An instance a declared file manages is shown read-only, under the notice that says where
+//! it is changed and offers to release it (see [`super::managed`]); a save of it (a tab opened
+//! before the file took it over) is refused with the same page.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -19,12 +23,12 @@ use plugin_runtime::{Error, InstanceId, InstanceRecord, InstanceUpdate};
 
 use super::actions::{self, Ran};
 use super::create::is_unavailable;
-use super::{Shared, quoted, redirect};
+use super::{Shared, flash, managed, quoted, redirect};
 use crate::AdminState;
 use crate::auth::{Flash, User};
 use crate::csrf::{Checked, Pairs, value};
 use crate::error::AdminError;
-use crate::form::{self, Filled, Meta, text_of};
+use crate::form::{self, Filled, Meta, Mode, text_of};
 use crate::text::{rich, utc};
 use crate::view::{csrf, page as layout};
 
@@ -61,16 +65,37 @@ pub(crate) async fn page(
     Path(id): Path<String>,
 ) -> Result<Response, AdminError> {
     let id: InstanceId = id.parse()?;
-    show(&state, &user, id, None, StatusCode::OK).await
+    let flash = flash(&state, &user);
+    let notes = Notes {
+        flash: flash.as_ref(),
+        ..Notes::default()
+    };
+    render(&state, &user, id, notes, StatusCode::OK).await
 }
 
 /// The edit page of instance `id` as stored now, with what an action just did (`ran`),
-/// answered with `status` (422 instead when the stored config cannot be read).
+/// answered with `status` (422 instead when the stored config of an instance that can be
+/// edited cannot be read).
 pub(crate) async fn show(
     state: &AdminState,
     user: &User,
     id: InstanceId,
     ran: Option<&Ran>,
+    status: StatusCode,
+) -> Result<Response, AdminError> {
+    let notes = Notes {
+        ran,
+        ..Notes::default()
+    };
+    render(state, user, id, notes, status).await
+}
+
+/// [`show`], with any of the [`Notes`].
+async fn render(
+    state: &AdminState,
+    user: &User,
+    id: InstanceId,
+    notes: Notes<'_>,
     status: StatusCode,
 ) -> Result<Response, AdminError> {
     let loaded = state.blocking(move |plugins| load(plugins, id)).await?;
@@ -92,16 +117,27 @@ pub(crate) async fn show(
         base_version: record.meta.version,
         seen: loaded.seen,
     };
-    let status = if filled.errors.is_empty() {
+    let status = if filled.errors.is_empty() || record.managed_by.is_some() {
         status
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
     Ok((
         status,
-        edit_page(state, user, record, &filled, &form, None, ran),
+        edit_page(state, user, record, &filled, &form, notes),
     )
         .into_response())
+}
+
+/// What the edit page shows besides the instance.
+#[derive(Default, Clone, Copy)]
+struct Notes<'a> {
+    /// Why a save was refused.
+    refusal: Option<&'a Refusal>,
+    /// What an action just did.
+    ran: Option<&'a Ran>,
+    /// The message of the request that led here (a release).
+    flash: Option<&'a Flash>,
 }
 
 /// The hidden state of the edit form.
@@ -169,17 +205,26 @@ fn edit_page(
     record: &InstanceRecord,
     filled: &Filled,
     form: &EditForm,
-    refusal: Option<&Refusal>,
-    ran: Option<&Ran>,
+    notes: Notes<'_>,
 ) -> Markup {
+    let Notes {
+        refusal,
+        ran,
+        flash,
+    } = notes;
     let id = record.meta.id;
     let registry = state.plugins.registry();
+    let managed_by = record.managed_by.as_deref();
     let Ok(item) = registry.item(&record.meta.item) else {
         let body = html! {
             p { "The code of item " code { (record.meta.item) } " is gone from this deployment: the instance is kept, never selected, and can only be deleted." }
-            p { a.button.danger href=(state.path(&format!("/instances/{id}/delete"))) { "Delete this instance…" } }
+            @if let Some(file) = managed_by {
+                (managed::notice(state, user, id, file))
+            } @else {
+                p { a.button.danger href=(state.path(&format!("/instances/{id}/delete"))) { "Delete this instance…" } }
+            }
         };
-        return layout(state, Some(user), &record.meta.name, None, body);
+        return layout(state, Some(user), &record.meta.name, flash, body);
     };
     let body = html! {
         p {
@@ -188,12 +233,23 @@ fn edit_page(
             " · version " (record.meta.version)
             " · " a href=(state.path(&format!("/audit?instance={id}"))) { "history" }
         }
+        @if let Some(file) = managed_by {
+            (managed::notice(state, user, id, file))
+        }
         @match refusal {
             Some(Refusal::Stale(conflict)) => (conflict_notice(&state.path(&format!("/instances/{id}/edit")), record, conflict)),
             Some(Refusal::Needed(required)) => div.flash.flash-error role="alert" #needed { (required) },
             None => {}
         }
         (actions::section(state, user, &record.meta, ran))
+        @if managed_by.is_some() {
+            div #instance-view {
+                (form::fields(item, filled, Mode::ReadOnly))
+                div.toolbar {
+                    a href=(state.path("/instances")) { "Back to the instances" }
+                }
+            }
+        } @else {
         form #instance-form method="post" action=(state.path(&format!("/instances/{id}/edit"))) novalidate {
             (csrf(user))
             input type="hidden" name="version" value=(form.base_version);
@@ -201,7 +257,7 @@ fn edit_page(
             @for (_, input) in tracked(item) {
                 input type="hidden" name=(format!("was.{input}")) value=(opened(filled, &input));
             }
-            (form::fields(item, filled, true))
+            (form::fields(item, filled, Mode::Edit))
             @if let Some(Refusal::Needed(_)) = refusal {
                 div.field {
                     label {
@@ -224,8 +280,9 @@ fn edit_page(
                 a.button.danger href=(state.path(&format!("/instances/{id}/delete"))) { "Delete…" }
             }
         }
+        }
     };
-    layout(state, Some(user), &record.meta.name, None, body)
+    layout(state, Some(user), &record.meta.name, flash, body)
 }
 
 fn conflict_notice(current: &str, record: &InstanceRecord, conflict: &Conflict) -> Markup {
@@ -306,6 +363,10 @@ pub(crate) async fn submit(
     let overwrite = number("overwrite");
     let loaded = state.blocking(move |plugins| load(plugins, id)).await?;
     let record = loaded.record;
+    if record.managed_by.is_some() {
+        // A tab opened before a file took it over: the page as it is now, nothing written.
+        return show(&state, &user, id, None, StatusCode::CONFLICT).await;
+    }
     let Ok(item) = state.plugins.registry().item(&record.meta.item) else {
         return Err(AdminError::new(
             StatusCode::CONFLICT,
@@ -314,10 +375,13 @@ pub(crate) async fn submit(
     };
     let stored = loaded.config.ok().flatten();
     let mut filled = Filled::from_form(&form);
+    if let Some(stored) = &stored {
+        filled.references(stored);
+    }
     let meta = Meta::read(&form, &mut filled);
     let config = form::read_config(item, &form, stored.as_ref(), &mut filled);
     let (Some(meta), true) = (meta, filled.errors.is_empty()) else {
-        let page = edit_page(&state, &user, &record, &filled, &edit, None, None);
+        let page = edit_page(&state, &user, &record, &filled, &edit, Notes::default());
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     };
     // The version this save may overwrite: the one the form was read at, or the newer one
@@ -390,14 +454,22 @@ pub(crate) async fn submit(
             .await
         }
         Err(err) if is_unavailable(&err) => Err(err.into()),
+        // A file took it over between our read and our write.
+        Err(Error::ManagedByFile { .. }) => {
+            show(&state, &user, id, None, StatusCode::CONFLICT).await
+        }
         Err(required @ Error::Required { .. }) => {
             let refusal = Refusal::Needed(required);
-            let page = edit_page(&state, &user, &record, &filled, &edit, Some(&refusal), None);
+            let notes = Notes {
+                refusal: Some(&refusal),
+                ..Notes::default()
+            };
+            let page = edit_page(&state, &user, &record, &filled, &edit, notes);
             Ok((StatusCode::CONFLICT, page).into_response())
         }
         Err(err) => {
             form::place_error(&mut filled, &err);
-            let page = edit_page(&state, &user, &record, &filled, &edit, None, None);
+            let page = edit_page(&state, &user, &record, &filled, &edit, Notes::default());
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
     }
@@ -429,6 +501,10 @@ async fn refuse(
         changes,
         differences: differences(item, record, stored, filled),
     });
-    let page = edit_page(state, user, record, filled, edit, Some(&conflict), None);
+    let notes = Notes {
+        refusal: Some(&conflict),
+        ..Notes::default()
+    };
+    let page = edit_page(state, user, record, filled, edit, notes);
     Ok((StatusCode::CONFLICT, page).into_response())
 }

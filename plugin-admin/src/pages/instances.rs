@@ -5,6 +5,11 @@
 //! The whole table is one form (the bulk form); each row's Save button posts the same form
 //! to that row's own address (`formaction`), which reads only that row's inputs. No control
 //! points at another form (`form="…"`), which browsers resolve slowly on big pages.
+//!
+//! A row a declared file manages says so (a badge naming the file) and offers no edit: its
+//! quick-edit controls and its checkbox are disabled. A quick edit or a bulk action that
+//! reaches one anyway (a list loaded before the file took it over) is answered with which
+//! instances the file manages and how to release them; the runtime refuses the whole write.
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
@@ -15,6 +20,7 @@ use plugin_runtime::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::managed::{self, Managed};
 use super::{Shared, flash, quoted, redirect};
 use crate::AdminState;
 use crate::auth::{Flash, User};
@@ -337,12 +343,21 @@ fn row_of(
     let id = meta.id;
     let item = registry.item(&meta.item).ok();
     let category = item.and_then(|item| item.category());
+    // Edited in its file only: the controls the runtime would refuse are disabled.
+    let managed_by = row.managed_by.as_deref();
+    let locked = managed_by.is_some();
+    let why = managed_by.map(|file| {
+        format!(
+            "Declared in the file {file}: change it there and apply the file. To edit it here, release it from the file on its edit page."
+        )
+    });
     html! {
         tr data-id=(id) class=[(meta.status == Status::Disabled).then_some("muted")] {
-            td data-label="Select" { input type="checkbox" name="id" value=(id) aria-label=(format!("select {}", meta.name)); }
+            td data-label="Select" { input type="checkbox" name="id" value=(id) aria-label=(format!("select {}", meta.name)) disabled[locked] title=[why.as_deref()]; }
             td data-label="Name" {
                 a href=(state.path(&format!("/instances/{id}/edit"))) { (meta.name) }
                 @if row.serving { " " span.badge.badge-serving title="What lookups of its type return now" { "serving" } }
+                @if let Some(file) = managed_by { " " span.badge.badge-managed title=[why.as_deref()] { "managed by " (file) } }
                 @if !row.description.is_empty() { div.help { (row.description) } }
             }
             td data-label="Item" {
@@ -353,20 +368,20 @@ fn row_of(
             td data-label="Scope" { (meta.scope.as_deref().unwrap_or("—")) }
             td data-label="Status" {
                 div.quick {
-                    select name=(format!("status.{id}")) aria-label=(format!("status of {}", meta.name)) {
+                    select name=(format!("status.{id}")) aria-label=(format!("status of {}", meta.name)) disabled[locked] title=[why.as_deref()] {
                         @for status in Status::ALL {
                             option value=(status.as_str()) selected[meta.status == status] { (status.as_str()) }
                         }
                     }
-                    input type="number" name=(format!("priority.{id}")) value=(meta.priority) aria-label=(format!("priority of {}", meta.name));
+                    input type="number" name=(format!("priority.{id}")) value=(meta.priority) aria-label=(format!("priority of {}", meta.name)) disabled[locked] title=[why.as_deref()];
                     input type="hidden" name=(format!("version.{id}")) value=(meta.version);
-                    button type="submit" formaction=(state.path(&format!("/instances/{id}/quick"))) { "Save" }
+                    button type="submit" formaction=(state.path(&format!("/instances/{id}/quick"))) disabled[locked] title=[why.as_deref()] { "Save" }
                 }
             }
             td data-label="Loads" {
                 @match &row.load {
                     LoadState::Loaded => span { "yes" },
-                    LoadState::Failed(reason) => span.fails { "no: " (reason) },
+                    LoadState::Failed(reason) => span.fails { "no: " (rich(reason)) },
                     LoadState::Orphaned => span.fails { "no: its item's code is gone" },
                     LoadState::NotStarted => span { "not started (disabled)" },
                 }
@@ -446,6 +461,10 @@ pub(crate) async fn bulk(
         let flash = Flash::Refused("Select at least one instance.".into());
         return Ok(redirect(&state, &user, &back, flash));
     }
+    let found = managed_among(&state, &bulk.ids).await?;
+    if !found.is_empty() {
+        return Ok(refuse_managed(&state, &user, &bulk, &found));
+    }
     let ids = bulk.ids.clone();
     let actor = user.actor();
     let forced = bulk.forced;
@@ -476,6 +495,15 @@ pub(crate) async fn bulk(
         }
     };
     let changed = match written {
+        // A file took one over after the check above: the whole batch was refused.
+        Err(err @ Error::ManagedByFile { .. }) => {
+            let found = managed_among(&state, &bulk.ids).await?;
+            if found.is_empty() {
+                // Released again since: the runtime's refusal as it is.
+                return Err(err.into());
+            }
+            return Ok(refuse_managed(&state, &user, &bulk, &found));
+        }
         Err(required @ Error::Required { .. }) => {
             return Ok(confirm_forced(
                 &state,
@@ -492,6 +520,33 @@ pub(crate) async fn bulk(
         _ => format!("{changed} instance(s) changed."),
     };
     Ok(redirect(&state, &user, &back, Flash::Done(done)))
+}
+
+/// The selected instances a declared file manages (an unknown id is the runtime's 404).
+async fn managed_among(state: &AdminState, ids: &[InstanceId]) -> Result<Vec<Managed>, AdminError> {
+    let ids = ids.to_vec();
+    state
+        .blocking(move |plugins| {
+            let mut found = Vec::new();
+            for id in ids {
+                let record = plugins.instance(id)?;
+                if let Some(file) = record.managed_by {
+                    found.push(Managed {
+                        id,
+                        name: record.meta.name,
+                        file,
+                    });
+                }
+            }
+            Ok(found)
+        })
+        .await
+}
+
+/// The refusal of a bulk action that includes managed instances.
+fn refuse_managed(state: &AdminState, user: &User, bulk: &BulkForm, found: &[Managed]) -> Response {
+    let back = format!("{}?{}", state.path("/instances"), bulk.back.encoded());
+    managed::refuse_bulk(state, user, bulk.ids.len(), found, &back)
 }
 
 /// The step before a bulk delete: what would go, and a button that really deletes.
@@ -597,7 +652,11 @@ pub(crate) async fn quick(
             };
             match writer.update_instance(id, version, update) {
                 Ok(meta) => Ok(Ok(meta)),
-                Err(err @ (Error::Conflict { .. } | Error::Required { .. })) => Ok(Err(err)),
+                Err(
+                    err @ (Error::Conflict { .. }
+                    | Error::Required { .. }
+                    | Error::ManagedByFile { .. }),
+                ) => Ok(Err(err)),
                 Err(err) => Err(err),
             }
         })
@@ -620,6 +679,7 @@ pub(crate) async fn quick(
             let action = format!("/instances/{id}/quick");
             return Ok(confirm_forced(&state, &user, &action, &again, &required));
         }
+        Err(Error::ManagedByFile { instance, file, .. }) => managed::refused_flash(&instance, &file),
         Err(_) => Flash::Refused(
             "Not saved: someone changed that instance after this list was loaded. The list now shows its current state; change it again if you still want to.".into(),
         ),

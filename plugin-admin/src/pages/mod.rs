@@ -8,6 +8,7 @@ pub(crate) mod edit;
 pub(crate) mod instances;
 pub(crate) mod items;
 pub(crate) mod login;
+pub(crate) mod managed;
 pub(crate) mod tenants;
 pub(crate) mod types;
 

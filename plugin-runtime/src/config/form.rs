@@ -17,6 +17,10 @@ use super::validate::{REQUIRED, lookup, validate_values};
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct FormData {
     pairs: Vec<(String, String)>,
+    /// Stored values kept as they are, by field name, in place of the field's inputs (see
+    /// [`keep_stored_secrets`](Self::keep_stored_secrets)): a secret stored as a reference
+    /// is an object, which no input can carry.
+    kept: Vec<(String, Value)>,
 }
 
 impl FormData {
@@ -38,6 +42,7 @@ impl FormData {
                 .into_iter()
                 .map(|(key, value)| (key.into(), value.into()))
                 .collect(),
+            kept: Vec::new(),
         }
     }
 
@@ -68,15 +73,26 @@ impl FormData {
     }
 
     /// On an edit form, an empty secret input means "keep the stored secret" (the admin never
-    /// sends secrets back to the browser): replaces each such input with the stored value.
+    /// sends secrets back to the browser): each such field keeps its stored value as it is,
+    /// a value or a [reference](super::SecretRef) (`{"$env": "STRIPE_KEY"}`), when the form is
+    /// converted ([`values_from_form`], [`values_with_form`]).
     pub fn keep_stored_secrets(&mut self, schema: &ConfigSchema, stored: &ConfigValues) {
         for field in schema.fields.iter().filter(|field| field.is_secret()) {
             let submitted = self.get(field.name).is_some_and(|value| !value.is_empty());
-            if let (false, Some(Value::String(secret))) = (submitted, lookup(stored, field)) {
+            if let (false, Some(secret)) = (submitted, lookup(stored, field)) {
                 self.pairs.retain(|(name, _)| name != field.name);
-                self.pairs.push((field.name.to_owned(), secret.clone()));
+                self.kept.retain(|(name, _)| name != field.name);
+                self.kept.push((field.name.to_owned(), secret.clone()));
             }
         }
+    }
+
+    /// The stored value kept for `field` in place of its inputs.
+    fn kept(&self, field: &str) -> Option<&Value> {
+        self.kept
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, value)| value)
     }
 }
 
@@ -86,6 +102,10 @@ impl fmt::Debug for FormData {
             .field(
                 "keys",
                 &self.pairs.iter().map(|(key, _)| key).collect::<Vec<_>>(),
+            )
+            .field(
+                "kept",
+                &self.kept.iter().map(|(key, _)| key).collect::<Vec<_>>(),
             )
             .finish_non_exhaustive()
     }
@@ -124,6 +144,10 @@ pub fn values_with_form(
     let mut values = stored.clone();
     let mut errors = ConfigErrors::new();
     for field in schema.fields {
+        if let Some(kept) = form.kept(field.name) {
+            values.insert(field.name.to_owned(), kept.clone());
+            continue;
+        }
         let inputs: Vec<&str> = form.get_all(field.name).collect();
         if inputs.is_empty() {
             continue;
@@ -165,6 +189,10 @@ pub(crate) fn convert_form(schema: &ConfigSchema, form: &FormData) -> (ConfigVal
     let mut values = ConfigValues::new();
     let mut errors = ConfigErrors::new();
     for field in schema.fields {
+        if let Some(kept) = form.kept(field.name) {
+            values.insert(field.name.to_owned(), kept.clone());
+            continue;
+        }
         let inputs: Vec<&str> = form.get_all(field.name).collect();
         match convert_field(field, &inputs) {
             Ok(Some(value)) => {
@@ -360,10 +388,46 @@ mod tests {
             .unwrap_or_default();
         let mut form = FormData::from_pairs([("key", ""), ("name", "x")]);
         form.keep_stored_secrets(&SCHEMA, &stored);
-        assert_eq!(form.get("key"), Some("s3cret"));
-        let mut form = FormData::from_pairs([("key", "new-one")]);
+        let values = values_from_form(&SCHEMA, &form).unwrap();
+        assert_eq!(values["key"], json!("s3cret"));
+        let edited = values_with_form(&SCHEMA, &stored, &form).unwrap();
+        assert_eq!(edited["key"], json!("s3cret"));
+        let mut form = FormData::from_pairs([("key", "new-one"), ("name", "x")]);
         form.keep_stored_secrets(&SCHEMA, &stored);
         assert_eq!(form.get("key"), Some("new-one"));
+        let values = values_from_form(&SCHEMA, &form).unwrap();
+        assert_eq!(
+            values["key"],
+            json!("new-one"),
+            "a typed secret replaces it"
+        );
+    }
+
+    #[test]
+    fn a_stored_reference_is_kept_as_a_reference_when_its_input_is_empty() {
+        for reference in [
+            json!({"$env": "STRIPE_KEY"}),
+            json!({"$file": "/run/secrets/k"}),
+        ] {
+            let stored = json!({"key": reference, "name": "x"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            let mut form = FormData::from_pairs([("key", ""), ("name", "y")]);
+            form.keep_stored_secrets(&SCHEMA, &stored);
+            let values = values_from_form(&SCHEMA, &form).unwrap();
+            assert_eq!(values["key"], reference, "kept, not required again");
+            assert_eq!(values["name"], json!("y"));
+            let edited = values_with_form(&SCHEMA, &stored, &form).unwrap();
+            assert_eq!(edited["key"], reference);
+            let shown = format!("{form:?}");
+            assert!(!shown.contains("STRIPE_KEY"), "{shown}");
+            // A value typed over the reference replaces it.
+            let mut form = FormData::from_pairs([("key", "typed-value"), ("name", "y")]);
+            form.keep_stored_secrets(&SCHEMA, &stored);
+            let values = values_from_form(&SCHEMA, &form).unwrap();
+            assert_eq!(values["key"], json!("typed-value"));
+        }
     }
 
     #[test]
