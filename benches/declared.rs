@@ -9,7 +9,8 @@
 //!   checked against its item's schema, the digest);
 //! - **first apply**: `apply_file` creating the N instances in one transaction;
 //! - **diff, no change**: `plan_file` against the store it made (every row read and opened);
-//! - **apply one change**: the same file with one entry's timeout changed;
+//! - **apply one change**: the same file with one entry's timeout changed (the snapshot is
+//!   brought up to date incrementally: checked);
 //! - **export**: `export_file` of the N instances;
 //! - **migrate**: `migrate_configs` re-sealing N rows written under version 1 of a config
 //!   (the rows are rewritten as version 1 first, outside the timing).
@@ -185,7 +186,12 @@ fn measure(n: usize) -> Vec<String> {
             .map(|run| {
                 std::fs::write(&path, file_text(n, Some(run))).unwrap();
                 let changed = plugins.read_file(&path).unwrap();
+                let before = plugins.refresh_stats();
                 let (plan, took) = timed(|| plugins.apply_file(&changed, false).unwrap());
+                let after = plugins.refresh_stats();
+                // What it changed is all the snapshot reads again: one row, not a reload.
+                assert_eq!(after.full_reloads, before.full_reloads);
+                assert_eq!(after.incremental_updates, before.incremental_updates + 1);
                 // The entry changed now, and the one changed by the previous run changed back.
                 assert_eq!(plan.counts().update, if run == 0 { 1 } else { 2 });
                 took
