@@ -9,6 +9,7 @@
 mod support;
 
 use std::io::Write as _;
+use std::time::Duration;
 
 use plugin_system::prelude::*;
 use plugin_system::store::AuditQuery;
@@ -438,7 +439,148 @@ fn replicas_starting_at_once_with_the_same_file_all_start(db: &TestDatabase) {
     );
 }
 
+/// The variables that turn this test binary into the applying child of the kill test.
+const CHILD_URL: &str = "PLUGIN_SYSTEM_TEST_APPLY_URL";
+const CHILD_FILE: &str = "PLUGIN_SYSTEM_TEST_APPLY_FILE";
+const STARTING: &str = "APPLY STARTS";
+const DONE: &str = "APPLY DONE";
+/// Entries of the file the child applies: enough that its transaction takes a while.
+const ENTRIES: usize = 3_000;
+/// Kills, spread evenly over twice the time of one uninterrupted apply (each later apply
+/// plans against a larger store, so the last kills land around its commit and after it).
+const KILLS: u32 = 8;
+
+/// Not a test of its own: the child process the kill test kills (this test binary with
+/// `--ignored --exact child_applies` and the variables above; ignored, so a plain run never
+/// counts it as a passing test).
+#[test]
+#[ignore = "a child process of the kill test"]
+fn child_applies() {
+    use plugin_system::database::DatabaseUrlExt;
+    let url = std::env::var(CHILD_URL).expect("run by the kill test");
+    let path = std::env::var(CHILD_FILE).expect("run by the kill test");
+    let plugins = Plugins::builder()
+        .database_url(&url)
+        .keyring(support::keyring())
+        .skip_sync()
+        .no_watch()
+        .build()
+        .unwrap();
+    let file = plugins.read_file(&path).unwrap();
+    println!("{STARTING}");
+    plugins.apply_file(&file, false).unwrap();
+    println!("{DONE}");
+}
+
+/// A file of [`ENTRIES`] config-less instances named `{prefix}-N`.
+fn many(prefix: &str) -> String {
+    (0..ENTRIES)
+        .map(|i| {
+            format!(
+                "[[instance]]\nitem = \"{CASH}\"\nname = \"{prefix}-{i}\"\nscope = \"t{}\"\n\n",
+                i % 100
+            )
+        })
+        .collect()
+}
+
+/// Runs the child on `db` with the file at `path`; returns it once it is about to apply.
+fn applying(
+    db: &TestDatabase,
+    path: &std::path::Path,
+) -> (std::process::Child, impl Iterator<Item = String>) {
+    use std::io::BufRead as _;
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--ignored", "--exact", "child_applies", "--nocapture"])
+        .env(CHILD_URL, &db.url)
+        .env(CHILD_FILE, path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map(Result::unwrap);
+    // Its signal, not a guess: the harness's own lines come first.
+    assert!(
+        lines.any(|line| line.contains(STARTING)),
+        "the child never started"
+    );
+    (child, lines)
+}
+
+/// How many instances named `{prefix}-N` the store holds, and how many audit rows name them.
+fn applied(plugins: &Plugins, prefix: &str) -> (usize, usize) {
+    let ids: std::collections::HashSet<InstanceId> = plugins
+        .instances(&plugin_system::InstanceQuery {
+            limit: usize::MAX,
+            ..Default::default()
+        })
+        .rows
+        .into_iter()
+        .filter(|row| row.meta.name.starts_with(&format!("{prefix}-")))
+        .map(|row| row.meta.id)
+        .collect();
+    let audited = plugins
+        .audit(&AuditQuery::latest(100_000))
+        .unwrap()
+        .into_iter()
+        .filter(|row| row.entry.instance.is_some_and(|id| ids.contains(&id)))
+        .count();
+    (ids.len(), audited)
+}
+
+/// An apply killed (SIGKILL) at any moment leaves all of the file or none of it, never part;
+/// the next apply completes it.
+fn an_apply_killed_at_any_moment_leaves_all_of_the_file_or_none(db: &TestDatabase) {
+    let plugins = db.handle();
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("plugins.toml");
+    std::fs::write(&reference, many("ref")).unwrap();
+    let (mut child, mut lines) = applying(db, &reference);
+    let started = std::time::Instant::now();
+    assert!(
+        lines.any(|line| line.contains(DONE)),
+        "the uninterrupted apply failed"
+    );
+    let window = started.elapsed();
+    assert!(child.wait().unwrap().success());
+    plugins.refresh().unwrap();
+    assert_eq!(applied(&plugins, "ref"), (ENTRIES, ENTRIES));
+
+    let (mut none, mut all) = (0, 0);
+    for kill in 0..KILLS {
+        let prefix = format!("kill{kill}");
+        let path = dir.path().join(format!("{prefix}.toml"));
+        std::fs::write(&path, many(&prefix)).unwrap();
+        let (mut child, _lines) = applying(db, &path);
+        // The moment of the kill is the point of this test: a spread over the apply.
+        let at = window * 2 * kill / KILLS;
+        std::thread::sleep(at + Duration::from_millis(1));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        plugins.refresh().unwrap();
+        match applied(&plugins, &prefix) {
+            (0, 0) => none += 1,
+            (n, m) if n == ENTRIES && m == ENTRIES => all += 1,
+            left => panic!(
+                "{}: a kill at {at:?} of {window:?} left part of the file: {left:?}",
+                db.backend
+            ),
+        }
+        // Whatever the kill left, applying again completes it.
+        let file = plugins.read_file(&path).unwrap();
+        plugins.apply_file(&file, false).unwrap();
+        assert_eq!(applied(&plugins, &prefix).0, ENTRIES);
+    }
+    println!(
+        "{}: {KILLS} kills over {window:?}: {none} left nothing, {all} all",
+        db.backend
+    );
+}
+
 on_every_backend!(
+    an_apply_killed_at_any_moment_leaves_all_of_the_file_or_none,
     replicas_starting_at_once_with_the_same_file_all_start,
     an_applied_file_matches_until_someone_edits_an_instance_it_released,
     a_dry_run_writes_nothing,
