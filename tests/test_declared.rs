@@ -259,6 +259,36 @@ fn a_missing_variable_is_that_instances_load_failure_naming_it(db: &TestDatabase
         plugins.get_by_id::<dyn Gateway>(cash).unwrap().charge(5),
         "5 in cash"
     );
+    // A lookup that finds nothing says which instance would have served, and why it does
+    // not: here once the cash desks are disabled (the file's, released first, and sync's).
+    let cash_desks: Vec<InstanceId> = plugins
+        .active::<dyn Gateway>()
+        .into_iter()
+        .map(|plugin| plugin.meta().id)
+        .collect();
+    plugins.release(&cash_desks).unwrap();
+    plugins.set_status(&cash_desks, Status::Disabled).unwrap();
+    let err = plugins.get::<dyn Gateway>().expect_err("nothing loads");
+    let message = err.to_string();
+    assert!(
+        message.starts_with(
+            "no ACTIVE or RESERVED instance of plugin type `plugin-system:gateway` is available; \
+             one that would serve does not load: `Card`: "
+        ),
+        "{message}"
+    );
+    assert!(message.contains(&format!("`{variable}`")), "{message}");
+    let scoped = plugins
+        .scoped("acme")
+        .get::<dyn Gateway>()
+        .expect_err("nothing loads");
+    assert!(
+        scoped.to_string().contains(
+            "is available to tenant `acme` (its own or global); one that would serve does not \
+             load: `Card`"
+        ),
+        "{scoped}"
+    );
 }
 
 fn prune_deletes_only_what_this_file_applied(db: &TestDatabase) {

@@ -396,10 +396,11 @@ fn observed(plugins: &Plugins) -> String {
             .map(|p| p.meta().id);
         out.push(format!(
             "{scope:?}: get {:?} active {active:?} reserved {reserved:?} urgent {:?} digest {:?} select {:?}",
-            get.as_ref().ok(),
-            urgent.as_ref().ok(),
-            digest.as_ref().ok(),
-            selected.as_ref().ok(),
+            // Errors by their text: a lookup that finds nothing names what does not load.
+            get.as_ref().map_err(ToString::to_string),
+            urgent.as_ref().map_err(ToString::to_string),
+            digest.as_ref().map_err(ToString::to_string),
+            selected.as_ref().map_err(ToString::to_string),
         ));
     }
     for row in plugins

@@ -331,7 +331,7 @@ fn shutdown_stops_everything_once_and_waits_for_held_handles_until_its_deadline(
     // Nothing is served after a shutdown, and nothing is started again.
     assert!(matches!(
         plugins.get::<dyn Pool>(),
-        Err(Error::NoInstance(_))
+        Err(Error::NoInstance { .. })
     ));
     let late = format!("{}-late", db.backend);
     plugins.create_instance(pool(&late, "ok")).unwrap();

@@ -210,7 +210,7 @@ fn disabled_is_never_chosen() {
         .create_instance(stripe("Only", "sk_only_key", Status::Disabled, -1000))
         .unwrap();
     let err = plugins.get::<dyn PaymentGateway>().unwrap_err();
-    assert!(matches!(err, Error::NoInstance(_)));
+    assert!(matches!(err, Error::NoInstance { .. }));
     assert!(err.to_string().contains("payment_gateway"), "{err}");
     assert!(plugins.active::<dyn PaymentGateway>().is_empty());
     assert!(plugins.reserved::<dyn PaymentGateway>().is_empty());

@@ -204,7 +204,7 @@ fn a_custom_selector_picks_by_the_requests_region() {
     let nowhere = Context::new().with("region", "apac");
     assert!(matches!(
         plugins.select::<dyn PaymentGateway>(&nowhere),
-        Err(Error::NoInstance(_))
+        Err(Error::NoInstance { .. })
     ));
     // `get` keeps the default order whatever the selector.
     assert_eq!(

@@ -100,9 +100,29 @@ pub enum Error {
     /// A string that should be an instance id is not one.
     #[error(transparent)]
     MalformedId(#[from] MalformedId),
-    /// Selection found no ACTIVE or RESERVED instance that loads.
-    #[error("no ACTIVE or RESERVED instance of plugin type `{0}` is available")]
-    NoInstance(String),
+    /// Selection found no ACTIVE or RESERVED instance that loads. When some would be there
+    /// but do not load (a secret's variable unset, a config an upgrade cannot read), the
+    /// message names them and why, so the failing lookup says what to fix.
+    #[error(
+        "no ACTIVE or RESERVED instance of plugin type `{plugin_type}` is available{}{}",
+        .scope.as_ref().map(|scope| format!(" to tenant `{scope}` (its own or global)")).unwrap_or_default(),
+        unloadable_text(.unloadable, *.more, *.checked_all)
+    )]
+    NoInstance {
+        /// The plugin type looked up.
+        plugin_type: String,
+        /// The tenant it was looked up for (`None`: a global lookup).
+        scope: Option<String>,
+        /// The ACTIVE or RESERVED instances the lookup could have served that do not load:
+        /// `` `name`: why `` each (never a config value), at most [`UNLOADABLE_LISTED`] of them.
+        unloadable: Vec<String>,
+        /// How many more do not load than `unloadable` lists.
+        more: usize,
+        /// Whether every instance that does not load was looked at: past
+        /// [`UNLOADABLE_CHECKED`] of them (a lost key fails them all), only that many are,
+        /// so that a failing lookup stays cheap during an outage.
+        checked_all: bool,
+    },
     /// `get_by_id` was asked for an instance of another plugin type.
     #[error(
         "plugin instance {id} (`{instance}`) belongs to plugin type `{actual}`, not `{expected}`"
@@ -308,6 +328,30 @@ impl From<MalformedKey> for Error {
             field: "item",
             reason: err.to_string(),
         }
+    }
+}
+
+/// How many unloadable instances a [`Error::NoInstance`] names (the rest are counted).
+pub const UNLOADABLE_LISTED: usize = 3;
+
+/// How many instances that do not load a failing lookup looks at, at most, to say which
+/// would have served it.
+pub const UNLOADABLE_CHECKED: usize = 1_000;
+
+fn unloadable_text(unloadable: &[String], more: usize, checked_all: bool) -> String {
+    let listed = unloadable.join("; ");
+    let text = match (unloadable.len() + more, more) {
+        (0, _) => String::new(),
+        (1, _) => format!("; one that would serve does not load: {listed}"),
+        (n, 0) => format!("; {n} that would serve do not load: {listed}"),
+        (n, more) => format!("; {n} that would serve do not load: {listed}; and {more} more"),
+    };
+    match checked_all {
+        true => text,
+        false => format!(
+            "{text} (of the first {UNLOADABLE_CHECKED} instances that do not load; `plugins \
+             check` lists them all)"
+        ),
     }
 }
 
@@ -565,6 +609,34 @@ fn quoted(names: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lookup_that_found_nothing_names_what_would_have_served_and_why_not() {
+        let error = |unloadable: &[&str], more, checked_all| {
+            Error::NoInstance {
+                plugin_type: "shop:payment_gateway".into(),
+                scope: Some("acme".into()),
+                unloadable: unloadable.iter().map(|text| (*text).to_owned()).collect(),
+                more,
+                checked_all,
+            }
+            .to_string()
+        };
+        let start = "no ACTIVE or RESERVED instance of plugin type `shop:payment_gateway` is \
+                     available to tenant `acme` (its own or global)";
+        assert_eq!(error(&[], 0, true), start);
+        assert_eq!(
+            error(&["`Stripe`: no key"], 0, true),
+            format!("{start}; one that would serve does not load: `Stripe`: no key")
+        );
+        assert_eq!(
+            error(&["`A`: x", "`B`: y", "`C`: z"], 2, true),
+            format!("{start}; 5 that would serve do not load: `A`: x; `B`: y; `C`: z; and 2 more")
+        );
+        assert!(error(&["`A`: x"], 0, false).ends_with(
+            "(of the first 1000 instances that do not load; `plugins check` lists them all)"
+        ));
+    }
 
     #[test]
     fn plugin_error_says_its_message_once_and_keeps_its_source() {

@@ -27,7 +27,7 @@ pub mod __private;
 
 pub use action::{ACTION_DEADLINE, ActionInfo, ActionOutcome, MAX_ACTION_TEXT};
 pub use crypto::{CryptoError, Key, Keyring};
-pub use error::{Error, PluginError};
+pub use error::{Error, PluginError, UNLOADABLE_CHECKED, UNLOADABLE_LISTED};
 pub use instance::{
     Activation, ActivationKey, ActivationRecord, InstanceMeta, InstanceRecord, MAX_DESCRIPTION,
     MAX_INSTANCE_NAME, PriorityChange,

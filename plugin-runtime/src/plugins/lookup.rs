@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::Plugins;
 use super::health::{AllFailed, Outcome, Served};
-use super::snapshot::TenantAccess;
+use super::snapshot::{EntryState, TenantAccess};
 use crate::Error;
 use crate::instance::InstanceMeta;
 use crate::keys::InstanceId;
@@ -33,7 +33,7 @@ impl Plugins {
             .view(None, TypeId::of::<T>())
             .first()
             .and_then(|plugin| plugin.downcast_ref::<Loaded<T>>())
-            .ok_or_else(|| no_instance::<T>(None))?;
+            .ok_or_else(|| self.no_instance::<T>(None))?;
         Ok(f(&loaded.plugin, &loaded.meta))
     }
 
@@ -78,7 +78,7 @@ impl Plugins {
         snapshot
             .selected(scope, TypeId::of::<T>())
             .and_then(Plugin::from_erased)
-            .ok_or_else(|| no_instance::<T>(scope))
+            .ok_or_else(|| self.no_instance::<T>(scope))
     }
 
     pub(super) fn part_in<T: ?Sized + PluginType>(
@@ -110,7 +110,7 @@ impl Plugins {
             .select(&view.candidates(&mut Vec::new()), context)
             .and_then(|index| view.plugin_at(index))
             .and_then(Plugin::from_erased)
-            .ok_or_else(|| no_instance::<T>(scope))
+            .ok_or_else(|| self.no_instance::<T>(scope))
     }
 }
 
@@ -121,11 +121,48 @@ pub(super) enum Part {
     Reserved,
 }
 
-fn no_instance<T: ?Sized + PluginType>(scope: Option<&str>) -> Error {
-    let key = T::info().key();
-    match scope {
-        None => Error::NoInstance(key.to_string()),
-        Some(scope) => Error::NoInstance(format!("{key} (scope `{scope}` or global)")),
+impl Plugins {
+    /// The error of a lookup of `T` in `scope` that found nothing: naming the instances that
+    /// would have served but do not load, and why.
+    fn no_instance<T: ?Sized + PluginType>(&self, scope: Option<&str>) -> Error {
+        let snapshot = self.inner.snapshot.load();
+        let wanted = TypeId::of::<T>();
+        let registry = self.inner.registry;
+        let serves = |item: &crate::keys::ItemKey| {
+            registry.item(item).is_ok_and(|item| {
+                item.serves().any(|mut info| {
+                    loop {
+                        if info.trait_object_id() == wanted {
+                            break true;
+                        }
+                        match info.parent() {
+                            Some(parent) => info = parent,
+                            None => break false,
+                        }
+                    }
+                })
+            })
+        };
+        let (unloadable, checked_all) =
+            snapshot.unloadable_for(scope, &serves, crate::error::UNLOADABLE_CHECKED);
+        let more = unloadable
+            .len()
+            .saturating_sub(crate::error::UNLOADABLE_LISTED);
+        let unloadable = unloadable
+            .into_iter()
+            .take(crate::error::UNLOADABLE_LISTED)
+            .filter_map(|entry| match &entry.state {
+                EntryState::Failed(reason) => Some(format!("`{}`: {reason}", entry.meta.name)),
+                _ => None,
+            })
+            .collect();
+        Error::NoInstance {
+            plugin_type: T::info().key().to_string(),
+            scope: scope.map(str::to_owned),
+            unloadable,
+            more,
+            checked_all,
+        }
     }
 }
 

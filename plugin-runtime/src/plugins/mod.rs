@@ -368,7 +368,13 @@ impl Plugins {
             EntryState::Loaded { .. } => entry
                 .plugin_as(wanted)
                 .and_then(Plugin::from_erased)
-                .ok_or_else(|| Error::NoInstance(T::info().key().to_string())),
+                .ok_or_else(|| Error::NoInstance {
+                    plugin_type: T::info().key().to_string(),
+                    scope: None,
+                    unloadable: Vec::new(),
+                    more: 0,
+                    checked_all: true,
+                }),
             // Reached only when allowed: a DISABLED instance whose item starts its instances.
             EntryState::NotStarted => Err(Error::Disabled {
                 id,

@@ -161,6 +161,10 @@ pub(super) struct Snapshot {
     /// The instances whose items need other plugin types, by what they need and where:
     /// checked when what they need changes.
     dependents: Dependents,
+    /// The instances that do not load, whatever their status: what a failing lookup names
+    /// (kept small and shared: a write copies it only when an instance starts or stops
+    /// failing).
+    failing: Arc<HashSet<InstanceId>>,
 }
 
 impl Snapshot {
@@ -484,6 +488,58 @@ impl Snapshot {
         (next, rebuilt)
     }
 
+    /// The failing instances after `entries` are set (or removed): the same set, shared,
+    /// unless one of them starts or stops failing.
+    fn failing_after(
+        &self,
+        entries: &[(InstanceId, Option<Arc<Entry>>)],
+    ) -> Arc<HashSet<InstanceId>> {
+        let fails = |entry: &Option<Arc<Entry>>| {
+            entry
+                .as_deref()
+                .is_some_and(|entry| matches!(entry.state, EntryState::Failed(_)))
+        };
+        let moved = entries
+            .iter()
+            .any(|(id, entry)| self.failing.contains(id) != fails(entry));
+        if !moved {
+            return Arc::clone(&self.failing);
+        }
+        let mut failing = (*self.failing).clone();
+        for (id, entry) in entries {
+            match fails(entry) {
+                true => failing.insert(*id),
+                false => failing.remove(id),
+            };
+        }
+        Arc::new(failing)
+    }
+
+    /// The instances that do not load and that a lookup of `type_id` in `scope` would
+    /// otherwise choose among (ACTIVE or RESERVED; the scope's own and the global ones;
+    /// `serves` says whether an item serves the type), in selection order: for the error of
+    /// a lookup that found nothing. Reads only the failing instances, at most `limit` of
+    /// them; also says whether that was all of them.
+    pub(super) fn unloadable_for(
+        &self,
+        scope: Option<&str>,
+        serves: &dyn Fn(&crate::keys::ItemKey) -> bool,
+        limit: usize,
+    ) -> (Vec<&Entry>, bool) {
+        let mut found: Vec<&Entry> = self
+            .failing
+            .iter()
+            .take(limit)
+            .filter_map(|id| self.entry(*id))
+            .filter(|entry| matches!(entry.state, EntryState::Failed(_)))
+            .filter(|entry| entry.meta.status != Status::Disabled)
+            .filter(|entry| entry.meta.scope.is_none() || entry.meta.scope.as_deref() == scope)
+            .filter(|entry| serves(&entry.meta.item))
+            .collect();
+        found.sort_by_key(|entry| (entry.meta.status, entry.meta.priority, entry.meta.id));
+        (found, self.failing.len() <= limit)
+    }
+
     /// The switches of each tenant `edits` touch, after them.
     fn switches_after(&self, edits: &[SwitchEdit]) -> HashMap<Arc<str>, Arc<Switches>> {
         let mut after: HashMap<Arc<str>, Switches> = HashMap::new();
@@ -661,12 +717,14 @@ impl Snapshot {
         let dependents = self
             .dependents
             .edited(registry, &entries, |id| self.entry(id));
+        let failing = self.failing_after(&entries);
         Snapshot {
             revision,
             global,
             tenants: self.tenants.edited(tenant_edits),
             instances: self.instances.edited(entries),
             dependents,
+            failing,
         }
     }
 }
