@@ -469,6 +469,60 @@ fn replicas_starting_at_once_with_the_same_file_all_start(db: &TestDatabase) {
     );
 }
 
+/// A secret file rotated in place (as a Kubernetes secret volume is) reaches the plugins
+/// without a restart: on `reread_secrets`, or by the watcher when asked to.
+fn a_rotated_secret_file_is_read_again_without_a_restart(db: &TestDatabase) {
+    use plugin_system::database::DatabaseUrlExt;
+    let plugins = db.handle();
+    let secret = secret_file();
+    let (_dir, path) = declared(&file_text(secret.path()));
+    plugins
+        .apply_file(&plugins.read_file(&path).unwrap(), false)
+        .unwrap();
+    let eu = id_of(&plugins, "Card (EU)");
+    let charge = |plugins: &Plugins| {
+        plugins
+            .get_by_id::<dyn Gateway>(eu)
+            .map(|card| card.charge(1))
+            .map_err(|err| err.to_string())
+    };
+    assert_eq!(charge(&plugins).unwrap(), "1 with key sk_l… (10s)");
+    assert_eq!(plugins.reread_secrets(), 0, "nothing moved");
+
+    let watching = Plugins::builder()
+        .database_url(&db.url)
+        .keyring(support::keyring())
+        .max_staleness(Duration::from_millis(50))
+        .reread_secrets_every(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    assert_eq!(charge(&watching).unwrap(), "1 with key sk_l… (10s)");
+
+    // Rotated: both cards reference the file.
+    std::fs::write(secret.path(), "sk_test_rotated_key\n").unwrap();
+    assert_eq!(plugins.reread_secrets(), 2);
+    assert_eq!(charge(&plugins).unwrap(), "1 with key sk_t… (10s)");
+    assert_eq!(plugins.reread_secrets(), 0);
+    // The watcher of another handle reads it again on its own.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while charge(&watching).unwrap() != "1 with key sk_t… (10s)" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the watcher never read the file again"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    // Gone: the instance says why it does not load; back: it serves again.
+    std::fs::remove_file(secret.path()).unwrap();
+    assert_eq!(plugins.reread_secrets(), 2);
+    let gone = charge(&plugins).unwrap_err();
+    assert!(gone.contains("cannot be read"), "{gone}");
+    std::fs::write(secret.path(), format!("{KEY}\n")).unwrap();
+    assert_eq!(plugins.reread_secrets(), 2);
+    assert_eq!(charge(&plugins).unwrap(), "1 with key sk_l… (10s)");
+}
+
 /// The variables that turn this test binary into the applying child of the kill test.
 const CHILD_URL: &str = "PLUGIN_SYSTEM_TEST_APPLY_URL";
 const CHILD_FILE: &str = "PLUGIN_SYSTEM_TEST_APPLY_FILE";
@@ -610,6 +664,7 @@ fn an_apply_killed_at_any_moment_leaves_all_of_the_file_or_none(db: &TestDatabas
 }
 
 on_every_backend!(
+    a_rotated_secret_file_is_read_again_without_a_restart,
     an_apply_killed_at_any_moment_leaves_all_of_the_file_or_none,
     replicas_starting_at_once_with_the_same_file_all_start,
     an_applied_file_matches_until_someone_edits_an_instance_it_released,

@@ -87,6 +87,9 @@ struct Inner {
     stopper: lifecycle::Stopper,
     /// Set by [`Plugins::shutdown`]: nothing is started or served any more.
     shut_down: AtomicBool,
+    /// How often the watcher reads secret references again
+    /// ([`PluginsBuilder::reread_secrets_every`]).
+    reread_secrets: Option<Duration>,
 }
 
 impl std::fmt::Debug for Plugins {
@@ -113,6 +116,7 @@ pub struct PluginsBuilder {
     watch: Option<Duration>,
     clock: Arc<dyn health::Clock>,
     declared: Option<std::path::PathBuf>,
+    reread_secrets: Option<Duration>,
 }
 
 /// Where the builder gets its store.
@@ -132,6 +136,7 @@ impl Plugins {
             watch: Some(Duration::from_secs(1)),
             clock: Arc::new(health::SystemClock),
             declared: None,
+            reread_secrets: None,
         }
     }
 }
@@ -216,6 +221,18 @@ impl PluginsBuilder {
         self
     }
 
+    /// Has the watcher read every secret reference again this often (default: never) and
+    /// build again the instances whose secrets changed, as [`Plugins::reread_secrets`] does:
+    /// a secret file an orchestrator rotates in place (a Kubernetes secret volume) reaches
+    /// the plugins without a restart. Each read decrypts the configs that hold references;
+    /// a few seconds suits thousands of them. Needs the watcher (not
+    /// [`no_watch`](Self::no_watch)). Environment variables do not change in a running
+    /// process, so only `{ file = .. }` references move.
+    pub fn reread_secrets_every(mut self, period: Duration) -> Self {
+        self.reread_secrets = Some(period);
+        self
+    }
+
     /// Uses this registry instead of the one linked into the binary.
     pub fn registry(mut self, registry: &'static Registry) -> Self {
         self.registry = Some(registry);
@@ -271,6 +288,7 @@ impl PluginsBuilder {
             watcher: OnceLock::new(),
             stopper: lifecycle::Stopper::default(),
             shut_down: AtomicBool::new(false),
+            reread_secrets: self.reread_secrets,
         });
         lifecycle::remember_runtime();
         inner.reload()?;
@@ -477,6 +495,16 @@ impl Plugins {
     /// call it to be sure before a check.)
     pub fn refresh(&self) -> Result<bool, Error> {
         self.inner.refresh()
+    }
+
+    /// Reads every secret reference (`{ file = .. }`, `{ env = .. }`) of the instances again
+    /// and builds again those whose secrets now resolve to something else, as a write of
+    /// their rows would (their dependents too, start and stop hooks included); returns how
+    /// many. A secret file that was rotated, appeared or went away is served from then on;
+    /// the store is not read. See [`PluginsBuilder::reread_secrets_every`] to have the
+    /// watcher do it.
+    pub fn reread_secrets(&self) -> usize {
+        self.inner.reread_secrets()
     }
 
     /// How this handle has kept its snapshot current: full reloads, incremental updates and
@@ -1225,6 +1253,31 @@ impl Inner {
         };
         self.publish(&current, next, among.as_deref());
         Ok(true)
+    }
+
+    /// Reads every secret reference again and builds again the instances whose secrets now
+    /// resolve to something else (and those that need them); returns how many. Reads no
+    /// store.
+    fn reread_secrets(&self) -> usize {
+        let _one_at_a_time = watch::lock(&self.reloading);
+        if self.shut_down.load(Ordering::Acquire) {
+            return 0;
+        }
+        let current = self.snapshot.load_full();
+        let moved = current.secrets_moved(self.registry, self.keyring.as_ref());
+        if moved.is_empty() {
+            return 0;
+        }
+        let count = moved.len();
+        let mut among: Vec<InstanceId> = moved.iter().map(|record| record.meta.id).collect();
+        let (next, rebuilt) = current.rebuilt(self.registry, self.keyring.as_ref(), moved);
+        among.extend(rebuilt);
+        self.publish(&current, next, Some(&among));
+        tracing::info!(
+            instances = count,
+            "secret references resolve to something else: instances built again"
+        );
+        count
     }
 
     /// Swaps `next` in for `current` (the snapshot it was made from), then hands the started

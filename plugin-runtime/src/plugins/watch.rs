@@ -118,6 +118,7 @@ fn watch(
     interval: Duration,
     stopped: StopSignal,
 ) {
+    let mut last_reread = Instant::now();
     loop {
         if feed.is_none() {
             let Some(strong) = inner.upgrade() else {
@@ -133,6 +134,12 @@ fn watch(
         };
         let outcome = strong.refresh().map(|_| ()).map_err(|err| err.to_string());
         lock(&strong.store_health).record(outcome);
+        if let Some(period) = strong.reread_secrets
+            && last_reread.elapsed() >= period
+        {
+            strong.reread_secrets();
+            last_reread = Instant::now();
+        }
         if feed.is_none() {
             // Lost (or never had) the push channel: try again, polling meanwhile.
             feed = strong.store.change_feed().ok().flatten();

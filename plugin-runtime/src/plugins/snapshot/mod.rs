@@ -269,6 +269,40 @@ pub(super) struct Entry {
     /// again when they change.
     providers: Vec<Option<usize>>,
     sealed_config: Option<Vec<u8>>,
+    /// What its secrets' references resolved to when it was built (see [`SecretsSeen`]).
+    secrets_seen: SecretsSeen,
+}
+
+/// A digest of what an instance's secret references (`{ file = .. }`, `{ env = .. }`)
+/// resolved to when it was built, or of why they did not resolve: reading them again and
+/// getting another digest means the instance must be built again (a rotated secret file).
+/// `None`: its config holds no reference. Only the digest is kept here; the values live in
+/// the plugin, as any config does.
+pub(super) type SecretsSeen = Option<[u8; 32]>;
+
+/// Resolves the references of `stored`, and what they resolved to (see [`SecretsSeen`]).
+fn resolve_seen<'v>(
+    schema: &ConfigSchema,
+    stored: &'v ConfigValues,
+) -> (
+    Result<std::borrow::Cow<'v, ConfigValues>, String>,
+    SecretsSeen,
+) {
+    use sha2::Digest as _;
+    let digest = |bytes: &[u8]| -> [u8; 32] { sha2::Sha256::digest(bytes).into() };
+    match resolve_references(schema, stored) {
+        Ok(std::borrow::Cow::Borrowed(values)) => (Ok(std::borrow::Cow::Borrowed(values)), None),
+        Ok(std::borrow::Cow::Owned(values)) => {
+            let plaintext =
+                zeroize::Zeroizing::new(serde_json::to_vec(&values).unwrap_or_default());
+            let seen = digest(&plaintext);
+            (Ok(std::borrow::Cow::Owned(values)), Some(seen))
+        }
+        Err(reason) => {
+            let seen = digest(format!("unresolved: {reason}").as_bytes());
+            (Err(reason), Some(seen))
+        }
+    }
 }
 
 pub(super) enum EntryState {
@@ -355,10 +389,12 @@ impl Snapshot {
         switches: Vec<ActivationRecord>,
         previous: &Snapshot,
     ) -> Snapshot {
+        let none = HashSet::new();
         let loader = Loader {
             registry,
             keyring,
             previous,
+            force: &none,
         };
         let switches: Vec<SwitchEdit> = switches
             .into_iter()
@@ -384,12 +420,54 @@ impl Snapshot {
         ids: &[InstanceId],
         switches: &[SwitchEdit],
     ) -> (Snapshot, Vec<InstanceId>) {
+        let none = HashSet::new();
         let loader = Loader {
             registry,
             keyring,
             previous: self,
+            force: &none,
         };
         self.patched(&loader, revision, changed, ids, switches)
+    }
+
+    /// The instances whose secret references now resolve to something else than when they
+    /// were built (a rotated secret file, one that appeared or went away): their rows, to
+    /// build again. Reads no store: the rows are the entries' own.
+    pub(super) fn secrets_moved(
+        &self,
+        registry: &Registry,
+        keyring: Option<&Keyring>,
+    ) -> Vec<InstanceRecord> {
+        self.entries()
+            .filter(|entry| entry.secrets_seen.is_some())
+            .filter_map(|entry| {
+                let schema = registry.item(&entry.meta.item).ok()?.schema()?;
+                let record = entry.record();
+                let stored = open_config(keyring, &record, Some(schema)).ok()??;
+                let (_, seen) = resolve_seen(schema, &stored);
+                (seen != entry.secrets_seen).then_some(record)
+            })
+            .collect()
+    }
+
+    /// This snapshot with the instances of `records` built again from their rows, which did
+    /// not change (their secrets did), and the instances that need them rebuilt as after a
+    /// write; also returns the ids of those dependents.
+    pub(super) fn rebuilt(
+        &self,
+        registry: &Registry,
+        keyring: Option<&Keyring>,
+        records: Vec<InstanceRecord>,
+    ) -> (Snapshot, Vec<InstanceId>) {
+        let force: HashSet<InstanceId> = records.iter().map(|record| record.meta.id).collect();
+        let named: Vec<InstanceId> = force.iter().copied().collect();
+        let loader = Loader {
+            registry,
+            keyring,
+            previous: self,
+            force: &force,
+        };
+        self.patched(&loader, self.revision, records, &named, &[])
     }
 
     /// This snapshot with `records` loaded and the instances of `named` without a record
@@ -735,6 +813,8 @@ struct Loader<'a> {
     registry: &'a Registry,
     keyring: Option<&'a Keyring>,
     previous: &'a Snapshot,
+    /// Instances built again even when their row did not change (their secrets did).
+    force: &'a HashSet<InstanceId>,
 }
 
 /// A snapshot being patched: the slots and entries replaced so far, over `base`.
@@ -959,7 +1039,7 @@ fn load(
     };
     let providers: Vec<Option<usize>> = needs.iter().map(|need| need.object).collect();
     let previous = loader.previous.entry_arc_of(record.meta.id);
-    let (state, starting) = match item {
+    let (state, starting, secrets_seen) = match item {
         Some(item) => load_state(
             loader,
             item,
@@ -968,15 +1048,18 @@ fn load(
             &needs,
             &providers,
         ),
-        None => (EntryState::Orphaned, None),
+        None => (EntryState::Orphaned, None, None),
     };
     let entry = Entry {
         own_type: own.map(TypeInfo::trait_object_id),
-        sealed_config: if depth > 0 {
+        // Kept to build it again without the store: when what it needs changes, or what
+        // its secrets' references resolve to.
+        sealed_config: if depth > 0 || secrets_seen.is_some() {
             record.sealed_config.clone()
         } else {
             None
         },
+        secrets_seen,
         meta: record.meta,
         description: record.description,
         updated_at: record.updated_at,
@@ -1009,10 +1092,10 @@ fn load_state(
     previous: Option<&Entry>,
     needs: &[Resolved],
     providers: &[Option<usize>],
-) -> (EntryState, Option<Starting>) {
+) -> (EntryState, Option<Starting>, SecretsSeen) {
     let hooks = item.lifecycle().copied();
     if hooks.is_some() && record.meta.status == Status::Disabled {
-        return (EntryState::NotStarted, None);
+        return (EntryState::NotStarted, None, None);
     }
     if let Some(unmet) = needs.iter().find(|need| need.plugin.is_none()) {
         let place = match &record.meta.scope {
@@ -1023,7 +1106,7 @@ fn load_state(
             "needs `{}`: no ACTIVE or RESERVED instance {place}",
             unmet.name
         );
-        return (EntryState::Failed(reason), None);
+        return (EntryState::Failed(reason), None, None);
     }
     if let Some(Entry {
         meta,
@@ -1040,6 +1123,7 @@ fn load_state(
         && *built_from == record.sealed_config
         && meta.item == record.meta.item
         && built_with == providers
+        && !loader.force.contains(&record.meta.id)
     {
         // The same object, re-labelled when its status or priority changed.
         let views = if *meta == record.meta {
@@ -1053,20 +1137,24 @@ fn load_state(
             built_from: built_from.clone(),
             live: live.clone(),
         };
-        return (state, None);
+        return (
+            state,
+            None,
+            previous.and_then(|previous| previous.secrets_seen),
+        );
     }
     let values = match open_config(loader.keyring, record, item.schema()) {
         Ok(values) => values,
-        Err(reason) => return (EntryState::Failed(reason), None),
+        Err(reason) => return (EntryState::Failed(reason), None, None),
     };
     // Secrets held as references (`{ env = .. }`, `{ file = .. }`) are read here, in this
     // process, for this build only: the store never holds their values.
-    let values = match (&values, item.schema()) {
-        (Some(stored), Some(schema)) => match resolve_references(schema, stored) {
-            Ok(resolved) => Some(resolved),
-            Err(reason) => return (EntryState::Failed(reason), None),
+    let (values, secrets_seen) = match (&values, item.schema()) {
+        (Some(stored), Some(schema)) => match resolve_seen(schema, stored) {
+            (Ok(resolved), seen) => (Some(resolved), seen),
+            (Err(reason), seen) => return (EntryState::Failed(reason), None, seen),
         },
-        _ => values.as_ref().map(std::borrow::Cow::Borrowed),
+        _ => (values.as_ref().map(std::borrow::Cow::Borrowed), None),
     };
     let resolved: Vec<(TypeId, ErasedPlugin)> = needs
         .iter()
@@ -1080,7 +1168,7 @@ fn load_state(
     };
     let object = match item.build(values.as_deref(), &given) {
         Ok(object) => object,
-        Err(err) => return (EntryState::Failed(err.report()), None),
+        Err(err) => return (EntryState::Failed(err.report()), None, secrets_seen),
     };
     // Started before any snapshot holds it (see `started`): readers never get a plugin that
     // has not started.
@@ -1091,7 +1179,7 @@ fn load_state(
         built_from: record.sealed_config.clone(),
         live: None,
     };
-    (state, starting)
+    (state, starting, secrets_seen)
 }
 
 /// A built object viewed as each type its item serves and each of their parent types, each
