@@ -487,8 +487,7 @@ fn delete_in(
 /// The writes of one applied declared file: its creates, updates and deletes in one
 /// transaction (all or nothing: a conflict with an edit made since the plan was read, a name
 /// taken meanwhile, an instance gone, each aborts the whole apply). Every audit row names the
-/// file and its digest (`from`), and one more row sums the apply up. Returns the records
-/// after the updates.
+/// file and its digest (`from`), and one more row sums the apply up.
 pub(crate) fn apply_declared(
     store: &dyn Store,
     creates: &[InstanceRecord],
