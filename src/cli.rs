@@ -161,6 +161,10 @@ enum Command {
         /// Count the instances this file applied once and no longer lists as differences.
         #[arg(long)]
         prune: bool,
+        /// One JSON object instead of the review: the file, its digest, each step (create,
+        /// update with what differs, delete) and the counts.
+        #[arg(long)]
+        json: bool,
     },
     /// Print every instance as a declared file (secrets as references or placeholders to
     /// set, never their values).
@@ -442,10 +446,13 @@ impl PluginsCli {
                 }
                 Ok(ExitCode::SUCCESS)
             }
-            Command::Diff { file, prune } => {
+            Command::Diff { file, prune, json } => {
                 let file = plugins.read_file(&file)?;
                 let plan = plugins.plan_file(&file, prune)?;
-                writeln!(out, "{plan}")?;
+                match json {
+                    true => writeln!(out, "{:#}", plan_json(&file, &plan))?,
+                    false => writeln!(out, "{plan}")?,
+                }
                 Ok(if plan.is_empty() {
                     ExitCode::SUCCESS
                 } else {
@@ -738,6 +745,67 @@ fn check(plugins: &Plugins, out: &mut dyn Write) -> Result<ExitCode, CliError> {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    })
+}
+
+/// `diff --json`: the plan as data, for CI jobs and drift alerts (unchanged instances are
+/// counted, not listed; no secret value is in a plan).
+fn plan_json(
+    file: &plugin_runtime::declared::DeclaredFile,
+    plan: &plugin_runtime::declared::Plan,
+) -> serde_json::Value {
+    use plugin_runtime::declared::Step;
+    let steps: Vec<serde_json::Value> = plan
+        .steps
+        .iter()
+        .filter_map(|step| {
+            Some(match step {
+                Step::Create(entry) => serde_json::json!({
+                    "step": "create",
+                    "item": entry.item.to_string(),
+                    "scope": entry.scope,
+                    "name": entry.name,
+                    "line": entry.line,
+                }),
+                Step::Update {
+                    id,
+                    entry,
+                    changes,
+                    note,
+                    ..
+                } => serde_json::json!({
+                    "step": "update",
+                    "id": id.to_string(),
+                    "item": entry.item.to_string(),
+                    "scope": entry.scope,
+                    "name": entry.name,
+                    "line": entry.line,
+                    "changes": changes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "note": note,
+                }),
+                Step::Delete { meta } => serde_json::json!({
+                    "step": "delete",
+                    "id": meta.id.to_string(),
+                    "item": meta.item.to_string(),
+                    "scope": meta.scope,
+                    "name": meta.name,
+                }),
+                Step::Leave { .. } => return None,
+            })
+        })
+        .collect();
+    let counts = plan.counts();
+    serde_json::json!({
+        "file": file.source,
+        "sha256": file.digest,
+        "differs": !plan.is_empty(),
+        "steps": steps,
+        "counts": {
+            "create": counts.create,
+            "update": counts.update,
+            "delete": counts.delete,
+            "unchanged": counts.leave,
+        },
     })
 }
 

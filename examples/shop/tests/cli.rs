@@ -1036,6 +1036,17 @@ fn the_shipped_example_file_is_planned_applied_diffed_and_exported() {
     // Nothing was written: the store still differs from the file.
     let drift = stdout(shop.plugins(&["diff", example]).code(1));
     assert!(drift.contains("4 to create"), "{drift}");
+    let as_data: serde_json::Value =
+        serde_json::from_str(&stdout(shop.plugins(&["diff", example, "--json"]).code(1))).unwrap();
+    assert_eq!(as_data["file"], "plugins.toml");
+    assert_eq!(as_data["differs"], true);
+    assert_eq!(as_data["counts"]["create"], 4, "{as_data}");
+    assert_eq!(as_data["steps"][0]["step"], "create");
+    assert_eq!(
+        as_data["steps"][0]["item"],
+        "shop-contracts:payment_gateway/stripe"
+    );
+    assert_eq!(as_data["steps"][0]["line"], 13, "{as_data}");
 
     let applied = stdout(with_secrets(&shop, &["apply", example]).success());
     assert!(
@@ -1079,6 +1090,14 @@ fn the_shipped_example_file_is_planned_applied_diffed_and_exported() {
         drift.contains("~ update shop-contracts:payment_gateway/stripe \"Stripe\": priority 1 → 5, taken over from hand edits"),
         "{drift}"
     );
+    let as_data: serde_json::Value =
+        serde_json::from_str(&stdout(shop.plugins(&["diff", example, "--json"]).code(1))).unwrap();
+    assert_eq!(as_data["steps"][0]["id"], id.as_str(), "{as_data}");
+    assert_eq!(
+        as_data["steps"][0]["changes"],
+        serde_json::json!(["priority 1 → 5", "taken over from hand edits"])
+    );
+    assert_eq!(as_data["counts"]["unchanged"], 3);
 
     // The export writes references, never values, and reads back as a file.
     let exported = shop.ok(&["export"]);
