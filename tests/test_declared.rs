@@ -79,6 +79,24 @@ fn declared(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, path)
 }
 
+/// The file of [`file_text`] (`plugins.toml`) and the secret file it references, kept until
+/// dropped.
+struct TwoCards {
+    secret: tempfile::NamedTempFile,
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+}
+
+fn two_cards() -> TwoCards {
+    let secret = secret_file();
+    let (dir, path) = declared(&file_text(secret.path()));
+    TwoCards {
+        secret,
+        _dir: dir,
+        path,
+    }
+}
+
 fn file_text(secret: &std::path::Path) -> String {
     format!(
         r#"
@@ -117,8 +135,7 @@ fn id_of(plugins: &Plugins, name: &str) -> InstanceId {
 
 fn an_applied_file_matches_until_someone_edits_an_instance_it_released(db: &TestDatabase) {
     let plugins = db.handle();
-    let secret = secret_file();
-    let (_dir, path) = declared(&file_text(secret.path()));
+    let TwoCards { secret, _dir, path } = two_cards();
     let file = plugins.read_file(&path).unwrap();
 
     let plan = plugins.apply_file(&file, false).unwrap();
@@ -195,8 +212,11 @@ fn an_applied_file_matches_until_someone_edits_an_instance_it_released(db: &Test
 
 fn a_dry_run_writes_nothing(db: &TestDatabase) {
     let plugins = db.handle();
-    let secret = secret_file();
-    let (_dir, path) = declared(&file_text(secret.path()));
+    let TwoCards {
+        secret: _secret,
+        _dir,
+        path,
+    } = two_cards();
     let file = plugins.read_file(&path).unwrap();
     let store = plugin_system::database::open(&db.url).unwrap();
     let revision = store.revision().unwrap();
@@ -293,8 +313,7 @@ fn a_missing_variable_is_that_instances_load_failure_naming_it(db: &TestDatabase
 
 fn prune_deletes_only_what_this_file_applied(db: &TestDatabase) {
     let plugins = db.handle();
-    let secret = secret_file();
-    let (_dir, path) = declared(&file_text(secret.path()));
+    let TwoCards { secret, _dir, path } = two_cards();
     plugins
         .apply_file(&plugins.read_file(&path).unwrap(), false)
         .unwrap();
@@ -393,8 +412,11 @@ fn an_export_applied_to_an_empty_store_makes_the_same_instances(db: &TestDatabas
 
 fn the_builder_applies_a_file_at_start_up(db: &TestDatabase) {
     use plugin_system::database::DatabaseUrlExt;
-    let secret = secret_file();
-    let (_dir, path) = declared(&file_text(secret.path()));
+    let TwoCards {
+        secret: _secret,
+        _dir,
+        path,
+    } = two_cards();
     let plugins = Plugins::builder()
         .database_url(&db.url)
         .keyring(support::keyring())
@@ -427,8 +449,11 @@ fn replicas_starting_at_once_with_the_same_file_all_start(db: &TestDatabase) {
     use plugin_system::database::DatabaseUrlExt;
     // The schema and the registry first, as a deploy step would: the race is the apply's.
     drop(db.handle());
-    let secret = secret_file();
-    let (_dir, path) = declared(&file_text(secret.path()));
+    let TwoCards {
+        secret: _secret,
+        _dir,
+        path,
+    } = two_cards();
     let start = std::sync::Barrier::new(8);
     std::thread::scope(|scope| {
         let replicas: Vec<_> = (0..8)
@@ -474,8 +499,7 @@ fn replicas_starting_at_once_with_the_same_file_all_start(db: &TestDatabase) {
 fn a_rotated_secret_file_is_read_again_without_a_restart(db: &TestDatabase) {
     use plugin_system::database::DatabaseUrlExt;
     let plugins = db.handle();
-    let secret = secret_file();
-    let (_dir, path) = declared(&file_text(secret.path()));
+    let TwoCards { secret, _dir, path } = two_cards();
     plugins
         .apply_file(&plugins.read_file(&path).unwrap(), false)
         .unwrap();

@@ -1,4 +1,4 @@
-//! Text for people: doc-comment markup shown readably, query values encoded, times in UTC.
+//! Text for people: doc-comment markup shown readably, query values encoded.
 
 use maud::{Markup, html};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -34,29 +34,6 @@ pub(crate) fn rich(text: &str) -> Markup {
     }
 }
 
-/// `YYYY-MM-DD HH:MM:SS` in UTC (civil-from-days, no date crate needed for one column).
-pub(crate) fn utc(at: std::time::SystemTime) -> String {
-    let secs = at
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
-}
-
 /// `1234567` → `1,234,567`.
 pub(crate) fn count(n: usize) -> String {
     let digits = n.to_string();
@@ -73,16 +50,6 @@ pub(crate) fn count(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utc_dates() {
-        use std::time::{Duration, UNIX_EPOCH};
-        assert_eq!(utc(UNIX_EPOCH), "1970-01-01 00:00:00");
-        let at = UNIX_EPOCH + Duration::from_secs(1_795_305_600 + 3661);
-        assert_eq!(utc(at), "2026-11-22 01:01:01");
-        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
-        assert_eq!(utc(leap), "2000-02-29 00:00:00");
-    }
 
     #[test]
     fn query_values_are_encoded() {

@@ -20,6 +20,7 @@ pub mod store;
 pub mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod time;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -45,6 +46,7 @@ pub use registration::{
     AlsoListed, AlsoServes, AsyncLifecycle, ConfiglessItem, DefaultSelector, FromConfig, FromNeeds,
     Lifecycle, Needs, NoConfig, Plugin, PluginItem, PluginType, SameConfig, ThreadSafe,
 };
+pub use time::utc_text;
 
 pub use plugin_macros::{PluginConfig, plugin_item, plugin_type};
 

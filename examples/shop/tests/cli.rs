@@ -28,14 +28,23 @@ impl Shop {
     }
 
     fn plugins_with_key(&self, key: &str, args: &[&str]) -> assert_cmd::assert::Assert {
-        let url = format!("sqlite://{}", self.dir.path().join("shop.db").display());
-        Command::cargo_bin("shop")
-            .unwrap()
+        self.command(key, args).assert()
+    }
+
+    /// `shop plugins ARGS...` against this shop's database with `key`, to run.
+    fn command(&self, key: &str, args: &[&str]) -> Command {
+        let mut command = Command::cargo_bin("shop").unwrap();
+        command
             .arg("plugins")
             .args(args)
-            .env("SHOP_DATABASE_URL", url)
-            .env("PLUGIN_SYSTEM_KEY", key)
-            .assert()
+            .env("SHOP_DATABASE_URL", self.url())
+            .env("PLUGIN_SYSTEM_KEY", key);
+        command
+    }
+
+    /// The URL of this shop's database.
+    fn url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("shop.db").display())
     }
 
     /// Output of a successful command.
@@ -121,7 +130,7 @@ fn an_unopenable_database_is_one_line_with_the_reason() {
 fn admin_serves_the_admin_on_its_own_address_and_needs_a_token() {
     use std::io::{BufRead, BufReader, Read, Write};
     let shop = Shop::synced();
-    let url = format!("sqlite://{}", shop.dir.path().join("shop.db").display());
+    let url = shop.url();
     let refused = Command::cargo_bin("shop")
         .unwrap()
         .args(["plugins", "admin", "--bind", "127.0.0.1:0"])
@@ -270,7 +279,7 @@ fn sync_prints_each_item_whose_version_changed_from_to() {
     use plugin_system::sync::{StoredItem, SyncAction};
     let shop = Shop::synced();
     // The database as the shop's previous release left it: push at 0.0.9.
-    let url = format!("sqlite://{}", shop.dir.path().join("shop.db").display());
+    let url = shop.url();
     let store = plugin_system::database::open(&url).unwrap();
     store
         .write(&mut |tx: &mut dyn Transaction| {
@@ -514,7 +523,7 @@ fn import_creates_every_instance_of_the_file_or_none() {
     assert_eq!(row(&ids[2])["status"], "reserved");
 
     // Standard input, and a file that is not an array.
-    let url = format!("sqlite://{}", shop.dir.path().join("shop.db").display());
+    let url = shop.url();
     let output = Command::cargo_bin("shop")
         .unwrap()
         .args(["plugins", "instance", "import", "-"])
@@ -696,7 +705,7 @@ fn sync_prune_dry_run_names_the_configured_instances_it_would_destroy() {
     use plugin_system::prelude::*;
     let shop = Shop::new();
     // The retired code's type, item and one configured instance, in the shop's database.
-    let url = format!("sqlite://{}", shop.dir.path().join("shop.db").display());
+    let url = shop.url();
     let retired = Plugins::builder()
         .database_url(&url)
         .keyring(Keyring::from_base64_list(&shop.key).unwrap())
@@ -998,13 +1007,7 @@ fn a_tenant_is_shown_what_it_is_served_and_switches_global_instances() {
 /// `shop plugins ARGS...` with the example file's secrets in the environment (Stripe's key;
 /// PayPal's secret file and acme's SMTP password are left missing on purpose).
 fn with_secrets(shop: &Shop, args: &[&str]) -> assert_cmd::assert::Assert {
-    let url = format!("sqlite://{}", shop.dir.path().join("shop.db").display());
-    Command::cargo_bin("shop")
-        .unwrap()
-        .arg("plugins")
-        .args(args)
-        .env("SHOP_DATABASE_URL", url)
-        .env("PLUGIN_SYSTEM_KEY", &shop.key)
+    shop.command(&shop.key, args)
         .env("SHOP_STRIPE_KEY", "sk_live_from_the_environment")
         .env_remove("SHOP_ACME_SMTP_PASSWORD")
         .assert()
@@ -1150,8 +1153,7 @@ fn a_file_with_mistakes_is_refused_with_every_problem_at_its_line() {
 /// previous release wrote it (version 1 of the announcement's shape: one `message`).
 fn stored_as_version_1(shop: &Shop, name: &str, plaintext: serde_json::Value) -> String {
     use plugin_system::store::Changed;
-    let url = format!("sqlite://{}", shop.dir.path().join("shop.db").display());
-    let store = plugin_system::database::open(&url).unwrap();
+    let store = plugin_system::database::open(&shop.url()).unwrap();
     let keyring = plugin_system::Keyring::from_base64_list(&shop.key).unwrap();
     let record = store
         .instances()

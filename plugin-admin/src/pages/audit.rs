@@ -104,7 +104,7 @@ pub(crate) async fn page(
                     @for row in &rows {
                         @let entry = &row.entry;
                         tr {
-                            td data-label="When" { (crate::text::utc(entry.at)) }
+                            td data-label="When" { (plugin_runtime::utc_text(entry.at)) }
                             td data-label="Who" { (entry.actor) }
                             td data-label="What" { (entry.action) }
                             td data-label="Instance" {

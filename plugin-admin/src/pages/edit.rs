@@ -29,7 +29,7 @@ use crate::auth::{Flash, User};
 use crate::csrf::{Checked, Pairs, value};
 use crate::error::AdminError;
 use crate::form::{self, Filled, Meta, Mode, text_of};
-use crate::text::{rich, utc};
+use crate::text::rich;
 use crate::view::{csrf, page as layout};
 
 /// What the edit page reads: the stored row, its config, and the newest audit row about it.
@@ -293,7 +293,7 @@ fn conflict_notice(current: &str, record: &InstanceRecord, conflict: &Conflict) 
                 p { "Their change:" }
                 ul {
                     @for row in &conflict.changes {
-                        li { (utc(row.entry.at)) " UTC, " (row.entry.actor) ": " (row.entry.action) @if !row.entry.detail.is_empty() { " (" (row.entry.detail) ")" } }
+                        li { (plugin_runtime::utc_text(row.entry.at)) " UTC, " (row.entry.actor) ": " (row.entry.action) @if !row.entry.detail.is_empty() { " (" (row.entry.detail) ")" } }
                     }
                 }
             }

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::fmt::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use serde_json::Value;
 
@@ -53,7 +53,7 @@ pub fn export_at(
         out,
         "# Plugin instances exported by plugin-system {} at {} (UTC).",
         env!("CARGO_PKG_VERSION"),
-        utc_timestamp(at)
+        crate::utc_text(at)
     );
     let _ = writeln!(
         out,
@@ -254,31 +254,9 @@ pub(crate) fn toml_string(text: &str) -> String {
     out
 }
 
-/// `2026-12-01 18:30:00`: the civil date of a Unix time (Howard Hinnant's days-to-civil).
-fn utc_timestamp(at: SystemTime) -> String {
-    let secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rest = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     use serde_json::json;
 
@@ -493,12 +471,5 @@ mod tests {
                 .map(|v| v.get_ref().is_float());
             assert_eq!(value, Some(true), "{text}");
         }
-    }
-
-    #[test]
-    fn timestamps_are_civil_utc() {
-        assert_eq!(utc_timestamp(UNIX_EPOCH), "1970-01-01 00:00:00");
-        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400 + 3_661);
-        assert_eq!(utc_timestamp(leap), "2000-02-29 01:01:01");
     }
 }

@@ -17,7 +17,18 @@ impl Plugins {
     /// marked with the file's *name* (`plugins.toml`), not its path, so CI and the server may
     /// keep it in different directories.
     pub fn read_file(&self, path: impl AsRef<Path>) -> Result<DeclaredFile, Error> {
-        read_file(self.registry(), path.as_ref())
+        let path = path.as_ref();
+        let source = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |name| name.to_string_lossy().into_owned(),
+        );
+        let unreadable = |reason: String| Error::InvalidInput {
+            field: "file",
+            reason: format!("cannot read {}: {reason}", path.display()),
+        };
+        let bytes = std::fs::read(path).map_err(|err| unreadable(err.to_string()))?;
+        let text = String::from_utf8(bytes).map_err(|_| unreadable("it is not UTF-8".into()))?;
+        DeclaredFile::parse(&source, &text, self.registry()).map_err(Error::InvalidFile)
     }
 
     /// What applying `file` would do, read from the store (nothing is written): each entry
@@ -222,22 +233,4 @@ impl Plugins {
         }
         Ok(released)
     }
-}
-
-/// Reads and checks the file at `path` (see [`Plugins::read_file`]).
-pub(super) fn read_file(
-    registry: &crate::registry::Registry,
-    path: &Path,
-) -> Result<DeclaredFile, Error> {
-    let source = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |name| name.to_string_lossy().into_owned(),
-    );
-    let unreadable = |reason: String| Error::InvalidInput {
-        field: "file",
-        reason: format!("cannot read {}: {reason}", path.display()),
-    };
-    let bytes = std::fs::read(path).map_err(|err| unreadable(err.to_string()))?;
-    let text = String::from_utf8(bytes).map_err(|_| unreadable("it is not UTF-8".into()))?;
-    DeclaredFile::parse(&source, &text, registry).map_err(Error::InvalidFile)
 }
